@@ -1,0 +1,1 @@
+"""pkgdex: self-hosted package intelligence for open-source registries."""

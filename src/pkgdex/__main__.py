@@ -1,0 +1,3 @@
+from pkgdex.cli import main
+
+main()

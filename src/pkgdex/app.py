@@ -1,0 +1,92 @@
+"""The application factory: read top to bottom, it is the table of contents of pkgdex."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from pkgdex import downloads, index, metadata
+from pkgdex.config import Settings
+from pkgdex.db import make_engine
+from pkgdex.errors import install_error_handlers
+from pkgdex.middleware import RequestIdMiddleware
+from pkgdex.ratelimit import Limiter
+
+EXPOSED_HEADERS = [
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "X-Request-ID",
+    "X-Data-As-Of",
+    "X-Pkgdex-Stale",
+    "X-PyPI-Last-Serial",
+    "ETag",
+]
+
+Hook = Callable[[FastAPI], None]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build a pkgdex server for ``settings``; nothing is shared with any other app."""
+    app = FastAPI(
+        title="pkgdex",
+        summary="Self-hosted package intelligence for PyPI and npm.",
+        version="0.1.0",
+        lifespan=_lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.limiter = Limiter.from_settings(settings)
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    app.add_middleware(RequestIdMiddleware)
+
+    index.register(app)  # /pypi/* and /npm/*: the OSMA-compatible name index
+    downloads.register(app)  # /api/*, /pypistats-api/v1/*, /badge/*: download statistics
+    metadata.register(app)  # /pypi/<project>/json, /simple/, /registry/npm/: metadata cache
+    return app
+
+
+def on_startup(app: FastAPI, hook: Hook) -> None:
+    app.state.startup_hooks.append(hook)
+
+
+def on_shutdown(app: FastAPI, hook: Hook) -> None:
+    app.state.shutdown_hooks.append(hook)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    for hook in app.state.startup_hooks:
+        hook(app)
+    try:
+        yield
+    finally:
+        for hook in reversed(app.state.shutdown_hooks):
+            hook(app)
+        app.state.engine.dispose()
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "pkgdex"
+    return f"{tag}-{route.name}"
+
+
+def app_from_environment() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (each worker builds its own app)."""
+    return create_app(Settings())

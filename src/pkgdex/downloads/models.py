@@ -1,0 +1,3 @@
+"""Tables of the downloads domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the index domain."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""``pkgdex metadata ...`` commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="The metadata domain.", no_args_is_help=True)

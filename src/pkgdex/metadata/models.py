@@ -1,0 +1,3 @@
+"""Tables of the metadata domain."""
+
+from __future__ import annotations

@@ -1,0 +1,108 @@
+"""Per-client rate limits from the ``limits`` library, in memory or shared through Redis.
+
+A route group declares ``Depends(RateLimit("index", settings.rate_limit_index, render))``;
+``render`` builds the 429 in the shape its surface promises. Every answer carries honest
+``X-RateLimit-*`` headers, and a 429 also carries ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from pkgdex.clientip import client_ip
+from pkgdex.config import Settings
+from pkgdex.errors import ResponseError
+
+BYPASS_HEADER = "x-bypass-token"
+BYPASS_VALID_SECONDS = 3600
+
+Render429 = Callable[[Request, RateLimitItem, dict[str, str]], Response]
+
+
+@dataclass
+class Limiter:
+    """The process's limiter; its storage is shared between processes when it is Redis."""
+
+    strategy: FixedWindowRateLimiter
+    enabled: bool
+    settings: Settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limiter:
+        storage = storage_from_string(settings.redis_url or "memory://")
+        assert isinstance(storage, Storage)
+        return cls(FixedWindowRateLimiter(storage), settings.rate_limits_enabled, settings)
+
+
+def make_bypass_token(secret: str, now: float | None = None) -> str:
+    expiry = int((now if now is not None else time.time()) + BYPASS_VALID_SECONDS)
+    return f"{expiry}:{_sign(secret, expiry)}"
+
+
+def bypass_token_valid(secret: str | None, token: str | None, now: float | None = None) -> bool:
+    if not secret or not token:
+        return False
+    expiry_text, _, signature = token.partition(":")
+    if not expiry_text.isdigit() or not signature:
+        return False
+    if int(expiry_text) < (now if now is not None else time.time()):
+        return False
+    return hmac.compare_digest(signature, _sign(secret, int(expiry_text)))
+
+
+def _sign(secret: str, expiry: int) -> str:
+    return hmac.new(secret.encode(), str(expiry).encode(), hashlib.sha256).hexdigest()
+
+
+class RateLimit:
+    """A FastAPI dependency enforcing one scope's limits per client address."""
+
+    def __init__(self, scope: str, limits_text: str, render: Render429) -> None:
+        self.scope = scope
+        self.items = parse_many(limits_text)
+        self.render = render
+
+    def __call__(self, request: Request, response: Response) -> None:
+        limiter: Limiter = request.app.state.limiter
+        if not limiter.enabled or self._bypassed(request, limiter.settings):
+            return
+        ip = client_ip(request, limiter.settings.trusted_proxies)
+        for item in self.items:
+            if not limiter.strategy.hit(item, self.scope, ip):
+                headers = self._headers(limiter, item, ip, exceeded=True)
+                raise ResponseError(self.render(request, item, headers))
+        response.headers.update(self._headers(limiter, self._tightest(limiter, ip), ip))
+
+    def _tightest(self, limiter: Limiter, ip: str) -> RateLimitItem:
+        def remaining(item: RateLimitItem) -> int:
+            return limiter.strategy.get_window_stats(item, self.scope, ip).remaining
+
+        return min(self.items, key=remaining)
+
+    def _bypassed(self, request: Request, settings: Settings) -> bool:
+        secret = settings.bypass_secret.get_secret_value() if settings.bypass_secret else None
+        return bypass_token_valid(secret, request.headers.get(BYPASS_HEADER))
+
+    def _headers(
+        self, limiter: Limiter, item: RateLimitItem, ip: str, *, exceeded: bool = False
+    ) -> dict[str, str]:
+        stats = limiter.strategy.get_window_stats(item, self.scope, ip)
+        reset = math.ceil(stats.reset_time)
+        headers = {
+            "X-RateLimit-Limit": str(item.amount),
+            "X-RateLimit-Remaining": str(max(stats.remaining, 0)),
+            "X-RateLimit-Reset": str(reset),
+        }
+        if exceeded:
+            headers["Retry-After"] = str(max(1, reset - math.floor(time.time())))
+        return headers
