@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from pkgdex import downloads, index, metadata
+from pkgdex import downloads, index, metadata, npmregistry
 from pkgdex.config import Settings
 from pkgdex.db import make_engine
 from pkgdex.errors import install_error_handlers
@@ -58,7 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     index.register(app)  # /pypi/* and /npm/*: the OSMA-compatible name index
     downloads.register(app)  # /api/*, /pypistats-api/v1/*, /badge/*: download statistics
-    metadata.register(app)  # /pypi/<project>/json, /simple/, /registry/npm/: metadata cache
+    metadata.register(app)  # /pypi/<project>/json, /simple/: PyPI metadata, pull-through
+    npmregistry.register(app)  # /registry/npm/: npm packuments and search, pull-through
     return app
 
 

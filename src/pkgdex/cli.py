@@ -15,6 +15,7 @@ from pkgdex.config import Settings
 from pkgdex.downloads import cli as downloads_cli
 from pkgdex.index import cli as index_cli
 from pkgdex.metadata import cli as metadata_cli
+from pkgdex.npmregistry import cli as npmregistry_cli
 
 app = typer.Typer(help="pkgdex: package intelligence for PyPI and npm.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(index_cli.app, name="index")
 app.add_typer(downloads_cli.app, name="downloads")
 app.add_typer(metadata_cli.app, name="metadata")
+app.add_typer(npmregistry_cli.app, name="npm")
 console = Console(stderr=True)
 
 

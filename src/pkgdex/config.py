@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Redis URL; when set, rate-limit counters and locks are shared there."
     )
+    redis_prefix: str = Field(
+        "pkgdex", min_length=1, description="Prefix of every Redis key pkgdex writes."
+    )
     rate_limits: Literal["on", "off"] = Field("on", description="'off' disables every limit.")
     rate_limit_index: str = Field(
         "10/minute;100/hour", description="Per-IP limits on the name index browse and search."

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-DOMAINS_WITH_TABLES = ("pkgdex.index.models", "pkgdex.downloads.models", "pkgdex.metadata.models")
+DOMAINS_WITH_TABLES = (
+    "pkgdex.index.models",
+    "pkgdex.downloads.models",
+    "pkgdex.metadata.models",
+    "pkgdex.npmregistry.models",
+)
 
 
 def load_all_models() -> None:

@@ -39,7 +39,12 @@ class Limiter:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limiter:
-        storage = storage_from_string(settings.redis_url or "memory://")
+        if settings.redis_url:
+            storage = storage_from_string(
+                settings.redis_url, key_prefix=f"{settings.redis_prefix}:limits"
+            )
+        else:
+            storage = storage_from_string("memory://")
         assert isinstance(storage, Storage)
         return cls(FixedWindowRateLimiter(storage), settings.rate_limits_enabled, settings)
 

@@ -6,6 +6,7 @@ from pkgdex import db
 from pkgdex.downloads import jobs as downloads_jobs
 from pkgdex.index import jobs as index_jobs
 from pkgdex.metadata import jobs as metadata_jobs
+from pkgdex.npmregistry import jobs as npmregistry_jobs
 
 
 def build_demo_database(url: str) -> None:
@@ -15,5 +16,6 @@ def build_demo_database(url: str) -> None:
         index_jobs.load_demo(engine)
         downloads_jobs.load_demo(engine)
         metadata_jobs.load_demo(engine)
+        npmregistry_jobs.load_demo(engine)
     finally:
         engine.dispose()

@@ -1,4 +1,4 @@
-"""The metadata domain."""
+"""PyPI metadata (JSON and Simple APIs) and the pull-through engine npmregistry shares."""
 
 from __future__ import annotations
 

@@ -1,0 +1,3 @@
+"""Tables of the npmregistry domain."""
+
+from __future__ import annotations
