@@ -1,3 +1,31 @@
-"""Tables of the npmregistry domain."""
+"""Tables of the npmregistry domain.
+
+One row per package name asked for: the packument as pkgdex serves it (full and abbreviated,
+both pre-serialised so a cached answer is one primary-key read), or the memory of an upstream
+404 (``status`` 404, no documents) so a name that does not exist is not asked for again and
+again.
+"""
 
 from __future__ import annotations
+
+from sqlalchemy import Column, Float, LargeBinary, SmallInteger, String, Table
+
+from pkgdex.db import metadata
+
+# npm's own limit on a package name, scope included.
+NAME_MAX_LENGTH = 214
+
+npm_packuments = Table(
+    "npm_packuments",
+    metadata,
+    Column("name", String(NAME_MAX_LENGTH), primary_key=True),
+    Column("status", SmallInteger, nullable=False, comment="200 stored, 404 upstream said absent"),
+    Column("doc", LargeBinary, nullable=True, comment="full packument, JSON"),
+    Column("abbreviated", LargeBinary, nullable=True, comment="install-v1 (corgi) form, JSON"),
+    Column("card", LargeBinary, nullable=True, comment="what npm search shows of it, JSON"),
+    Column("digest", String(64), nullable=True, comment="sha256 of doc: the ETag"),
+    Column("latest", String(256), nullable=True),
+    Column("modified", String(64), nullable=True, comment="time.modified of the packument"),
+    Column("upstream_etag", String(512), nullable=True, comment="to revalidate upstream"),
+    Column("fetched_at", Float, nullable=False, comment="unix seconds of the last upstream answer"),
+)

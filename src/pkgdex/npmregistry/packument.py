@@ -1,0 +1,86 @@
+"""What a packument must look like before pkgdex stores it, and what is derived from one.
+
+Upstream documents and imported files are checked here first: a document that would break a
+client (a wrong name, versions that are not objects, dist-tags pointing nowhere useful) is
+refused with a message instead of being cached.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pkgdex.npmregistry.models import NAME_MAX_LENGTH
+
+# Legacy names may have capitals and a few punctuation marks; scopes are lowercase-ish.
+_NAME = re.compile(
+    r"^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~!*'()-][A-Za-z0-9._~!*'()-]*$"
+)
+
+Packument = dict[str, Any]
+
+
+class InvalidPackument(ValueError):
+    """A document that is not a usable npm packument."""
+
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can be an npm package name (``@scope/name`` included)."""
+    return len(name) <= NAME_MAX_LENGTH and _NAME.match(name) is not None
+
+
+def check_packument(data: Any, expected_name: str | None = None) -> Packument:
+    """Return ``data`` when it is a packument (for ``expected_name``), else raise."""
+    if not isinstance(data, dict):
+        raise InvalidPackument("a packument must be a JSON object")
+    name = data.get("name")
+    if not isinstance(name, str) or not valid_name(name):
+        raise InvalidPackument(f"packument has no valid name: {name!r}")
+    if expected_name is not None and name != expected_name:
+        raise InvalidPackument(f"asked for {expected_name!r}, got the packument of {name!r}")
+    _check_mapping(data, "versions", dict, f"{name}: versions")
+    _check_mapping(data, "dist-tags", str, f"{name}: dist-tags")
+    _check_mapping(data, "time", str, f"{name}: time")
+    for version, manifest in data.get("versions", {}).items():
+        if manifest.get("version", version) != version:
+            raise InvalidPackument(f"{name}: versions[{version!r}] says it is another version")
+    return data
+
+
+def _check_mapping(data: Packument, key: str, value_type: type, what: str) -> None:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise InvalidPackument(f"{what} must be an object")
+    if not all(isinstance(v, value_type) for v in value.values()):
+        raise InvalidPackument(f"{what} must map to {value_type.__name__} values")
+
+
+def latest_version(doc: Packument) -> str | None:
+    """The version ``latest`` points at, when it is one that exists."""
+    latest = doc.get("dist-tags", {}).get("latest")
+    return latest if latest in doc.get("versions", {}) else None
+
+
+def summary(doc: Packument) -> str:
+    """The one-line description the name index shows."""
+    description = doc.get("description")
+    if not isinstance(description, str):
+        latest = latest_version(doc)
+        description = doc["versions"][latest].get("description") if latest else None
+    if not isinstance(description, str) or not description.strip():
+        return ""
+    return description.strip().splitlines()[0]
+
+
+def modified(doc: Packument) -> str | None:
+    time = doc.get("time", {})
+    return time.get("modified") or time.get("created")
+
+
+def resolve_version(doc: Packument, version_or_tag: str) -> Packument | None:
+    """The manifest of a version, or of the version a dist-tag points at."""
+    versions: dict[str, Packument] = doc.get("versions", {})
+    if version_or_tag in versions:
+        return versions[version_or_tag]
+    tagged = doc.get("dist-tags", {}).get(version_or_tag)
+    return versions.get(tagged) if isinstance(tagged, str) else None
