@@ -1,0 +1,153 @@
+"""Pull-through building blocks shared by the PyPI and npm caches.
+
+:class:`SingleFlight` makes concurrent misses for one name cost one upstream request;
+:class:`CachePolicy` decides whether a cached copy may be served as it is.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import redis
+
+from pkgdex.config import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Call(Generic[T]):
+    done: threading.Event = field(default_factory=threading.Event)
+    result: T | None = None
+    error: BaseException | None = None
+
+
+class SingleFlight:
+    """Concurrent callers for one key share one call (thread-safe).
+
+    With Redis, the leader of each process also takes a short Redis lock, so several processes
+    queue up behind one request. ``fn`` must therefore re-check the cache before calling out:
+    a process that waited for another's lock then finds the fresh copy and makes no request.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis[bytes] | None = None,
+        *,
+        prefix: str = "pkgdex",
+        lock_seconds: float = 30,
+    ) -> None:
+        self._calls: dict[str, _Call[Any]] = {}
+        self._guard = threading.Lock()
+        self._redis = client
+        self._prefix = prefix
+        self._lock_seconds = lock_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SingleFlight:
+        client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        # The lock only needs to outlive one upstream call (plus storing it).
+        lock_seconds = settings.upstream_timeout_seconds * 2 + 5
+        return cls(client, prefix=settings.redis_prefix, lock_seconds=lock_seconds)
+
+    def close(self) -> None:
+        if self._redis is not None:
+            self._redis.close()
+
+    def do(self, key: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` once for all callers that ask for ``key`` while it runs."""
+        with self._guard:
+            call = self._calls.get(key)
+            leader = call is None
+            if call is None:
+                call = self._calls[key] = _Call()
+        if not leader:
+            call.done.wait()
+            if call.error is not None:
+                raise call.error
+            return call.result  # type: ignore[return-value]
+        try:
+            call.result = self._run_locked(key, fn)
+            return call.result
+        except BaseException as exc:
+            call.error = exc
+            raise
+        finally:
+            with self._guard:
+                del self._calls[key]
+            call.done.set()
+
+    def _run_locked(self, key: str, fn: Callable[[], T]) -> T:
+        if self._redis is None:
+            return fn()
+        lock = self._redis.lock(
+            f"{self._prefix}:singleflight:{key}",
+            timeout=self._lock_seconds,
+            blocking_timeout=self._lock_seconds,
+        )
+        try:
+            acquired = lock.acquire()
+        except redis.RedisError as exc:
+            # Redis only saves duplicate requests; without it, answering still works.
+            log.warning("single-flight lock unavailable for %s: %s", key, exc)
+            return fn()
+        try:
+            return fn()
+        finally:
+            if acquired:
+                _release_quietly(lock, key)
+
+
+def _release_quietly(lock: Any, key: str) -> None:
+    try:
+        lock.release()
+    except redis.RedisError as exc:  # expired or Redis gone: the lock times out by itself
+        log.warning("single-flight lock for %s not released: %s", key, exc)
+
+
+class Freshness(enum.Enum):
+    FRESH = "fresh"  # serve as it is
+    STALE = "stale"  # refresh; serve it only when the upstream fails
+    EXPIRED = "expired"  # a remembered 404 that is too old: ask again, never serve it
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    """How long cached documents (``ttl``) and remembered upstream 404s (``negative_ttl``) last."""
+
+    ttl: float
+    negative_ttl: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CachePolicy:
+        return cls(settings.metadata_ttl_seconds, settings.metadata_negative_ttl_seconds)
+
+    def freshness(
+        self, fetched_at: float | datetime, *, negative: bool = False, now: float | None = None
+    ) -> Freshness:
+        age = self.age(fetched_at, now=now)
+        if negative:
+            return Freshness.FRESH if age < self.negative_ttl else Freshness.EXPIRED
+        return Freshness.FRESH if age < self.ttl else Freshness.STALE
+
+    def is_fresh(
+        self, fetched_at: float | datetime, *, negative: bool = False, now: float | None = None
+    ) -> bool:
+        return self.freshness(fetched_at, negative=negative, now=now) is Freshness.FRESH
+
+    @staticmethod
+    def age(fetched_at: float | datetime, *, now: float | None = None) -> float:
+        stamp = fetched_at.timestamp() if isinstance(fetched_at, datetime) else fetched_at
+        return (time.time() if now is None else now) - stamp
+
+
+STALE_HEADERS = {"Warning": '110 - "Response is Stale"', "X-Pkgdex-Stale": "1"}

@@ -1,0 +1,140 @@
+"""The one HTTP client pkgdex uses to reach package registries (PyPI and npm).
+
+Every upstream call goes through :meth:`Upstream.get_json`, so the rules that keep pkgdex
+answering when a registry misbehaves live in one place: a total deadline (a registry that drips
+bytes cannot hold a worker), a size cap checked while streaming (a registry that announces or
+sends gigabytes is cut off early), strict JSON parsing, and offline mode.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import orjson
+from fastapi import Depends, Request
+
+from pkgdex.config import Settings
+
+USER_AGENT = "pkgdex/0.1 (+https://github.com/pkgdex/pkgdex)"
+NOT_FOUND_STATUSES = frozenset({404, 410})
+
+
+class UpstreamError(Exception):
+    """The upstream could not give a usable answer; ``status`` is what pkgdex answers."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class UpstreamNotFound(Exception):  # noqa: N818 (the name npmregistry codes against)
+    """The upstream says the document does not exist (404 or 410)."""
+
+
+@dataclass
+class Fetched:
+    """A parsed upstream document (``data`` is None when ``status`` is 304)."""
+
+    data: Any
+    headers: httpx.Headers
+    elapsed: float
+    status: int = 200
+
+
+class Upstream:
+    """One per process: a pooled httpx.Client with the settings' timeout, size cap, offline mode."""
+
+    def __init__(
+        self, client: httpx.Client, *, timeout: float, max_bytes: int, offline: bool
+    ) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.offline = offline
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Upstream:
+        client = httpx.Client(
+            timeout=httpx.Timeout(settings.upstream_timeout_seconds),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=True,
+        )
+        return cls(
+            client,
+            timeout=settings.upstream_timeout_seconds,
+            max_bytes=settings.upstream_max_bytes,
+            offline=settings.offline,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> Fetched:
+        """GET ``url`` and parse its JSON body, within the deadline and the size cap.
+
+        Raises :class:`UpstreamNotFound` for 404/410 and :class:`UpstreamError` otherwise;
+        answers a 304 (when the caller sent a validator) as ``Fetched(status=304, data=None)``.
+        """
+        if self.offline:
+            raise UpstreamError(503, "offline", "pkgdex is offline and does not call upstreams")
+        started = time.monotonic()
+        try:
+            with self.client.stream("GET", url, headers=headers) as response:
+                body = self._read_body(response, url, deadline=started + self.timeout)
+        except httpx.TimeoutException as exc:
+            raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out") from exc
+        except httpx.TransportError as exc:
+            message = f"{_host(url)} is unreachable ({exc.__class__.__name__})"
+            raise UpstreamError(502, "upstream_unreachable", message) from exc
+        elapsed = time.monotonic() - started
+        if response.status_code == 304:
+            return Fetched(None, response.headers, elapsed, 304)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            message = f"{_host(url)} sent a body that is not JSON"
+            raise UpstreamError(502, "upstream_malformed", message) from exc
+        return Fetched(data, response.headers, elapsed, response.status_code)
+
+    def _read_body(self, response: httpx.Response, url: str, *, deadline: float) -> bytes:
+        status = response.status_code
+        if status in NOT_FOUND_STATUSES:
+            raise UpstreamNotFound(url)
+        if status == 304:
+            return b""
+        if not 200 <= status < 300:
+            raise UpstreamError(502, "upstream_error", f"{_host(url)} answered HTTP {status}")
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > self.max_bytes:
+            raise self._too_large(url)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise self._too_large(url)
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("total deadline passed", request=response.request)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, url: str) -> UpstreamError:
+        message = f"{_host(url)} sent more than {self.max_bytes} bytes"
+        return UpstreamError(502, "upstream_too_large", message)
+
+
+def _host(url: str) -> str:
+    return httpx.URL(url).host or "the upstream"
+
+
+def get_upstream(request: Request) -> Upstream:
+    upstream: Upstream = request.app.state.upstream
+    return upstream
+
+
+UpstreamDep = Annotated[Upstream, Depends(get_upstream)]

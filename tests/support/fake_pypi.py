@@ -1,0 +1,345 @@
+"""A fake pypi.org served on loopback, for the metadata tests and benchmarks.
+
+It answers ``/pypi/<name>/json`` and ``/pypi/<name>/<version>/json`` with documents shaped
+exactly like pypi.org's (sorted keys, the full ``info`` field set, ``downloads`` -1 values,
+``upload_time`` without zone and ``upload_time_iso_8601`` with ``Z``), built from
+:func:`project_doc`. Faults are switched on per test: ``slow``, ``status`` (e.g. 500),
+``malformed``, ``huge`` (2 GB announced), ``huge-chunked`` (2 GB streamed with no length),
+``drip`` (a byte at a time), and :func:`refused_url` gives an address nobody listens on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.version import InvalidVersion, Version
+
+FILES_HOST = "https://files.example.org/packages"
+TWO_GB = 2 * 1024**3
+
+
+@dataclass
+class ReleaseSpec:
+    version: str
+    yanked: bool = False
+    yanked_reason: str | None = None
+    files: int = 2  # an sdist, then wheels
+    requires_python: str | None = ">=3.8"
+
+
+def _digests(name: str) -> dict[str, str]:
+    raw = name.encode()
+    return {
+        "blake2b_256": hashlib.blake2b(raw, digest_size=32).hexdigest(),
+        "md5": hashlib.md5(raw, usedforsecurity=False).hexdigest(),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+    }
+
+
+def _file(name: str, release: ReleaseSpec, index: int, uploaded: datetime) -> dict[str, Any]:
+    stem = f"{canonicalize_name(name).replace('-', '_')}-{release.version}"
+    if index == 0:
+        filename, packagetype, python_version = f"{stem}.tar.gz", "sdist", "source"
+    else:
+        filename, packagetype, python_version = f"{stem}-py3-none-any.whl", "bdist_wheel", "py3"
+        if index > 1:
+            filename = f"{stem}-cp3{index}-cp3{index}-manylinux1_x86_64.whl"
+            python_version = f"cp3{index}"
+    digests = _digests(filename)
+    blake = digests["blake2b_256"]
+    path = f"{blake[:2]}/{blake[2:4]}/{blake[4:]}"
+    return {
+        "comment_text": "",
+        "digests": digests,
+        "downloads": -1,
+        "filename": filename,
+        "has_sig": False,
+        "md5_digest": digests["md5"],
+        "packagetype": packagetype,
+        "python_version": python_version,
+        "requires_python": release.requires_python,
+        "size": 1000 + len(filename) * 37 + index,
+        "upload_time": uploaded.strftime("%Y-%m-%dT%H:%M:%S"),
+        "upload_time_iso_8601": uploaded.replace(tzinfo=None).isoformat() + "Z",
+        "url": f"{FILES_HOST}/{path}/{filename}",
+        "yanked": release.yanked,
+        "yanked_reason": release.yanked_reason if release.yanked else None,
+    }
+
+
+def _info(name: str, release: ReleaseSpec) -> dict[str, Any]:
+    canonical = canonicalize_name(name)
+    return {
+        "author": "A. Author",
+        "author_email": "author@example.org",
+        "bugtrack_url": None,
+        "classifiers": [
+            "Programming Language :: Python :: 3",
+            "License :: OSI Approved :: MIT License",
+        ],
+        "description": f"# {name}\n\nRelease {release.version}.\n",
+        "description_content_type": "text/markdown",
+        "docs_url": None,
+        "download_url": "",
+        "downloads": {"last_day": -1, "last_month": -1, "last_week": -1},
+        "dynamic": None,
+        "home_page": "",
+        "keywords": "sample, fixture",
+        "license": None,
+        "license_expression": "MIT",
+        "license_files": ["LICENSE"],
+        "maintainer": None,
+        "maintainer_email": None,
+        "name": name,
+        "package_url": f"https://pypi.org/project/{canonical}/",
+        "platform": None,
+        "project_url": f"https://pypi.org/project/{canonical}/",
+        "project_urls": {"Homepage": f"https://example.org/{canonical}"},
+        "provides_extra": None,
+        "release_url": f"https://pypi.org/project/{canonical}/{release.version}/",
+        "requires_dist": ["idna>=2.5", f"extra-dep>=1; extra == 'full' and '{release.version}'"],
+        "requires_python": release.requires_python,
+        "summary": f"{name} summary for {release.version}",
+        "version": release.version,
+        "yanked": release.yanked,
+        "yanked_reason": release.yanked_reason if release.yanked else None,
+    }
+
+
+def _order_key(version: str) -> tuple[int, Any]:
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+def pick_latest(releases: list[ReleaseSpec]) -> ReleaseSpec:
+    """What pypi.org describes at /pypi/<name>/json (warehouse's ordering)."""
+
+    def key(r: ReleaseSpec) -> tuple[bool, bool, Any]:
+        return (not r.yanked, not Version(r.version).is_prerelease, _order_key(r.version))
+
+    return max(releases, key=key)
+
+
+@dataclass
+class Project:
+    name: str
+    releases: list[ReleaseSpec]
+    last_serial: int = 1000
+    start: datetime = field(default_factory=lambda: datetime(2020, 1, 1, 12, 0, 0, tzinfo=UTC))
+
+    def files(self) -> dict[str, list[dict[str, Any]]]:
+        ordered = sorted(self.releases, key=lambda r: _order_key(r.version))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for position, release in enumerate(ordered):
+            uploaded = self.start + timedelta(days=position, microseconds=position * 7)
+            out[release.version] = [
+                _file(self.name, release, i, uploaded + timedelta(seconds=i))
+                for i in range(release.files)
+            ]
+        return out
+
+    def doc(self) -> dict[str, Any]:
+        files = self.files()
+        latest = pick_latest(self.releases)
+        return {
+            "info": _info(self.name, latest),
+            "last_serial": self.last_serial,
+            "releases": files,
+            "urls": files[latest.version],
+            "vulnerabilities": [],
+        }
+
+    def version_doc(self, version: str) -> dict[str, Any] | None:
+        wanted = canonicalize_version(version)
+        matches = [r for r in self.releases if canonicalize_version(r.version) == wanted]
+        if len(matches) != 1:
+            matches = [r for r in matches if r.version == version]
+        if not matches:
+            return None
+        release = matches[0]
+        return {
+            "info": _info(self.name, release),
+            "last_serial": self.last_serial,
+            "urls": self.files()[release.version],
+            "vulnerabilities": [],
+        }
+
+
+def big_project(name: str = "big-project", count: int = 500) -> Project:
+    """Hundreds of releases, with pre-releases and yanked releases among them."""
+    releases: list[ReleaseSpec] = []
+    for i in range(count):
+        major, minor = divmod(i, 20)
+        version = f"{major}.{minor}.0"
+        if i % 25 == 3:
+            version = f"{major}.{minor}.0rc1"
+        yanked = i % 40 == 7
+        releases.append(ReleaseSpec(version, yanked=yanked, yanked_reason="broken wheel"))
+    return Project(name, releases, last_serial=987654)
+
+
+def standard_projects() -> list[Project]:
+    return [
+        Project(
+            "sampleproject",
+            [
+                ReleaseSpec("1.0.0"),
+                ReleaseSpec("2.0.0", files=3),
+                ReleaseSpec("3.0.0"),
+                ReleaseSpec("3.1.0", yanked=True, yanked_reason="bad metadata"),
+                ReleaseSpec("4.0.0b1"),
+                ReleaseSpec("0.9", files=0),
+            ],
+            last_serial=100,
+        ),
+        Project("Zope.Interface_Extra", [ReleaseSpec("5.1"), ReleaseSpec("5.2.dev0")], 200),
+        Project("only-pre", [ReleaseSpec("1.0a1"), ReleaseSpec("1.0b2")], 300),
+        Project("all-yanked", [ReleaseSpec("1.0", yanked=True), ReleaseSpec("1.1", yanked=True)]),
+        big_project(),
+    ]
+
+
+class FakePyPI:
+    """A threaded HTTP server on 127.0.0.1 playing pypi.org; use it as a context manager."""
+
+    def __init__(self, projects: list[Project] | None = None) -> None:
+        self.projects = {canonicalize_name(p.name): p for p in projects or standard_projects()}
+        self.requests: Counter[str] = Counter()
+        self.fault: str | None = None
+        self.fault_status = 500
+        self.delay = 0.0  # added to every answer: the upstream's own latency
+        self.slow_seconds = 5.0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> FakePyPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add(self, project: Project) -> None:
+        self.projects[canonicalize_name(project.name)] = project
+
+    def count(self, path: str) -> int:
+        with self._lock:
+            return self.requests[path]
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.requests.values())
+
+    def _record(self, path: str) -> None:
+        with self._lock:
+            self.requests[path] += 1
+
+    def answer(self, path: str) -> tuple[int, bytes]:
+        match = re.fullmatch(r"/pypi/([^/]+)/(?:([^/]+)/)?json/?", path)
+        if not match:
+            return 404, b'{"message": "Not Found"}'
+        project = self.projects.get(canonicalize_name(unquote(match[1])))
+        if project is None:
+            return 404, b'{"message": "Not Found"}'
+        doc = project.doc() if match[2] is None else project.version_doc(unquote(match[2]))
+        if doc is None:
+            return 404, b'{"message": "Not Found"}'
+        return 200, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
+def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            fake._record(self.path)
+            if fake.delay:
+                time.sleep(fake.delay)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._respond()  # a client giving up on a fault is expected
+
+        def _respond(self) -> None:
+            fault = fake.fault
+            if fault == "slow":
+                time.sleep(fake.slow_seconds)
+            if fault == "status":
+                self._send(fake.fault_status, b'{"message": "Internal Server Error"}')
+            elif fault == "malformed":
+                self._send(200, b'{"info": {"name": "trunc')
+            elif fault == "huge":
+                self._huge(announce=True)
+            elif fault == "huge-chunked":
+                self._huge(announce=False)
+            elif fault == "drip":
+                self._drip()
+            else:
+                self._send(*fake.answer(self.path))
+
+        def _send(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"')
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _huge(self, *, announce: bool) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if announce:
+                self.send_header("Content-Length", str(TWO_GB))
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            chunk = b'{"info": "' + b"x" * 65536
+            sent = 0
+            while sent < TWO_GB:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+
+        def _drip(self) -> None:
+            body = orjson.dumps({"info": {}, "releases": {}}) + b" " * 200
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.05)
+
+    return Handler
+
+
+def refused_url() -> str:
+    """A loopback URL on a port nobody listens on (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

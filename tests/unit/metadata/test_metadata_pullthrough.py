@@ -1,0 +1,97 @@
+"""SingleFlight (in one process and across processes through Redis) and CachePolicy."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import redis
+
+from pkgdex.metadata.pullthrough import CachePolicy, Freshness, SingleFlight
+
+
+def _slow_counter(calls: list[int], seconds: float = 0.2) -> int:
+    calls.append(1)
+    time.sleep(seconds)
+    return len(calls)
+
+
+def test_concurrent_callers_share_one_call() -> None:
+    flight = SingleFlight()
+    calls: list[int] = []
+    with ThreadPoolExecutor(50) as pool:
+        results = list(pool.map(lambda _: flight.do("k", lambda: _slow_counter(calls)), range(50)))
+    assert calls == [1]
+    assert results == [1] * 50
+
+
+def test_different_keys_do_not_wait_for_each_other() -> None:
+    flight = SingleFlight()
+    calls: list[int] = []
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda key: flight.do(key, lambda: _slow_counter(calls)), ["a", "b"]))
+    assert len(calls) == 2
+
+
+def test_an_error_reaches_every_waiter_and_is_not_remembered() -> None:
+    flight = SingleFlight()
+    started = threading.Event()
+
+    def failing() -> int:
+        started.set()
+        time.sleep(0.1)
+        raise ValueError("upstream broke")
+
+    with ThreadPoolExecutor(5) as pool:
+        futures = [pool.submit(flight.do, "k", failing)]
+        started.wait()
+        futures += [pool.submit(flight.do, "k", failing) for _ in range(4)]
+        for future in futures:
+            with pytest.raises(ValueError, match="upstream broke"):
+                future.result()
+    assert flight.do("k", lambda: 7) == 7
+
+
+@pytest.mark.redis
+def test_redis_lock_serialises_two_processes(redis_url: str) -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    first = SingleFlight(redis.Redis.from_url(redis_url), prefix=prefix, lock_seconds=5)
+    second = SingleFlight(redis.Redis.from_url(redis_url), prefix=prefix, lock_seconds=5)
+    inside: list[str] = []
+    overlaps: list[bool] = []
+
+    def work(tag: str) -> str:
+        overlaps.append(bool(inside))
+        inside.append(tag)
+        time.sleep(0.2)
+        inside.remove(tag)
+        return tag
+
+    with ThreadPoolExecutor(2) as pool:
+        a = pool.submit(first.do, "name", lambda: work("a"))
+        b = pool.submit(second.do, "name", lambda: work("b"))
+        assert {a.result(), b.result()} == {"a", "b"}
+    assert overlaps == [False, False]
+    first.close()
+    second.close()
+
+
+def test_unreachable_redis_still_answers() -> None:
+    flight = SingleFlight(redis.Redis.from_url("redis://127.0.0.1:1/0"), lock_seconds=1)
+    assert flight.do("k", lambda: 3) == 3
+
+
+def test_cache_policy_freshness() -> None:
+    policy = CachePolicy(ttl=900, negative_ttl=60)
+    now = 10_000.0
+    assert policy.freshness(now - 899, now=now) is Freshness.FRESH
+    assert policy.freshness(now - 900, now=now) is Freshness.STALE
+    assert policy.freshness(now - 59, negative=True, now=now) is Freshness.FRESH
+    assert policy.freshness(now - 61, negative=True, now=now) is Freshness.EXPIRED
+    aware = datetime.fromtimestamp(now - 10, tz=UTC)
+    assert policy.is_fresh(aware, now=now)
+    assert CachePolicy(ttl=0, negative_ttl=0).freshness(now, now=now) is Freshness.STALE

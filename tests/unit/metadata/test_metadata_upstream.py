@@ -1,0 +1,119 @@
+"""The upstream engine against a fake pypi.org: good answers and every fault mode."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pkgdex.config import Settings
+from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
+from support.fake_pypi import FakePyPI, refused_url
+
+
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"upstream_timeout_seconds": 1.0}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakePyPI]:
+    with FakePyPI() as server:
+        yield server
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    client = Upstream.from_settings(settings())
+    yield client
+    client.close()
+
+
+def test_parses_a_document(fake: FakePyPI, upstream: Upstream) -> None:
+    fetched = upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+    assert fetched.status == 200
+    assert fetched.data["info"]["version"] == "3.0.0"
+    assert fetched.headers["etag"].startswith('"')
+    assert 0 <= fetched.elapsed < 1
+
+
+def test_404_is_not_found(fake: FakePyPI, upstream: Upstream) -> None:
+    with pytest.raises(UpstreamNotFound):
+        upstream.get_json(f"{fake.url}/pypi/no-such-project/json")
+
+
+def test_500_is_upstream_error(fake: FakePyPI, upstream: Upstream) -> None:
+    fake.fault = "status"
+    with pytest.raises(UpstreamError) as caught:
+        upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+    assert (caught.value.status, caught.value.code) == (502, "upstream_error")
+    assert "500" in caught.value.message
+
+
+def test_malformed_json(fake: FakePyPI, upstream: Upstream) -> None:
+    fake.fault = "malformed"
+    with pytest.raises(UpstreamError) as caught:
+        upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+    assert (caught.value.status, caught.value.code) == (502, "upstream_malformed")
+
+
+def test_slow_upstream_times_out(fake: FakePyPI) -> None:
+    fake.fault, fake.slow_seconds = "slow", 3
+    client = Upstream.from_settings(settings(upstream_timeout_seconds=0.3))
+    started = time.monotonic()
+    with pytest.raises(UpstreamError) as caught:
+        client.get_json(f"{fake.url}/pypi/sampleproject/json")
+    client.close()
+    assert (caught.value.status, caught.value.code) == (504, "upstream_timeout")
+    assert time.monotonic() - started < 1.5
+
+
+def test_dripping_upstream_stops_at_the_deadline(fake: FakePyPI) -> None:
+    fake.fault = "drip"  # a byte every 50 ms: no single read times out
+    client = Upstream.from_settings(settings(upstream_timeout_seconds=0.5))
+    started = time.monotonic()
+    with pytest.raises(UpstreamError) as caught:
+        client.get_json(f"{fake.url}/pypi/sampleproject/json")
+    client.close()
+    assert caught.value.code == "upstream_timeout"
+    assert time.monotonic() - started < 1.5
+
+
+def test_connection_refused(upstream: Upstream) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        upstream.get_json(f"{refused_url()}/pypi/sampleproject/json")
+    assert (caught.value.status, caught.value.code) == (502, "upstream_unreachable")
+
+
+@pytest.mark.parametrize("fault", ["huge", "huge-chunked"])
+def test_two_gigabytes_are_refused_early(fake: FakePyPI, fault: str) -> None:
+    fake.fault = fault
+    client = Upstream.from_settings(settings(upstream_max_bytes=1024 * 1024))
+    started = time.monotonic()
+    with pytest.raises(UpstreamError) as caught:
+        client.get_json(f"{fake.url}/pypi/sampleproject/json")
+    client.close()
+    assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
+    assert time.monotonic() - started < 2
+
+
+def test_offline_never_calls_out(fake: FakePyPI) -> None:
+    client = Upstream.from_settings(settings(offline=True))
+    with pytest.raises(UpstreamError) as caught:
+        client.get_json(f"{fake.url}/pypi/sampleproject/json")
+    client.close()
+    assert caught.value.code == "offline"
+    assert fake.total() == 0
+
+
+def test_conditional_request_answers_304(fake: FakePyPI, upstream: Upstream) -> None:
+    first = upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+    fake.fault, fake.fault_status = "status", 304
+    again = upstream.get_json(
+        f"{fake.url}/pypi/sampleproject/json", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert again.status == 304
+    assert again.data is None
