@@ -16,7 +16,7 @@ from pkgdex.config import IPNetwork
 FORWARDING_HEADERS = ("x-forwarded-for", "x-real-ip", "forwarded")
 
 
-def _trusted(address: str, proxies: Iterable[IPNetwork]) -> bool:
+def is_trusted_proxy(address: str, proxies: Iterable[IPNetwork]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -27,12 +27,12 @@ def _trusted(address: str, proxies: Iterable[IPNetwork]) -> bool:
 def client_ip(request: Request, proxies: tuple[IPNetwork, ...]) -> str:
     """The address rate limits and logs attribute the request to."""
     peer = request.client.host if request.client else "unknown"
-    if not proxies or not _trusted(peer, proxies):
+    if not proxies or not is_trusted_proxy(peer, proxies):
         return peer
     hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
     # Walk from the nearest hop outwards; the first address we don't trust is the client.
     for hop in reversed(hops):
-        if not _trusted(hop, proxies):
+        if not is_trusted_proxy(hop, proxies):
             return hop if _is_ip(hop) else peer
     return hops[0] if hops and _is_ip(hops[0]) else peer
 
