@@ -1,0 +1,158 @@
+"""Parsing what every statistics request shares: package name, date range, CI filter.
+
+Names are matched after full PEP 503 normalisation; the original only replaced ``.`` and
+``_``, so ``Django`` or ``zope--interface`` missed. ``__all__`` is the sum over all packages
+and is kept as is, like the original.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Response
+from packaging.utils import canonicalize_name
+
+from pkgdex.deps import ConnectionDep
+from pkgdex.downloads import queries
+from pkgdex.downloads.models import ALL_PACKAGES
+from pkgdex.errors import ApiError
+
+COMPATIBLE_DAYS = 180
+MAX_PACKAGE_LENGTH = 200
+# PEP 508 names: letters, digits, and . _ - inside.
+VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class ParameterError(ValueError):
+    """A query parameter that cannot be used; its message says which and why."""
+
+
+class PackageNameError(ValueError):
+    """A string that cannot be a PyPI project name."""
+
+
+def canonical_package(raw: str) -> str:
+    """The PEP 503 form of ``raw``; raises PackageNameError when it cannot be a name."""
+    if raw == ALL_PACKAGES:
+        return raw
+    if len(raw) > MAX_PACKAGE_LENGTH or not VALID_NAME.match(raw):
+        shown = raw if len(raw) <= 60 else raw[:60] + "..."
+        raise PackageNameError(f"not a valid PyPI package name: {shown!r}")
+    return canonicalize_name(raw)
+
+
+def parse_day(value: str | None, name: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if not ISO_DAY.match(value):
+        raise ParameterError(f"{name} must be a date like 2024-01-31, got {value[:40]!r}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ParameterError(f"{name} is not a calendar date: {value!r}") from None
+
+
+def parse_bool(value: str | None, name: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ParameterError(f"{name} must be true or false, got {value[:40]!r}")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Inclusive day range of a response."""
+
+    start: dt.date
+    end: dt.date
+
+
+def window(
+    as_of: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    default_days: int = COMPATIBLE_DAYS,
+) -> Window | None:
+    """The requested days; by default the ``default_days`` ending on the latest ingested day.
+
+    None when nothing was ever ingested and no range was asked for.
+    """
+    if end is None:
+        if as_of is None and start is None:
+            return None
+        end = as_of if as_of is not None else start
+    assert end is not None
+    if start is None:
+        start = end - dt.timedelta(days=default_days - 1)
+    if end < start:
+        raise ParameterError(f"end ({end}) is before start ({start})")
+    return Window(start, end)
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """One statistics request: who, which days, whether CI downloads count, data freshness."""
+
+    package: str
+    window: Window | None
+    ci: bool
+    freshness: queries.Freshness
+    explicit_range: bool
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return freshness_headers(self.freshness)
+
+
+def freshness_headers(freshness: queries.Freshness) -> dict[str, str]:
+    return {
+        "X-Data-As-Of": freshness.as_of.isoformat() if freshness.as_of else "none",
+        "X-Data-Synthetic": "true" if freshness.synthetic else "false",
+    }
+
+
+def api_error(status: int, code: str, message: str, freshness: queries.Freshness) -> ApiError:
+    return ApiError(status, code, message, freshness_headers(freshness))
+
+
+def data_freshness(conn: ConnectionDep, response: Response) -> queries.Freshness:
+    """Dependency: the data's freshness, also sent as ``X-Data-As-Of``/``X-Data-Synthetic``."""
+    fresh = queries.freshness(conn)
+    response.headers.update(freshness_headers(fresh))
+    return fresh
+
+
+FreshnessDep = Annotated[queries.Freshness, Depends(data_freshness)]
+
+
+def stats_query(
+    package: str,
+    fresh: FreshnessDep,
+    start: Annotated[str | None, Query(description="First day, YYYY-MM-DD (inclusive).")] = None,
+    end: Annotated[str | None, Query(description="Last day, YYYY-MM-DD (inclusive).")] = None,
+    ci: Annotated[str | None, Query(description="'false' leaves out CI downloads.")] = None,
+) -> StatsQuery:
+    """Dependency: parse the shared parameters; errors become the envelope."""
+    try:
+        name = canonical_package(package)
+    except PackageNameError as exc:
+        raise api_error(400, "invalid_package", str(exc), fresh) from None
+    try:
+        first, last = parse_day(start, "start"), parse_day(end, "end")
+        days = window(fresh.as_of, first, last)
+        with_ci = parse_bool(ci, "ci", default=True)
+    except ParameterError as exc:
+        raise api_error(422, "invalid_parameter", str(exc), fresh) from None
+    explicit = first is not None or last is not None
+    return StatsQuery(name, days, with_ci, fresh, explicit)
+
+
+StatsQueryDep = Annotated[StatsQuery, Depends(stats_query)]
