@@ -107,7 +107,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
-    return error_response(request, 500, "internal_error", "internal server error")
+    # Starlette answers this one outside every middleware, so the id header is set here.
+    headers = {"X-Request-ID": request_id(request)}
+    return error_response(request, 500, "internal_error", "internal server error", headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
