@@ -1,0 +1,148 @@
+"""Aggregate a day of ``bigquery-public-data.pypi.file_downloads`` inside BigQuery.
+
+The same rules as :mod:`pkgdex.downloads.categories`, in BigQuery's dialect; only per-day
+aggregates travel. The day is a bound query parameter, never spliced into the SQL. The client
+is a ``google.cloud.bigquery.Client`` (credentials from the usual Google environment) or any
+object with the same ``query(sql, job_config=...)`` method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from datetime import date, timedelta
+from typing import Any
+
+from pkgdex.downloads.categories import (
+    MAX_CATEGORY,
+    MAX_PYTHON_MINOR,
+    MIRRORS,
+    NULL_CATEGORY,
+    SYSTEMS,
+)
+from pkgdex.downloads.ingest import IngestError
+from pkgdex.downloads.services import DailyRow, DayLedger
+
+TABLE = "bigquery-public-data.pypi.file_downloads"
+BATCH = 50_000
+# Rows of these pseudo-breakdowns carry the ledger (rows read, rejections), not downloads.
+READ, REJECTED = "~read", "~rejected"
+
+
+def _strings(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)  # module constants only
+
+
+MINOR = r"REGEXP_EXTRACT(python, r'^[0-9]+\.[0-9]+')"
+_COUNTED = f"installer IS NOT NULL AND installer NOT IN ({_strings(MIRRORS)})"
+
+
+def _breakdown(name: str, category: str, where: str) -> str:
+    # Built from this module's constants only; the day is a bound parameter.
+    return f"""
+  SELECT package, '{name}' AS breakdown, {category} AS category, ci, COUNT(*) AS downloads
+  FROM accepted WHERE {where} GROUP BY package, category, ci"""  # noqa: S608
+
+
+# Built from this module's constants only; the day is the bound parameter @day.
+QUERY = f"""
+WITH raw AS (
+  SELECT
+    LOWER(REGEXP_REPLACE(COALESCE(NULLIF(project, ''), NULLIF(file.project, '')),
+                         r'[-_.]+', '-')) AS package,
+    details.installer.name AS installer,
+    details.python AS python,
+    details.system.name AS system,
+    file.version AS version,
+    IFNULL(details.ci, FALSE) AS ci
+  FROM `{TABLE}`
+  WHERE timestamp >= TIMESTAMP(@day) AND timestamp < TIMESTAMP(DATE_ADD(@day, INTERVAL 1 DAY))
+),
+checked AS (
+  SELECT *,
+    CASE
+      WHEN package IS NULL OR package = '' THEN 'missing_project'
+      WHEN LENGTH(package) > {MAX_CATEGORY} THEN 'package_name_too_long'
+      WHEN python IS NOT NULL AND NOT REGEXP_CONTAINS(python, r'^[0-9]\\.[0-9]+.*$')
+        THEN 'invalid_python'
+    END AS reason
+  FROM raw
+),
+accepted AS (SELECT * FROM checked WHERE reason IS NULL)
+SELECT CAST(NULL AS STRING) AS package, '{READ}' AS breakdown, 'rows' AS category,
+       CAST(NULL AS BOOL) AS ci, COUNT(*) AS downloads
+FROM checked
+UNION ALL
+SELECT NULL, '{REJECTED}', reason, NULL, COUNT(*) FROM checked
+WHERE reason IS NOT NULL GROUP BY reason
+UNION ALL {_breakdown("overall", "'with_mirrors'", "TRUE")}
+UNION ALL {_breakdown("overall", "'without_mirrors'", _COUNTED)}
+UNION ALL {_breakdown(
+    "python_major", f"IFNULL(SPLIT(python, '.')[OFFSET(0)], '{NULL_CATEGORY}')", _COUNTED)}
+UNION ALL {_breakdown(
+    "python_minor",
+    f"IFNULL({MINOR}, '{NULL_CATEGORY}')",
+    f"{_COUNTED} AND LENGTH(IFNULL({MINOR}, '{NULL_CATEGORY}')) <= {MAX_PYTHON_MINOR}")}
+UNION ALL {_breakdown(
+    "system",
+    f"CASE WHEN system IS NULL THEN '{NULL_CATEGORY}' "
+    f"WHEN system IN ({_strings(SYSTEMS)}) THEN system ELSE 'other' END",
+    _COUNTED)}
+UNION ALL {_breakdown("installer", "installer", f"{_COUNTED} AND LENGTH(installer) <= "
+                                                f"{MAX_CATEGORY}")}
+UNION ALL {_breakdown(
+    "version", f"IFNULL(version, '{NULL_CATEGORY}')",
+    f"{_COUNTED} AND LENGTH(IFNULL(version, '{NULL_CATEGORY}')) <= {MAX_CATEGORY}")}
+"""  # noqa: S608
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def job_config(day: date) -> Any:
+    from google.cloud import bigquery
+
+    return bigquery.QueryJobConfig(
+        query_parameters=[bigquery.ScalarQueryParameter("day", "DATE", day)]
+    )
+
+
+def make_client() -> Any:
+    """A BigQuery client with credentials from the usual Google environment."""
+    from google.cloud import bigquery
+
+    return bigquery.Client()
+
+
+def daily_rows(
+    client: Any, day: date, ledger: MutableMapping[date, DayLedger]
+) -> Iterator[list[DailyRow]]:
+    """Stream ``day``'s per-package rows in batches; fill ``ledger[day]`` as they come.
+
+    A day BigQuery has no rows for raises :class:`IngestError` (the caller's transaction then
+    keeps the day already stored).
+    """
+    try:
+        result = client.query(QUERY, job_config=job_config(day)).result()
+    except Exception as exc:  # the client raises many google.* types; report them all alike
+        raise IngestError(f"BigQuery query for {day} failed: {exc}") from exc
+    read, rejected = 0, {}
+    batch: list[DailyRow] = []
+    for row in result:
+        breakdown = row["breakdown"]
+        if breakdown == READ:
+            read = int(row["downloads"])
+        elif breakdown == REJECTED:
+            rejected[str(row["category"])] = int(row["downloads"])
+        else:
+            batch.append(
+                (row["package"], breakdown, day, row["category"], bool(row["ci"]),
+                 int(row["downloads"]))
+            )
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    if read == 0:
+        raise IngestError(f"BigQuery has no downloads for {day} (not published yet?)")
+    ledger[day] = DayLedger(read, rejected)
+    yield batch

@@ -1,0 +1,345 @@
+"""Aggregate BigQuery download-log exports (NDJSON, gzip or not, and Parquet) with DuckDB.
+
+Each input file is scanned once, streaming, into a small table of distinct combinations
+(``cube``, see :mod:`pkgdex.downloads.categories`); the per-day breakdowns are sums over it, so
+memory depends on the number of distinct categories, not on the number of rows. DuckDB runs with
+a memory limit, two threads and a spill directory.
+
+Bad input policy:
+
+* a file that cannot be read as a whole (truncated or corrupt gzip, unreadable Parquet, a
+  Parquet file without the fields we need, a missing file) fails the whole ingest with the file
+  named; nothing is written;
+* inside a readable NDJSON file, bad lines are skipped and counted: lines that are not a JSON
+  object (``malformed_json``), fields of the wrong JSON type (``wrong_type``), rows without a
+  usable timestamp (``missing_timestamp`` / ``invalid_timestamp``), without project
+  (``missing_project``) or with a malformed Python version (``invalid_python``). DuckDB's
+  ``ignore_errors`` would turn a broken line into a row of NULLs that cannot be told apart from a
+  row without timestamp, so instead a file DuckDB refuses is re-read line by line in Python,
+  which sets the bad lines aside (with their line numbers) and hands the rest back to DuckDB.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import orjson
+
+from pkgdex.downloads import categories
+
+JSON_SUFFIXES = (".ndjson", ".json", ".jsonl")
+PARQUET_SUFFIXES = (".parquet",)
+MAX_PROBLEMS = 20
+
+# JSON leaves are read as JSON so a wrong type is seen instead of silently cast.
+JSON_COLUMNS = {
+    "timestamp": "JSON",
+    "project": "JSON",
+    "file": "STRUCT(project JSON, version JSON)",
+    "details": "STRUCT(installer STRUCT(name JSON), python JSON, system STRUCT(name JSON), "
+    "ci JSON)",
+}
+_STRINGS = ("project", "file.project", "file.version", "details.installer.name",
+            "details.python", "details.system.name")
+_TEXT_DAY = "try_cast(substr({0}, 1, 10) AS DATE)"
+
+JSON_SOURCE = f"""
+    SELECT
+        CASE WHEN json_type(timestamp) = 'VARCHAR'
+            THEN {_TEXT_DAY.format("timestamp->>'$'")} END AS day,
+        CASE
+            WHEN timestamp IS NULL OR json_type(timestamp) = 'NULL' THEN 'missing_timestamp'
+            WHEN json_type(timestamp) <> 'VARCHAR'
+                OR {_TEXT_DAY.format("timestamp->>'$'")} IS NULL THEN 'invalid_timestamp'
+            WHEN NOT ({" AND ".join(
+                f"coalesce(json_type({name}), 'NULL') IN ('VARCHAR', 'NULL')" for name in _STRINGS
+            )} AND coalesce(json_type(details.ci), 'NULL') IN ('BOOLEAN', 'NULL'))
+                THEN 'wrong_type'
+        END AS bad,
+        {categories.canonical_sql(
+            "coalesce(nullif(project->>'$', ''), nullif(file.project->>'$', ''))")} AS package,
+        details.python->>'$' AS python,
+        details.installer.name->>'$' AS installer,
+        details.system.name->>'$' AS system,
+        file.version->>'$' AS version,
+        details.ci::VARCHAR = 'true' AS ci
+    FROM read_json($path, format = 'newline_delimited', columns = $columns)"""  # noqa: S608 (fixed SQL; values are bound parameters)
+
+CUBE_COLUMNS = (
+    "day DATE, reason VARCHAR, package VARCHAR, ci BOOLEAN, counted BOOLEAN, "
+    "python_major VARCHAR, python_minor VARCHAR, system VARCHAR, installer VARCHAR, "
+    "version VARCHAR, n BIGINT"
+)
+
+
+class IngestError(Exception):
+    """An input that cannot be ingested; the message names the file and the problem."""
+
+
+@dataclass
+class Aggregation:
+    """The result of scanning the inputs: daily rows to write and what was read per day."""
+
+    connection: Any  # duckdb.DuckDBPyConnection holding the ``cube`` table
+    files: list[Path]
+    rows_read: dict[date | None, int] = field(default_factory=dict)
+    rejected: dict[date | None, dict[str, int]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[date]:
+        """Days with at least one accepted row: the days this ingest replaces."""
+        return sorted(
+            day
+            for day, count in self.rows_read.items()
+            if day is not None and count > sum(self.rejected.get(day, {}).values())
+        )
+
+    def daily_rows(self, batch: int = 50_000) -> Iterator[list[tuple[Any, ...]]]:
+        """``(package, breakdown, date, category, ci, downloads)`` rows, in batches."""
+        cursor = self.connection.execute(categories.BREAKDOWNS_SQL)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
+
+def expand_inputs(paths: list[str]) -> list[Path]:
+    """Files named by ``paths``: files, directories (searched recursively) and globs."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if any(ch in raw for ch in "*?["):
+            anchor = Path(path.anchor) if path.is_absolute() else Path()
+            pattern = str(path.relative_to(anchor)) if path.is_absolute() else raw
+            found.extend(sorted(p for p in anchor.glob(pattern) if p.is_file()))
+        elif path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and _kind(p)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise IngestError(f"{raw}: no such file or directory")
+    unknown = [p for p in found if not _kind(p)]
+    if unknown:
+        raise IngestError(f"{unknown[0]}: not .ndjson/.json/.jsonl (optionally .gz) or .parquet")
+    if not found:
+        raise IngestError(f"no input files in {', '.join(paths)}")
+    return list(dict.fromkeys(found))
+
+
+def _kind(path: Path) -> str | None:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(JSON_SUFFIXES):
+        return "json"
+    if path.name.lower().endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    return None
+
+
+def connect(scratch: Path, memory_limit: str = "1GB") -> Any:
+    """A DuckDB connection with bounded memory that spills to ``scratch``."""
+    connection = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": memory_limit,
+            "threads": 2,
+            "temp_directory": str(scratch),
+            "preserve_insertion_order": False,
+        },
+    )
+    connection.execute("SET TimeZone = 'UTC'")
+    connection.execute(f"CREATE TABLE cube ({CUBE_COLUMNS})")
+    return connection
+
+
+def aggregate_files(
+    files: list[Path],
+    scratch: Path,
+    *,
+    on_file: Callable[[Path], None] | None = None,
+    memory_limit: str = "1GB",
+) -> Aggregation:
+    """Scan every file into one aggregation; raise :class:`IngestError` on unreadable input."""
+    connection = connect(scratch, memory_limit)
+    result = Aggregation(connection, files)
+    for path in files:
+        before = _rows_so_far(connection)
+        if _kind(path) == "parquet":
+            _insert_cube(connection, _parquet_source(path), {"path": str(path)}, path)
+        else:
+            _aggregate_json(connection, path, scratch, result)
+        if _rows_so_far(connection) == before:
+            result.problems.append(f"{path}: no rows")
+        if on_file:
+            on_file(path)
+    _read_day_stats(result)
+    return result
+
+
+def _rows_so_far(connection: Any) -> int:
+    return int(connection.execute("SELECT coalesce(sum(n), 0) FROM cube").fetchone()[0])
+
+
+def _insert_cube(connection: Any, source: str, params: dict[str, Any], path: Path) -> None:
+    sql = f"INSERT INTO cube {categories.cube_sql(source)}"
+    try:
+        connection.execute(sql, params)
+    except duckdb.Error as exc:
+        raise IngestError(f"{path}: {_first_line(exc)}") from exc
+
+
+def _aggregate_json(connection: Any, path: Path, scratch: Path, result: Aggregation) -> None:
+    params = {"path": str(path), "columns": JSON_COLUMNS}
+    try:
+        connection.execute(f"INSERT INTO cube {categories.cube_sql(JSON_SOURCE)}", params)
+        return
+    except duckdb.InvalidInputException:
+        pass  # a bad line somewhere: set the bad lines aside below
+    except duckdb.Error as exc:
+        raise IngestError(f"{path}: {_first_line(exc)}") from exc
+    clean = scratch / f"clean-{len(result.problems)}-{path.name.removesuffix('.gz')}"
+    rejected = _set_bad_lines_aside(path, clean, result.problems)
+    for (day, reason), count in rejected.items():
+        connection.execute(
+            "INSERT INTO cube (day, reason, n) VALUES ($day, $reason, $n)",
+            {"day": day, "reason": reason, "n": count},
+        )
+    _insert_cube(connection, JSON_SOURCE, {"path": str(clean), "columns": JSON_COLUMNS}, path)
+    clean.unlink()
+
+
+def _open_lines(path: Path) -> IO[bytes]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def _set_bad_lines_aside(
+    source: Path, clean: Path, problems: list[str]
+) -> dict[tuple[date | None, str], int]:
+    """Copy the usable lines of ``source`` to ``clean``; count the others by (day, reason)."""
+    rejected: dict[tuple[date | None, str], int] = {}
+    try:
+        with _open_lines(source) as lines, clean.open("wb") as out:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                reason, day = _line_problem(line)
+                if reason is None:
+                    out.write(line.rstrip(b"\r\n") + b"\n")
+                    continue
+                rejected[day, reason] = rejected.get((day, reason), 0) + 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(f"{source} line {number}: {reason.replace('_', ' ')}")
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{source}: {exc}") from exc
+    return rejected
+
+
+def _line_problem(line: bytes) -> tuple[str | None, date | None]:
+    """Why DuckDB cannot read this line as a download row (None when it can)."""
+    try:
+        row = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return "malformed_json", None
+    if not isinstance(row, dict):
+        return "malformed_json", None
+    details = row.get("details")
+    shapes = (
+        row.get("file"),
+        details,
+        details.get("installer") if isinstance(details, dict) else None,
+        details.get("system") if isinstance(details, dict) else None,
+    )
+    if all(part is None or isinstance(part, dict) for part in shapes):
+        return None, None
+    return "wrong_type", _day_of(row.get("timestamp"))
+
+
+def _day_of(stamp: object) -> date | None:
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return date.fromisoformat(stamp[:10])
+    except ValueError:
+        return None
+
+
+def _parquet_source(path: Path) -> str:
+    """SQL reading ``path`` into the ``src`` shape, after checking it has the fields we need."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise IngestError(f"{path}: not a readable Parquet file ({exc})") from exc
+    fields = dict(_flatten(schema))
+    needed = ["timestamp", "details.python", "details.installer.name",
+              "details.system.name", "details.ci", "file.version"]
+    missing = [name for name in needed if name not in fields]
+    if "project" not in fields and "file.project" not in fields:
+        missing.append("project or file.project")
+    if missing:
+        raise IngestError(
+            f"{path}: Parquet file lacks the download-log field(s) {', '.join(missing)} "
+            f"(it has {', '.join(sorted(fields)) or 'no columns'})"
+        )
+    stamp = fields["timestamp"]
+    if pa.types.is_timestamp(stamp) or pa.types.is_date(stamp):
+        day = "CAST(timestamp AS DATE)"
+    elif pa.types.is_string(stamp) or pa.types.is_large_string(stamp):
+        day = _TEXT_DAY.format("timestamp")
+    else:
+        raise IngestError(f"{path}: column timestamp has type {stamp}, expected a timestamp")
+    names = [n for n in ("project", "file.project") if n in fields]
+    project = "coalesce(" + ", ".join(f"nullif(CAST({n} AS VARCHAR), '')" for n in names) + ")"
+    return f"""
+        SELECT
+            {day} AS day,
+            CASE WHEN timestamp IS NULL THEN 'missing_timestamp'
+                 WHEN {day} IS NULL THEN 'invalid_timestamp' END AS bad,
+            {categories.canonical_sql(project)} AS package,
+            CAST(details.python AS VARCHAR) AS python,
+            CAST(details.installer.name AS VARCHAR) AS installer,
+            CAST(details.system.name AS VARCHAR) AS system,
+            CAST(file.version AS VARCHAR) AS version,
+            CAST(details.ci AS BOOLEAN) AS ci
+        FROM read_parquet($path)"""  # noqa: S608 (fixed SQL; values are bound parameters)
+
+
+def _flatten(schema: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    import pyarrow as pa
+
+    for item in schema:
+        name = prefix + item.name
+        yield name, item.type
+        if pa.types.is_struct(item.type):
+            yield from _flatten(item.type, name + ".")
+
+
+def _read_day_stats(result: Aggregation) -> None:
+    for day, reason, count in result.connection.execute(categories.DAY_STATS_SQL).fetchall():
+        result.rows_read[day] = result.rows_read.get(day, 0) + int(count)
+        if reason is not None:
+            reasons = result.rejected.setdefault(day, {})
+            reasons[reason] = reasons.get(reason, 0) + int(count)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+
+
+def scratch_directory(parent: str | None = None) -> Path:
+    """A private spill directory for DuckDB; remove it with :func:`remove_scratch`."""
+    return Path(tempfile.mkdtemp(prefix="pkgdex-ingest-", dir=parent))
+
+
+def remove_scratch(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
