@@ -13,7 +13,7 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,12 +21,16 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import orjson
+from fastapi.testclient import TestClient
 
 Packument = dict[str, Any]
 
-FAULTS = (
-    "timeout", "500", "malformed", "huge", "endless", "drop", "wrong-name", "not-a-packument"
-)
+NpmClient = Callable[..., TestClient]  # makes pkgdex clients pulling through from the fake
+CORGI = "application/vnd.npm.install-v1+json"
+# What npm's own client sends when it installs (pacote).
+NPM_INSTALL_ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
+
+FAULTS = ("timeout", "500", "malformed", "huge", "endless", "drop", "wrong-name", "not-a-packument")
 HUGE_CHUNK = b" " * 65536
 
 
@@ -47,7 +51,7 @@ def _dist(base_url: str, name: str, version: str) -> dict[str, Any]:
     }
 
 
-def make_packument(  # noqa: PLR0913 - a fixture builder with many knobs
+def make_packument(
     base_url: str,
     name: str,
     versions: list[str],
@@ -115,26 +119,39 @@ def standard_packuments(base_url: str) -> list[Packument]:
     many = [f"{major}.{minor}.0" for major in range(1, 11) for minor in range(50)]
     return [
         make_packument(
-            base_url, "left-pad", ["1.0.0", "1.1.0", "1.3.0"],
-            description="String left pad", keywords=["pad", "string"],
+            base_url,
+            "left-pad",
+            ["1.0.0", "1.1.0", "1.3.0"],
+            description="String left pad",
+            keywords=["pad", "string"],
             deprecated={"1.0.0": "use String.prototype.padStart()"},
         ),
         make_packument(
-            base_url, "@pkgdex-test/scoped", ["1.0.0", "1.1.0", "2.0.0-beta.1"],
-            description="A scoped package", tags={"latest": "1.1.0", "next": "2.0.0-beta.1"},
+            base_url,
+            "@pkgdex-test/scoped",
+            ["1.0.0", "1.1.0", "2.0.0-beta.1"],
+            description="A scoped package",
+            tags={"latest": "1.1.0", "next": "2.0.0-beta.1"},
         ),
         make_packument(base_url, "many-versions", many, description="Five hundred releases"),
         make_packument(
-            base_url, "native-addon", ["0.1.0"], description="Builds a native addon",
-            extra={"0.1.0": {
-                "scripts": {"install": "node-gyp rebuild"}, "gypfile": True,
-                "os": ["linux", "darwin"], "cpu": ["x64", "arm64"],
-                "bin": {"native-addon": "bin/cli.js"},
-                "peerDependencies": {"node-addon-api": "*"},
-                "peerDependenciesMeta": {"node-addon-api": {"optional": True}},
-                "optionalDependencies": {"fsevents": "^2.3.0"},
-                "funding": {"type": "github", "url": "https://github.com/sponsors/alice"},
-            }},
+            base_url,
+            "native-addon",
+            ["0.1.0"],
+            description="Builds a native addon",
+            extra={
+                "0.1.0": {
+                    "scripts": {"install": "node-gyp rebuild"},
+                    "gypfile": True,
+                    "os": ["linux", "darwin"],
+                    "cpu": ["x64", "arm64"],
+                    "bin": {"native-addon": "bin/cli.js"},
+                    "peerDependencies": {"node-addon-api": "*"},
+                    "peerDependenciesMeta": {"node-addon-api": {"optional": True}},
+                    "optionalDependencies": {"fsevents": "^2.3.0"},
+                    "funding": {"type": "github", "url": "https://github.com/sponsors/alice"},
+                }
+            },
         ),
     ]
 
@@ -147,6 +164,7 @@ class FakeNpm:
     docs: dict[str, Packument] = field(default_factory=dict)
     fault: str | None = None
     delay: float = 0.0
+    # (path as sent, decoded path, headers) of every request
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -155,7 +173,7 @@ class FakeNpm:
 
     def hits(self, name: str) -> int:
         """How many packument requests reached the fake for ``name``."""
-        counts = Counter(path for _m, path, _h in self.requests)
+        counts = Counter(path for _raw, path, _h in self.requests)
         return counts["/" + name]
 
     def etag(self, name: str) -> str:
@@ -166,14 +184,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         fake = self.server.fake
-        path = unquote(urlsplit(self.path).path)
+        raw_path = urlsplit(self.path).path
+        path = unquote(raw_path)
         with fake.lock:
-            fake.requests.append(("GET", path, dict(self.headers.items())))
+            fake.requests.append((raw_path, path, dict(self.headers.items())))
         if fake.delay:
             time.sleep(fake.delay)
         if fake.fault:
@@ -253,7 +272,7 @@ def serve_fake_npm(timeout_sleep: float = 3.0) -> Iterator[FakeNpm]:
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     for doc in standard_packuments(fake.base_url):
         fake.add(doc)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pkgdex.npmregistry.routes import router
+
 
 def register(app: FastAPI) -> None:
-    """Attach this domain's routes and start-up work to ``app``."""
+    """Attach this domain's routes to ``app`` (the upstream client is the metadata domain's)."""
+    app.include_router(router)

@@ -13,14 +13,12 @@ from typing import Any
 from pkgdex.npmregistry.models import NAME_MAX_LENGTH
 
 # Legacy names may have capitals and a few punctuation marks; scopes are lowercase-ish.
-_NAME = re.compile(
-    r"^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~!*'()-][A-Za-z0-9._~!*'()-]*$"
-)
+_NAME = re.compile(r"^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~!*'()-][A-Za-z0-9._~!*'()-]*$")
 
 Packument = dict[str, Any]
 
 
-class InvalidPackument(ValueError):
+class InvalidPackumentError(ValueError):
     """A document that is not a usable npm packument."""
 
 
@@ -32,27 +30,27 @@ def valid_name(name: str) -> bool:
 def check_packument(data: Any, expected_name: str | None = None) -> Packument:
     """Return ``data`` when it is a packument (for ``expected_name``), else raise."""
     if not isinstance(data, dict):
-        raise InvalidPackument("a packument must be a JSON object")
+        raise InvalidPackumentError("a packument must be a JSON object")
     name = data.get("name")
     if not isinstance(name, str) or not valid_name(name):
-        raise InvalidPackument(f"packument has no valid name: {name!r}")
+        raise InvalidPackumentError(f"packument has no valid name: {name!r}")
     if expected_name is not None and name != expected_name:
-        raise InvalidPackument(f"asked for {expected_name!r}, got the packument of {name!r}")
+        raise InvalidPackumentError(f"asked for {expected_name!r}, got the packument of {name!r}")
     _check_mapping(data, "versions", dict, f"{name}: versions")
     _check_mapping(data, "dist-tags", str, f"{name}: dist-tags")
     _check_mapping(data, "time", str, f"{name}: time")
     for version, manifest in data.get("versions", {}).items():
         if manifest.get("version", version) != version:
-            raise InvalidPackument(f"{name}: versions[{version!r}] says it is another version")
+            raise InvalidPackumentError(f"{name}: versions[{version!r}] says it is another version")
     return data
 
 
 def _check_mapping(data: Packument, key: str, value_type: type, what: str) -> None:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise InvalidPackument(f"{what} must be an object")
+        raise InvalidPackumentError(f"{what} must be an object")
     if not all(isinstance(v, value_type) for v in value.values()):
-        raise InvalidPackument(f"{what} must map to {value_type.__name__} values")
+        raise InvalidPackumentError(f"{what} must map to {value_type.__name__} values")
 
 
 def latest_version(doc: Packument) -> str | None:
@@ -73,7 +71,7 @@ def summary(doc: Packument) -> str:
 
 
 def modified(doc: Packument) -> str | None:
-    time = doc.get("time", {})
+    time: dict[str, str] = doc.get("time", {})
     return time.get("modified") or time.get("created")
 
 

@@ -1,0 +1,79 @@
+"""``/registry/npm/``: npm's registry read API, as a pull-through cache.
+
+npm escapes a scope's slash (``@scope%2fname``); the server decodes it before routing, so both
+``@scope%2fname`` and ``@scope/name`` arrive here as two path segments, told apart from
+``name/version`` by the ``@``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from pkgdex.deps import ConnectionDep
+from pkgdex.metadata.upstream import UpstreamError
+from pkgdex.npmregistry import packument as pk
+from pkgdex.npmregistry import responses
+from pkgdex.npmregistry.search import SearchQuery, search
+from pkgdex.npmregistry.search_params import InvalidSearchError, parse_search
+from pkgdex.npmregistry.services import Answer, NpmRegistry, PackageNotFoundError
+
+router = APIRouter(prefix="/registry/npm", tags=["npm-registry"])
+RegistryDep = Annotated[NpmRegistry, Depends(NpmRegistry.from_request)]
+
+
+@router.get("/-/ping")
+def ping() -> Response:
+    """npm ping: the registry answers."""
+    return responses.json_response({})
+
+
+@router.get("/-/v1/search")
+def search_packages(request: Request, conn: ConnectionDep) -> Response:
+    """npm search over the name index: ranked exact > prefix > contains, then by downloads."""
+    return responses.json_response(search(conn, _search_query(request)))
+
+
+@router.get("/{name}")
+def packument(name: str, request: Request, registry: RegistryDep) -> Response:
+    """The packument of an unscoped package (abbreviated when the client asks for install-v1)."""
+    return responses.packument_response(request, _answer(registry, name))
+
+
+@router.get("/{first}/{second}")
+def packument_or_version(
+    first: str, second: str, request: Request, registry: RegistryDep
+) -> Response:
+    """``@scope/name`` (a scoped packument) or ``name/<version|tag>``."""
+    if first.startswith("@"):
+        return responses.packument_response(request, _answer(registry, f"{first}/{second}"))
+    return responses.version_response(request, _answer(registry, first), second)
+
+
+@router.get("/{scope}/{name}/{version}")
+def scoped_version(
+    scope: str, name: str, version: str, request: Request, registry: RegistryDep
+) -> Response:
+    """``@scope/name/<version|tag>``."""
+    if not scope.startswith("@"):
+        raise responses.not_found()
+    return responses.version_response(request, _answer(registry, f"{scope}/{name}"), version)
+
+
+def _answer(registry: NpmRegistry, name: str) -> Answer:
+    if not pk.valid_name(name):
+        raise responses.bad_request(f"Invalid package name: {name[:300]}")
+    try:
+        return registry.packument(name)
+    except PackageNotFoundError:
+        raise responses.not_found() from None
+    except UpstreamError as exc:
+        raise responses.upstream_failed(exc) from exc
+
+
+def _search_query(request: Request) -> SearchQuery:
+    try:
+        return parse_search(request.query_params)
+    except InvalidSearchError as exc:
+        raise responses.bad_request(str(exc)) from exc

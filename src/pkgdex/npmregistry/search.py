@@ -1,0 +1,200 @@
+"""``/-/v1/search``: npm's search response over pkgdex's name index.
+
+Hits come from the name index (ranked exact > prefix > contains, then by downloads); each is
+dressed in npm's shape from its stored packument's search card when pkgdex has fetched it, else
+from the index row alone (no maintainers, no date: npm prints those as empty).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from pkgdex.index import queries as index_queries
+from pkgdex.index.queries import PackageDetails, SearchHit
+from pkgdex.npmregistry import packument as pk
+from pkgdex.npmregistry import queries
+
+ECOSYSTEM = "npm"
+DEFAULT_SIZE = 20
+MAX_SIZE = 250
+# The index returns each tier (exact, prefix, contains) in name order; pkgdex re-ranks this
+# many candidates by downloads, which also caps ``total``.
+CANDIDATES = 1000
+# npm's default weights (libnpmsearch): quality, popularity, maintenance.
+WEIGHTS = (0.65, 0.98, 0.5)
+# About 100 million downloads a month is as popular as a package gets.
+POPULARITY_CEILING = math.log10(100_000_000)
+MAINTENANCE_HALF_LIFE_DAYS = 365.0
+TIME_FORMAT = "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    size: int = DEFAULT_SIZE
+    offset: int = 0
+
+
+def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
+    """The whole ``/-/v1/search`` response for ``query``."""
+    hits = index_queries.search(conn, ECOSYSTEM, query.text, CANDIDATES)
+    details = index_queries.package_details(conn, ECOSYSTEM, [hit.name for hit in hits])
+    ranked = sorted(hits, key=lambda hit: (hit.rank, -_downloads(details.get(hit.name))))
+    page = ranked[query.offset : query.offset + query.size]
+    cards = queries.search_cards(conn, [hit.name for hit in page])
+    objects = [_object(hit, details.get(hit.name), cards.get(hit.name), query.text) for hit in page]
+    now = time.strftime(TIME_FORMAT, time.gmtime())
+    return {"objects": objects, "total": len(hits), "time": now}
+
+
+def _downloads(details: PackageDetails | None) -> int:
+    return details.popularity or 0 if details is not None else 0
+
+
+def _object(
+    hit: SearchHit, details: PackageDetails | None, card_json: bytes | None, text: str
+) -> dict[str, Any]:
+    card = orjson.loads(card_json) if card_json else {}
+    summary = details.summary if details is not None else None
+    downloads = _downloads(details)
+    package: dict[str, Any] = {
+        "name": hit.name,
+        "scope": _scope(hit.name),
+        "version": hit.version,
+        "description": card.get("description") or summary or "",
+        "keywords": card.get("keywords", []),
+        "date": card.get("date"),
+        "links": card.get("links") or {"npm": npm_link(hit.name)},
+        "maintainers": card.get("maintainers", []),
+    }
+    if card.get("publisher"):
+        package["publisher"] = card["publisher"]
+    detail = _score_detail(card, downloads)
+    final = sum(w * detail[k] for w, k in zip(WEIGHTS, _DETAIL_KEYS, strict=True)) / sum(WEIGHTS)
+    result: dict[str, Any] = {
+        "package": package,
+        "score": {"final": round(final, 6), "detail": detail},
+        "searchScore": _search_score(hit.name, text, detail["popularity"]),
+    }
+    if card.get("flags"):
+        result["flags"] = card["flags"]
+    return result
+
+
+_DETAIL_KEYS = ("quality", "popularity", "maintenance")
+
+
+def _score_detail(card: dict[str, Any], downloads: int | None) -> dict[str, float]:
+    popularity = min(1.0, math.log10(1 + downloads) / POPULARITY_CEILING) if downloads else 0.0
+    # Quality: how much a user learns before installing it; maintenance: how recent it is.
+    known = ("description", "keywords", "license")
+    quality = sum(1 for key in known if card.get(key)) / len(known) if card else 0.0
+    links = card.get("links", {})
+    quality = (quality * 3 + (1.0 if links.get("repository") else 0.0)) / 4
+    return {
+        "quality": round(quality, 6),
+        "popularity": round(popularity, 6),
+        "maintenance": round(_maintenance(card.get("date")), 6),
+    }
+
+
+def _maintenance(date: str | None) -> float:
+    if not date:
+        return 0.0
+    try:
+        published = datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    days = max(0.0, (datetime.now(UTC) - published).total_seconds() / 86_400)
+    return float(0.5 ** (days / MAINTENANCE_HALF_LIFE_DAYS))
+
+
+def _search_score(name: str, text: str, popularity: float) -> float:
+    """Agrees with the index's order: the match tier first, then popularity within a tier."""
+    name, text = name.lower(), text.strip().lower()
+    tier = 3 if name == text else 2 if name.startswith(text) else 1 if text in name else 0
+    return round(tier + popularity * 0.999, 6)
+
+
+def _scope(name: str) -> str:
+    return name[1:].split("/", 1)[0] if name.startswith("@") else "unscoped"
+
+
+def npm_link(name: str) -> str:
+    return f"https://www.npmjs.com/package/{name}"
+
+
+def search_card(doc: pk.Packument) -> dict[str, Any]:
+    """What a search result shows of a packument, kept beside it so search never parses one."""
+    latest = pk.latest_version(doc)
+    manifest: pk.Packument = doc["versions"][latest] if latest else {}
+    card: dict[str, Any] = {
+        "description": pk.summary(doc),
+        "keywords": _strings(doc.get("keywords", manifest.get("keywords"))),
+        "date": doc.get("time", {}).get(latest) if latest else pk.modified(doc),
+        "links": _links(doc),
+        "maintainers": _people(doc.get("maintainers")),
+        "license": _license(doc.get("license", manifest.get("license"))),
+    }
+    publisher = _people([manifest.get("_npmUser")])
+    if publisher:
+        card["publisher"] = publisher[0]
+    flags = _flags(manifest, latest)
+    if flags:
+        card["flags"] = flags
+    return card
+
+
+def _links(doc: pk.Packument) -> dict[str, str]:
+    links = {"npm": npm_link(doc["name"])}
+    if isinstance(doc.get("homepage"), str):
+        links["homepage"] = doc["homepage"]
+    repository = doc.get("repository")
+    url = repository.get("url") if isinstance(repository, dict) else repository
+    if isinstance(url, str) and url:
+        links["repository"] = _browsable(url)
+    bugs = doc.get("bugs")
+    if isinstance(bugs, dict) and isinstance(bugs.get("url"), str):
+        links["bugs"] = bugs["url"]
+    return links
+
+
+def _browsable(url: str) -> str:
+    url = url.removeprefix("git+")
+    url = url.replace("git://", "https://", 1).replace("ssh://git@", "https://", 1)
+    return url.removesuffix(".git")
+
+
+def _people(value: Any) -> list[dict[str, str]]:
+    people = value if isinstance(value, list) else []
+    found = []
+    for person in people:
+        if isinstance(person, dict) and isinstance(person.get("name"), str):
+            found.append({"username": person["name"], "email": str(person.get("email", ""))})
+    return found
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _license(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("type")
+    return value if isinstance(value, str) else None
+
+
+def _flags(manifest: pk.Packument, latest: str | None) -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    if isinstance(manifest.get("deprecated"), str):
+        flags["deprecated"] = manifest["deprecated"]
+    if latest and latest.startswith("0."):
+        flags["unstable"] = True
+    return flags

@@ -1,0 +1,42 @@
+"""The query string of ``/-/v1/search``, checked: ``text`` required, ``size`` 1-250, ``from`` >= 0.
+
+npm also sends ``quality``, ``popularity`` and ``maintenance`` weights; pkgdex ranks by the name
+index's order and accepts them without using them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pkgdex.npmregistry.search import DEFAULT_SIZE, MAX_SIZE, SearchQuery
+
+MAX_TEXT = 256
+
+
+class InvalidSearchError(ValueError):
+    """A search query string npm's registry would refuse too."""
+
+
+def parse_search(params: Mapping[str, str]) -> SearchQuery:
+    text = params.get("text", "").strip()
+    if not text:
+        raise InvalidSearchError("text is required")
+    if len(text) > MAX_TEXT:
+        raise InvalidSearchError(f"text must be at most {MAX_TEXT} characters")
+    size = _integer(params, "size", DEFAULT_SIZE)
+    if not 1 <= size <= MAX_SIZE:
+        raise InvalidSearchError(f"size must be between 1 and {MAX_SIZE}")
+    offset = _integer(params, "from", 0)
+    if offset < 0:
+        raise InvalidSearchError("from must be 0 or more")
+    return SearchQuery(text=text, size=size, offset=offset)
+
+
+def _integer(params: Mapping[str, str], key: str, default: int) -> int:
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidSearchError(f"{key} must be an integer, got {raw[:40]!r}") from None

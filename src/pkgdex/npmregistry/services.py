@@ -1,0 +1,217 @@
+"""The npm pull-through cache: serve the stored packument, refresh it from the upstream when it
+is older than the TTL, remember upstream 404s for the negative TTL, and keep answering with the
+stale copy when the upstream fails. Every write is one statement, so a failed fetch never leaves
+a half-written document behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from sqlalchemy import Connection, Engine, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pkgdex.index import jobs as index_jobs
+from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
+from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
+from pkgdex.npmregistry import packument as pk
+from pkgdex.npmregistry import queries
+from pkgdex.npmregistry.models import npm_packuments
+from pkgdex.npmregistry.render import abbreviate, dumps
+from pkgdex.npmregistry.search import search_card
+
+log = logging.getLogger(__name__)
+
+ECOSYSTEM = "npm"
+
+
+class PackageNotFoundError(Exception):
+    """Neither the store nor the upstream has this package."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    stored: queries.StoredPackument
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class NpmRegistry:
+    """The pull-through cache of packuments; one is made per request from the app's parts."""
+
+    engine: Engine
+    upstream: Upstream
+    single_flight: SingleFlight
+    policy: CachePolicy
+    upstream_url: str
+
+    @classmethod
+    def from_request(cls, request: Request) -> NpmRegistry:
+        state = request.app.state
+        return cls.from_parts(state.engine, state.upstream, state.single_flight, state.settings)
+
+    @classmethod
+    def from_parts(
+        cls, engine: Engine, upstream: Upstream, single_flight: SingleFlight, settings: Any
+    ) -> NpmRegistry:
+        policy = CachePolicy.from_settings(settings)
+        return cls(engine, upstream, single_flight, policy, settings.npm_upstream.rstrip("/"))
+
+    def packument(self, name: str) -> Answer:
+        """The packument of ``name``: cached when fresh, else pulled through."""
+        stored = self._stored(name)
+        if stored is not None and self._fresh(stored):
+            return _served(stored)
+        if self.upstream.offline:
+            return _served(stored) if stored is not None else _not_found(name)
+        return self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=False))
+
+    def sync(self, name: str) -> Answer:
+        """Fetch ``name`` from the upstream now, whatever the cache holds."""
+        return self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=True))
+
+    def _stored(self, name: str) -> queries.StoredPackument | None:
+        with self.engine.connect() as conn:
+            return queries.stored_packument(conn, name)
+
+    def _fresh(self, stored: queries.StoredPackument) -> bool:
+        return self.policy.is_fresh(stored.fetched_at, negative=stored.negative)
+
+    def _refresh(self, name: str, *, force: bool) -> Answer:
+        # Re-read: another process may have refreshed it while this one waited for the lock.
+        stored = self._stored(name)
+        if stored is not None and not force and self._fresh(stored):
+            return _served(stored)
+        try:
+            return self._fetch(name, stored)
+        except UpstreamNotFound:
+            with self.engine.begin() as conn:
+                store_not_found(conn, name)
+            raise PackageNotFoundError(name) from None
+        except UpstreamError as exc:
+            if stored is None or stored.doc is None:
+                raise
+            log.warning("serving stale npm packument %s: %s", name, exc.message)
+            return Answer(stored, stale=True)
+
+    def _fetch(self, name: str, stored: queries.StoredPackument | None) -> Answer:
+        headers = {"Accept": "application/json"}
+        if stored is not None and stored.doc is not None and stored.upstream_etag:
+            headers["If-None-Match"] = stored.upstream_etag
+        fetched = self.upstream.get_json(self.packument_url(name), headers=headers)
+        if fetched.status == 304 and stored is not None:
+            with self.engine.begin() as conn:
+                touch(conn, name)
+            return Answer(stored)
+        try:
+            doc = pk.check_packument(fetched.data, expected_name=name)
+        except pk.InvalidPackumentError as exc:
+            raise UpstreamError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
+        return Answer(self.save(doc, upstream_etag=fetched.headers.get("etag"), previous=stored))
+
+    def save(
+        self,
+        doc: pk.Packument,
+        *,
+        upstream_etag: str | None = None,
+        previous: queries.StoredPackument | None = None,
+    ) -> queries.StoredPackument:
+        """Store a checked packument and tell the name index when its latest version is new."""
+        with self.engine.begin() as conn:
+            stored = store_packument(conn, doc, upstream_etag=upstream_etag)
+        if previous is None or previous.latest != stored.latest:
+            record_in_index(self.engine, doc)
+        return stored
+
+    def packument_url(self, name: str) -> str:
+        # npm's own clients escape the scope's slash; the registry accepts that form.
+        return f"{self.upstream_url}/{quote(name, safe='@')}"
+
+
+def _served(stored: queries.StoredPackument) -> Answer:
+    if stored.negative:
+        raise PackageNotFoundError(stored.name)
+    return Answer(stored)
+
+
+def _not_found(name: str) -> Answer:
+    raise PackageNotFoundError(name)
+
+
+def store_packument(
+    conn: Connection, doc: pk.Packument, *, upstream_etag: str | None = None
+) -> queries.StoredPackument:
+    """Insert or replace the packument of ``doc['name']`` in one statement."""
+    body = dumps(doc)
+    values: dict[str, Any] = {
+        "name": doc["name"],
+        "status": 200,
+        "doc": body,
+        "abbreviated": dumps(abbreviate(doc)),
+        "card": dumps(search_card(doc)),
+        "digest": hashlib.sha256(body).hexdigest(),
+        "latest": pk.latest_version(doc),
+        "modified": pk.modified(doc),
+        "upstream_etag": upstream_etag,
+        "fetched_at": time.time(),
+    }
+    _upsert(conn, values)
+    return queries.StoredPackument(
+        values["name"],
+        200,
+        body,
+        values["abbreviated"],
+        values["digest"],
+        values["latest"],
+        upstream_etag,
+        values["fetched_at"],
+    )
+
+
+def store_not_found(conn: Connection, name: str) -> None:
+    """Remember that the upstream has no ``name`` (the negative TTL starts now)."""
+    values: dict[str, Any] = {
+        "name": name,
+        "status": queries.NEGATIVE,
+        "doc": None,
+        "abbreviated": None,
+        "card": None,
+        "digest": None,
+        "latest": None,
+        "modified": None,
+        "upstream_etag": None,
+        "fetched_at": time.time(),
+    }
+    _upsert(conn, values)
+
+
+def touch(conn: Connection, name: str) -> None:
+    """The upstream confirmed the stored copy (304): it is fresh again."""
+    statement = update(npm_packuments).where(npm_packuments.c.name == name)
+    conn.execute(statement.values(fetched_at=time.time()))
+
+
+def _upsert(conn: Connection, values: dict[str, Any]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(npm_packuments).values(values)
+    changed = {key: statement.excluded[key] for key in values if key != "name"}
+    conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=changed))
+
+
+def record_in_index(engine: Engine, doc: pk.Packument) -> None:
+    """Tell the name index about the package's latest version (best effort: the packument is
+    stored already, and a busy index must not turn a served answer into an error)."""
+    latest = pk.latest_version(doc)
+    if latest is None:
+        return
+    try:
+        index_jobs.record_seen(engine, ECOSYSTEM, doc["name"], latest, pk.summary(doc))
+    except SQLAlchemyError as exc:
+        log.warning("name index not told about npm package %s: %s", doc["name"], exc)

@@ -1,0 +1,199 @@
+"""GET /registry/npm/<name>[/<version|tag>] through HTTP: full and abbreviated packuments,
+scoped names in both spellings, npm's 404 shapes, ETags and the pull-through cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.fake_npm import CORGI, NPM_INSTALL_ACCEPT, FakeNpm, NpmClient
+
+BASE = "/registry/npm"
+INSTALL_FIELDS = {
+    "name", "version", "deprecated", "dependencies", "optionalDependencies", "devDependencies",
+    "bundleDependencies", "bundledDependencies", "peerDependencies", "peerDependenciesMeta",
+    "acceptDependencies", "bin", "directories", "dist", "engines", "os", "cpu", "libc",
+    "funding", "license", "_hasShrinkwrap", "hasInstallScript",
+}  # fmt: skip
+
+
+def test_full_packument_is_the_upstream_document(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
+    response = npm_client().get(f"{BASE}/left-pad")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == fake_npm.docs["left-pad"]
+    tarball = response.json()["versions"]["1.3.0"]["dist"]["tarball"]
+    assert tarball == f"{fake_npm.base_url}/left-pad/-/left-pad-1.3.0.tgz"  # the upstream's
+    assert "Accept" in response.headers["vary"].split(", ")
+
+
+@pytest.mark.parametrize("accept", [CORGI, NPM_INSTALL_ACCEPT])
+def test_abbreviated_packument_keeps_only_install_fields(
+    npm_client: NpmClient, fake_npm: FakeNpm, accept: str
+) -> None:
+    response = npm_client().get(f"{BASE}/left-pad", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CORGI
+    corgi = response.json()
+    full = fake_npm.docs["left-pad"]
+    assert set(corgi) == {"name", "modified", "dist-tags", "versions"}
+    assert corgi["modified"] == full["time"]["modified"]
+    assert corgi["dist-tags"] == full["dist-tags"]
+    assert list(corgi["versions"]) == list(full["versions"])
+    for version, manifest in corgi["versions"].items():
+        assert set(manifest) <= INSTALL_FIELDS
+        assert manifest["dist"] == full["versions"][version]["dist"]
+        assert "readme" not in manifest and "scripts" not in manifest
+    assert corgi["versions"]["1.0.0"]["deprecated"] == "use String.prototype.padStart()"
+    assert "deprecated" not in corgi["versions"]["1.3.0"]
+
+
+def test_abbreviated_native_package_flags_install_script(npm_client: NpmClient) -> None:
+    corgi = npm_client().get(f"{BASE}/native-addon", headers={"Accept": CORGI}).json()
+    manifest = corgi["versions"]["0.1.0"]
+    assert manifest["hasInstallScript"] is True
+    assert manifest["os"] == ["linux", "darwin"] and manifest["cpu"] == ["x64", "arm64"]
+    assert manifest["peerDependenciesMeta"] == {"node-addon-api": {"optional": True}}
+    assert manifest["bin"] == {"native-addon": "bin/cli.js"}
+    assert "gypfile" not in manifest
+
+
+def test_accept_with_q_zero_gets_the_full_document(npm_client: NpmClient) -> None:
+    headers = {"Accept": f"{CORGI}; q=0, application/json"}
+    response = npm_client().get(f"{BASE}/left-pad", headers=headers)
+    assert response.headers["content-type"] == "application/json"
+    assert "readme" in response.json()
+
+
+@pytest.mark.parametrize(
+    "path", ["@pkgdex-test%2fscoped", "@pkgdex-test%2Fscoped", "@pkgdex-test/scoped"]
+)
+def test_scoped_names_in_both_spellings(
+    npm_client: NpmClient, fake_npm: FakeNpm, path: str
+) -> None:
+    response = npm_client().get(f"{BASE}/{path}")
+    assert response.status_code == 200
+    assert response.json()["name"] == "@pkgdex-test/scoped"
+    raw_paths = [raw for raw, _path, _headers in fake_npm.requests]
+    assert raw_paths == ["/@pkgdex-test%2Fscoped"]  # asked upstream as npm itself does
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        ("left-pad/1.1.0", "1.1.0"),
+        ("left-pad/latest", "1.3.0"),
+        ("@pkgdex-test/scoped/next", "2.0.0-beta.1"),
+        ("@pkgdex-test%2fscoped/1.0.0", "1.0.0"),
+        ("@pkgdex-test%2fscoped/latest", "1.1.0"),
+    ],
+)
+def test_version_or_tag(npm_client: NpmClient, fake_npm: FakeNpm, path: str, version: str) -> None:
+    response = npm_client().get(f"{BASE}/{path}")
+    assert response.status_code == 200
+    name = "left-pad" if path.startswith("left-pad") else "@pkgdex-test/scoped"
+    assert response.json() == fake_npm.docs[name]["versions"][version]
+
+
+def test_version_abbreviated_on_request(npm_client: NpmClient) -> None:
+    response = npm_client().get(f"{BASE}/native-addon/0.1.0", headers={"Accept": CORGI})
+    assert response.headers["content-type"] == CORGI
+    assert response.json()["hasInstallScript"] is True
+    assert "_npmUser" not in response.json()
+
+
+def test_unknown_version_is_npms_404(npm_client: NpmClient) -> None:
+    response = npm_client().get(f"{BASE}/left-pad/9.9.9")
+    assert response.status_code == 404
+    assert response.json() == "version not found: 9.9.9"
+
+
+def test_unknown_package_is_npms_404_and_remembered(
+    npm_client: NpmClient, fake_npm: FakeNpm
+) -> None:
+    client = npm_client()
+    for _ in range(3):
+        response = client.get(f"{BASE}/no-such-package")
+        assert response.status_code == 404
+        assert response.json() == {"error": "Not found"}
+    assert fake_npm.hits("no-such-package") == 1  # the negative TTL holds the answer
+
+
+def test_expired_404_asks_again(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
+    client = npm_client(metadata_negative_ttl_seconds=0)
+    assert client.get(f"{BASE}/no-such-package").status_code == 404
+    fake_npm.add({**fake_npm.docs["left-pad"], "name": "no-such-package", "_id": "no-such-package"})
+    assert client.get(f"{BASE}/no-such-package").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["%20spaces", ".hidden", "_under", "a%22quote", "x" * 215])
+def test_invalid_names_are_refused_without_asking_upstream(
+    npm_client: NpmClient, fake_npm: FakeNpm, path: str
+) -> None:
+    response = npm_client().get(f"{BASE}/{path}")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("Invalid package name")
+    assert fake_npm.requests == []
+
+
+def test_path_of_three_segments_without_scope_is_404(npm_client: NpmClient) -> None:
+    response = npm_client().get(f"{BASE}/left-pad/1.0.0/extra")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found"}
+
+
+def test_fresh_copy_is_served_from_the_cache(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
+    client = npm_client()
+    bodies = {client.get(f"{BASE}/many-versions").content for _ in range(5)}
+    assert len(bodies) == 1
+    assert fake_npm.hits("many-versions") == 1
+
+
+def test_stale_copy_is_revalidated_with_the_upstream_etag(
+    npm_client: NpmClient, fake_npm: FakeNpm
+) -> None:
+    client = npm_client(metadata_ttl_seconds=0)
+    first = client.get(f"{BASE}/left-pad")
+    second = client.get(f"{BASE}/left-pad")
+    assert first.content == second.content
+    assert "x-pkgdex-stale" not in second.headers
+    assert fake_npm.hits("left-pad") == 2
+    assert fake_npm.requests[1][2]["If-None-Match"] == fake_npm.etag("left-pad")
+
+
+def test_upstream_change_is_picked_up_after_the_ttl(
+    npm_client: NpmClient, fake_npm: FakeNpm
+) -> None:
+    client = npm_client(metadata_ttl_seconds=0)
+    client.get(f"{BASE}/left-pad")
+    fake_npm.docs["left-pad"]["dist-tags"]["latest"] = "1.1.0"
+    assert client.get(f"{BASE}/left-pad/latest").json()["version"] == "1.1.0"
+
+
+def test_etag_and_304(npm_client: NpmClient) -> None:
+    client = npm_client()
+    full = client.get(f"{BASE}/left-pad")
+    corgi = client.get(f"{BASE}/left-pad", headers={"Accept": CORGI})
+    assert full.headers["etag"] != corgi.headers["etag"]
+    again = client.get(f"{BASE}/left-pad", headers={"If-None-Match": full.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == full.headers["etag"]
+    mismatch = client.get(
+        f"{BASE}/left-pad", headers={"Accept": CORGI, "If-None-Match": full.headers["etag"]}
+    )
+    assert mismatch.status_code == 200
+
+
+def test_offline_serves_the_cache_and_never_calls_out(
+    npm_client: NpmClient, fake_npm: FakeNpm
+) -> None:
+    npm_client().get(f"{BASE}/left-pad")
+    offline = npm_client(offline=True, metadata_ttl_seconds=0)
+    assert offline.get(f"{BASE}/left-pad").json() == fake_npm.docs["left-pad"]
+    assert offline.get(f"{BASE}/never-fetched").json() == {"error": "Not found"}
+    assert fake_npm.hits("left-pad") == 1
+    assert fake_npm.hits("never-fetched") == 0
+
+
+def test_ping(npm_client: NpmClient) -> None:
+    response = npm_client().get(f"{BASE}/-/ping")
+    assert response.status_code == 200 and response.json() == {}
