@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from fastapi import Request
 from sqlalchemy import Connection, Engine, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from pkgdex.index import jobs as index_jobs
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
