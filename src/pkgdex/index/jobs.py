@@ -2,8 +2,186 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+
+from sqlalchemy import Connection, Engine
+
+from pkgdex.config import Settings
+from pkgdex.index import services, sync
+from pkgdex.index.sources import BadRow, Item, SourceError, open_source, read_rows
+
+BATCH_SIZE = 20_000
+BAD_EXAMPLES = 5
+NAME_ONLY_FORMATS = ("json-names", "pep691")
+Progress = Callable[[int], None]
+
+
+@dataclass
+class LoadReport:
+    ecosystem: str
+    source: str
+    format: str
+    loaded: int = 0
+    bad_rows: int = 0
+    bad_examples: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    added: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+
+    def note_bad(self, bad: BadRow) -> None:
+        self.bad_rows += 1
+        self.bad_examples.append((bad.line, bad.reason))
+        self.bad_examples.sort()
+        del self.bad_examples[BAD_EXAMPLES:]
+
+
+def load_index(
+    engine: Engine,
+    ecosystem: str,
+    source: str,
+    fmt: str | None = None,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Load ``source`` as the new index of ``ecosystem``, atomically.
+
+    Raises ``SourceError`` when the source is unusable (or, with ``strict``, has any bad row);
+    the previous index then keeps serving, untouched.
+    """
+    started = time.monotonic()
+    with open_source(source) as stream:
+        fmt, items = read_rows(stream, fmt)
+        report = LoadReport(ecosystem, source, fmt)
+        load_items(engine, report, items, strict=strict, progress=progress)
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def load_items(
+    engine: Engine,
+    report: LoadReport,
+    items: Iterator[Item],
+    *,
+    strict: bool,
+    progress: Progress | None,
+) -> None:
+    """Stage ``items``, build the next generation beside the serving one and swap it in."""
+    with engine.connect() as conn:
+        _tune_for_bulk(conn)
+        serving = services.ensure_state(conn, report.ecosystem)
+        services.clear_leftovers(conn, report.ecosystem, serving.gen)
+        services.create_stage(conn)
+        _stage(conn, report, items, progress)
+        for bad in services.drop_duplicates(conn):
+            report.note_bad(bad)
+        _refuse_unusable(report, strict)
+        services.number_new_names(conn, report.ecosystem)
+        gen = serving.gen + 1
+        details_from = serving.gen if report.format in NAME_ONLY_FORMATS else None
+        first_id, last_id, total = services.build_generation(
+            conn, report.ecosystem, gen, details_from
+        )
+        services.build_search_index(conn, report.ecosystem, gen)
+        common = services.count_common(conn, report.ecosystem, serving.gen, gen)
+        swap = services.Swap(gen, first_id, last_id, total, report.source, report.format)
+        services.swap_in(conn, report.ecosystem, swap)
+        services.clear_leftovers(conn, report.ecosystem, gen)
+    report.loaded, report.added, report.removed = total, total - common, serving.total - common
+
+
+def _stage(
+    conn: Connection, report: LoadReport, items: Iterator[Item], progress: Progress | None
+) -> None:
+    batch: list[services.StagedRow] = []
+    seen = 0
+    for item in items:
+        staged = item if isinstance(item, BadRow) else services.to_staged(report.ecosystem, item)
+        if isinstance(staged, BadRow):
+            report.note_bad(staged)
+            continue
+        batch.append(staged)
+        if len(batch) >= BATCH_SIZE:
+            services.stage_rows(conn, batch)
+            seen += len(batch)
+            batch = []
+            if progress:
+                progress(seen)
+    if batch:
+        services.stage_rows(conn, batch)
+        seen += len(batch)
+    conn.commit()
+    if progress:
+        progress(seen)
+    report.loaded = seen
+
+
+def _refuse_unusable(report: LoadReport, strict: bool) -> None:
+    if strict and report.bad_rows:
+        line, reason = report.bad_examples[0]
+        raise SourceError(
+            f"{report.bad_rows} bad row(s) and --strict is set; first at line {line}: {reason}"
+        )
+    if report.loaded == 0:
+        raise SourceError("the source has no usable rows; the current index is kept")
+
+
+def _tune_for_bulk(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        # Stage on disk, not in memory, so 4.5 M rows stay within the memory budget.
+        conn.exec_driver_sql("PRAGMA temp_store=FILE")
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")
+    conn.commit()
+
+
+def sync_index(
+    engine: Engine, settings: Settings, ecosystem: str, progress: Progress | None = None
+) -> LoadReport:
+    """Bring ``ecosystem`` up to date from its configured upstream.
+
+    PyPI: a full load of the PEP 691 index (names only; known versions and summaries kept).
+    npm: the ``_changes`` feed applied from the stored sequence to the serving index.
+    """
+    started = time.monotonic()
+    if ecosystem == "pypi":
+        url, stream = sync.pypi_index(settings)
+        fmt, items = read_rows(stream, "pep691")
+        report = LoadReport(ecosystem, url, fmt)
+        load_items(engine, report, items, strict=False, progress=progress)
+    else:
+        report = _sync_npm(engine, settings, progress)
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _sync_npm(engine: Engine, settings: Settings, progress: Progress | None) -> LoadReport:
+    report = LoadReport("npm", settings.npm_changes_upstream, "npm-changes")
+    with engine.connect() as conn:
+        since = services.ensure_state(conn, "npm").changes_seq or "0"
+    for page in sync.npm_changes(settings, since):
+        added, removed = services.apply_changes(engine, "npm", page.changes, page.last_seq)
+        report.added += added
+        report.removed += removed
+        if progress:
+            progress(report.added + report.removed)
+    with engine.connect() as conn:
+        report.loaded = services.ensure_state(conn, "npm").total
+    return report
+
+
+def record_seen(
+    engine: Engine, ecosystem: str, name: str, version: str | None, summary: str | None
+) -> None:
+    """Add or refresh one name seen by another domain, without a full load."""
+    services.record_seen(engine, ecosystem, name, version, summary)
 
 
 def load_demo(engine: Engine) -> None:
-    """Fill the demo database with this domain's bundled data."""
+    """Fill the demo database with the bundled snapshot of both ecosystems."""
+    data = resources.files("pkgdex.demo") / "data"
+    for ecosystem in ("pypi", "npm"):
+        with resources.as_file(data / f"{ecosystem}-demo.tsv.gz") as path:
+            load_index(engine, ecosystem, str(path), "tsv")

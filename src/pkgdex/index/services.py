@@ -1,0 +1,335 @@
+"""Writing the name index: staging a load beside the serving generation, then swapping.
+
+A load runs on one connection: rows are staged in a TEMP table (gone by itself if the process
+dies), numbered, copied into ``index_entries`` as generation ``gen + 1`` in key order, indexed
+for substring search, and only then made current by one short UPDATE of ``index_state``. Until
+that commit readers keep using the previous generation; whatever a killed load left behind in
+``index_entries`` or the spare FTS slot is cleared by the next load (``clear_leftovers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, text
+
+from pkgdex.index.keys import END, check_ecosystem, search_key
+from pkgdex.index.search import fts_table
+from pkgdex.index.sources import PYPI_NAME, BadRow, Row
+from pkgdex.index.sync import Change
+
+StagedRow = tuple[int, str, str, str, str | None, int | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    gen: int
+    total: int
+    changes_seq: str | None = None
+
+
+def ensure_state(conn: Connection, ecosystem: str) -> Serving:
+    """The serving generation (creating the ecosystem's state row on first use)."""
+    check_ecosystem(ecosystem)
+    row = conn.execute(
+        text("SELECT gen, total, changes_seq FROM index_state WHERE ecosystem = :eco"),
+        {"eco": ecosystem},
+    ).first()
+    if row is None:
+        conn.execute(text("INSERT INTO index_state (ecosystem) VALUES (:eco)"), {"eco": ecosystem})
+        conn.commit()
+        return Serving(0, 0)
+    return Serving(row.gen, row.total, row.changes_seq)
+
+
+def clear_leftovers(conn: Connection, ecosystem: str, serving_gen: int) -> None:
+    """Remove every generation but the serving one (an old one, or a killed load's)."""
+    conn.execute(
+        text("DELETE FROM index_entries WHERE ecosystem = :eco AND gen <> :gen"),
+        {"eco": ecosystem, "gen": serving_gen},
+    )
+    if conn.dialect.name == "sqlite":
+        spare = fts_table(ecosystem, serving_gen + 1)
+        conn.execute(text(f"INSERT INTO {spare}({spare}) VALUES ('delete-all')"))  # noqa: S608
+    conn.commit()
+
+
+def to_staged(ecosystem: str, row: Row) -> StagedRow | BadRow:
+    if ecosystem == "pypi" and not PYPI_NAME.match(row.name):
+        return BadRow(row.line, f"not a valid PyPI project name: {row.name[:60]!r}")
+    key = search_key(ecosystem, row.name)
+    return (row.line, key, row.name, row.version, row.summary, row.popularity, row.month)
+
+
+def create_stage(conn: Connection) -> None:
+    key_type = "TEXT" if conn.dialect.name == "sqlite" else 'TEXT COLLATE "C"'
+    conn.exec_driver_sql("DROP TABLE IF EXISTS tmp_index_rows")
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE tmp_index_rows (line INTEGER PRIMARY KEY, key {key_type} NOT NULL, "
+        "name TEXT NOT NULL, version TEXT NOT NULL, summary TEXT, popularity BIGINT, month TEXT)"
+    )
+
+
+def stage_rows(conn: Connection, rows: list[StagedRow]) -> None:
+    """Bulk-insert one batch: COPY on PostgreSQL, executemany on SQLite."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("INSERT INTO tmp_index_rows VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy("COPY tmp_index_rows FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def drop_duplicates(conn: Connection) -> list[BadRow]:
+    """Rows repeating an earlier row's key are bad rows; the first one wins."""
+    conn.exec_driver_sql("CREATE INDEX tmp_index_rows_key ON tmp_index_rows (key, line)")
+    duplicates = conn.execute(
+        text(
+            "SELECT line, name FROM (SELECT line, name, key, "
+            "lag(key) OVER (ORDER BY key, line) AS previous FROM tmp_index_rows) AS ordered "
+            "WHERE key = previous"
+        )
+    ).all()
+    for line, _name in duplicates:
+        conn.execute(text("DELETE FROM tmp_index_rows WHERE line = :line"), {"line": line})
+    return [
+        BadRow(line, f"duplicate of an earlier name: {name[:60]!r}") for line, name in duplicates
+    ]
+
+
+def number_new_names(conn: Connection, ecosystem: str) -> int:
+    """Give names never seen before the next numbers, in source order; returns how many."""
+    base = conn.execute(
+        text("SELECT coalesce(max(no), 0) FROM index_numbers WHERE ecosystem = :eco"),
+        {"eco": ecosystem},
+    ).scalar_one()
+    result = conn.execute(
+        text(
+            "INSERT INTO index_numbers (ecosystem, key, no) "
+            "SELECT :eco, key, :base + row_number() OVER (ORDER BY line) "
+            "FROM tmp_index_rows s WHERE NOT EXISTS (SELECT 1 FROM index_numbers n "
+            "WHERE n.ecosystem = :eco AND n.key = s.key)"
+        ),
+        {"eco": ecosystem, "base": base},
+    )
+    conn.commit()
+    return result.rowcount
+
+
+_COPY_STAGED = (
+    "INSERT INTO index_entries "
+    "(ecosystem, gen, key, name, no, bpos, version, summary, popularity, month) "
+    "SELECT :eco, :gen, s.key, s.name, n.no, row_number() OVER (ORDER BY n.no), "
+    "{columns} FROM tmp_index_rows s "
+    "JOIN index_numbers n ON n.ecosystem = :eco AND n.key = s.key {join} ORDER BY s.key"
+)
+COPY_STAGED = text(
+    _COPY_STAGED.format(columns="s.version, s.summary, s.popularity, s.month", join="")
+)
+COPY_STAGED_KEEPING_DETAILS = text(
+    _COPY_STAGED.format(
+        columns="coalesce(o.version, s.version), coalesce(s.summary, o.summary), "
+        "coalesce(s.popularity, o.popularity), coalesce(s.month, o.month)",
+        join="LEFT JOIN index_entries o ON o.ecosystem = :eco AND o.gen = :old AND o.key = s.key",
+    )
+)
+
+
+def build_generation(
+    conn: Connection, ecosystem: str, gen: int, details_from: int | None = None
+) -> tuple[int, int, int]:
+    """Copy the staged rows into generation ``gen`` in key order: (first id, last id, count).
+
+    Name-only sources carry no versions or summaries: with ``details_from`` (the serving
+    generation) a name keeps the details it already had instead of dropping to "latest".
+    """
+    statement = COPY_STAGED if details_from is None else COPY_STAGED_KEEPING_DETAILS
+    conn.execute(statement, {"eco": ecosystem, "gen": gen, "old": details_from})
+    first, last, count = conn.execute(
+        text(
+            "SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM index_entries "
+            "WHERE ecosystem = :eco AND gen = :gen"
+        ),
+        {"eco": ecosystem, "gen": gen},
+    ).one()
+    conn.commit()
+    return int(first), int(last), int(count)
+
+
+def build_search_index(conn: Connection, ecosystem: str, gen: int) -> None:
+    """Fill the generation's FTS5 slot (SQLite); PostgreSQL's GIN index is kept by itself."""
+    if conn.dialect.name != "sqlite":
+        return
+    table = fts_table(ecosystem, gen)
+    conn.execute(
+        text(
+            f"INSERT INTO {table} (rowid, key) SELECT id, key || :end FROM index_entries "  # noqa: S608
+            "WHERE ecosystem = :eco AND gen = :gen ORDER BY id"
+        ),
+        {"eco": ecosystem, "gen": gen, "end": END},
+    )
+    conn.commit()
+
+
+def count_common(conn: Connection, ecosystem: str, old_gen: int, new_gen: int) -> int:
+    """How many names of the new generation the old one had too."""
+    return int(
+        conn.execute(
+            text(
+                "SELECT count(*) FROM index_entries n WHERE n.ecosystem = :eco AND n.gen = :new "
+                "AND EXISTS (SELECT 1 FROM index_entries o WHERE o.ecosystem = :eco "
+                "AND o.gen = :old AND o.key = n.key)"
+            ),
+            {"eco": ecosystem, "old": old_gen, "new": new_gen},
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Swap:
+    gen: int
+    first_id: int
+    last_id: int
+    total: int
+    source: str
+    format: str
+
+
+def swap_in(conn: Connection, ecosystem: str, swap: Swap) -> None:
+    """Make generation ``swap.gen`` the one readers see: one short transaction."""
+    conn.execute(
+        text(
+            "UPDATE index_state SET gen = :gen, first_id = :first_id, last_id = :last_id, "
+            "total = :total, loaded = :loaded, last_updated = :now, source = :source, "
+            "format = :format WHERE ecosystem = :eco"
+        ),
+        {**asdict(swap), "eco": ecosystem, "loaded": True, "now": datetime.now(UTC)},
+    )
+    conn.commit()
+
+
+def record_seen(
+    engine: Engine, ecosystem: str, name: str, version: str | None, summary: str | None
+) -> None:
+    """Add or refresh one name in the serving generation, without a full load."""
+    with engine.connect() as conn:
+        serving = ensure_state(conn, check_ecosystem(ecosystem))
+        _upsert(conn, ecosystem, serving.gen, name, version, summary)
+        conn.commit()
+
+
+def apply_changes(
+    engine: Engine, ecosystem: str, changes: Iterable[Change], seq: str
+) -> tuple[int, int]:
+    """Apply one page of a changes feed and store its sequence; returns (added, removed)."""
+    added = removed = 0
+    with engine.connect() as conn:
+        gen = ensure_state(conn, ecosystem).gen
+        for change in changes:
+            if change.deleted:
+                removed += _delete(conn, ecosystem, gen, change.name)
+            else:
+                added += _upsert(conn, ecosystem, gen, change.name, None, None)
+        conn.execute(
+            text(
+                "UPDATE index_state SET changes_seq = :seq, loaded = :loaded, "
+                "last_updated = :now WHERE ecosystem = :eco"
+            ),
+            {"eco": ecosystem, "seq": seq, "loaded": True, "now": datetime.now(UTC)},
+        )
+        conn.commit()
+    return added, removed
+
+
+def _delete(conn: Connection, ecosystem: str, gen: int, name: str) -> int:
+    # The FTS row may stay behind: every search hit is joined back to index_entries.
+    params = {"eco": ecosystem, "gen": gen, "key": search_key(ecosystem, name)}
+    deleted = conn.execute(
+        text("DELETE FROM index_entries WHERE ecosystem = :eco AND gen = :gen AND key = :key"),
+        params,
+    ).rowcount
+    if deleted:
+        conn.execute(
+            text("UPDATE index_state SET total = total - 1 WHERE ecosystem = :eco"), params
+        )
+    return int(deleted)
+
+
+def _upsert(
+    conn: Connection,
+    ecosystem: str,
+    gen: int,
+    name: str,
+    version: str | None,
+    summary: str | None,
+) -> int:
+    """Refresh the name's row, or add it; returns 1 when it was added."""
+    values = {
+        "eco": ecosystem,
+        "gen": gen,
+        "key": search_key(ecosystem, name),
+        "name": name,
+        "version": version,
+        "summary": summary,
+    }
+    updated = conn.execute(
+        text(
+            "UPDATE index_entries SET name = :name, version = coalesce(:version, version), "
+            "summary = coalesce(:summary, summary) "
+            "WHERE ecosystem = :eco AND gen = :gen AND key = :key"
+        ),
+        values,
+    )
+    if updated.rowcount:
+        return 0
+    _insert_one(conn, {**values, "version": version or "latest"})
+    return 1
+
+
+def _insert_one(conn: Connection, values: dict[str, object]) -> None:
+    no = _number_for(conn, str(values["eco"]), str(values["key"]))
+    bpos = conn.execute(
+        text(
+            "SELECT coalesce(max(bpos), 0) + 1 FROM index_entries "
+            "WHERE ecosystem = :eco AND gen = :gen"
+        ),
+        values,
+    ).scalar_one()
+    new_id = conn.execute(
+        text(
+            "INSERT INTO index_entries (ecosystem, gen, key, name, no, bpos, version, summary) "
+            "VALUES (:eco, :gen, :key, :name, :no, :bpos, :version, :summary) RETURNING id"
+        ),
+        {**values, "no": no, "bpos": bpos},
+    ).scalar_one()
+    if conn.dialect.name == "sqlite":
+        table = fts_table(str(values["eco"]), int(str(values["gen"])))
+        conn.execute(
+            text(f"INSERT INTO {table} (rowid, key) VALUES (:id, :key)"),  # noqa: S608
+            {"id": new_id, "key": f"{values['key']}{END}"},
+        )
+    conn.execute(text("UPDATE index_state SET total = total + 1 WHERE ecosystem = :eco"), values)
+
+
+def _number_for(conn: Connection, ecosystem: str, key: str) -> int:
+    params = {"eco": ecosystem, "key": key}
+    known = conn.execute(
+        text("SELECT no FROM index_numbers WHERE ecosystem = :eco AND key = :key"), params
+    ).scalar()
+    if known is not None:
+        return int(known)
+    conn.execute(
+        text(
+            "INSERT INTO index_numbers (ecosystem, key, no) SELECT :eco, :key, "
+            "coalesce(max(no), 0) + 1 FROM index_numbers WHERE ecosystem = :eco"
+        ),
+        params,
+    )
+    return int(
+        conn.execute(
+            text("SELECT no FROM index_numbers WHERE ecosystem = :eco AND key = :key"), params
+        ).scalar_one()
+    )

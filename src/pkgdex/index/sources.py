@@ -1,0 +1,243 @@
+"""Reading name-index sources: OSMA CSV, TSV listings, JSON name arrays, PEP 691 JSON.
+
+A source is a path or an http(s) URL; gzip is detected from its magic bytes, the format from
+its first bytes when not given. Rows come out as ``Row`` tuples or ``BadRow`` records (with the
+1-based line, or element number for JSON), never as exceptions: one broken row must not stop a
+load. Problems with the source as a whole (unreadable, truncated gzip, wrong header, empty)
+raise ``SourceError`` with a message meant for the person running the load.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, NamedTuple
+
+import httpx
+import orjson
+
+FORMATS = ("csv", "tsv", "json-names", "pep691")
+OSMA_HEADER = ["No.", "Package Name", "Version", "Official Link"]
+POPULARITY_COLUMNS = ("rank_among_15000_most_downloaded", "downloads_a_month", "popularity")
+MAX_NAME_LENGTH = 214  # npm's limit, the longer of the two registries'
+BAD_NAME = re.compile(r"[\s\x00-\x1f\x7f]|[\ud800-\udfff]")
+PYPI_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+BAD_TEXT = re.compile(r"[\ud800-\udfff]")  # undecodable bytes, kept as surrogates
+MONTH = re.compile(r"^\d{4}-\d{2}$")
+csv.field_size_limit(sys.maxsize)
+
+
+class SourceError(Exception):
+    """The source cannot be loaded at all; the current index is left as it is."""
+
+
+class Row(NamedTuple):
+    line: int
+    name: str
+    version: str
+    summary: str | None
+    popularity: int | None
+    month: str | None
+
+
+class BadRow(NamedTuple):
+    line: int
+    reason: str
+
+
+Item = Row | BadRow
+
+
+@contextmanager
+def open_source(source: str, timeout: float = 60.0) -> Iterator[IO[bytes]]:
+    """Open a path or URL as a binary stream, un-gzipped when it is gzip."""
+    with _open_raw(source, timeout) as raw:
+        buffered = io.BufferedReader(raw, 1 << 20)
+        if buffered.peek(2)[:2] == b"\x1f\x8b":
+            yield gzip.GzipFile(fileobj=buffered)  # type: ignore[misc]
+        else:
+            yield buffered
+
+
+@contextmanager
+def _open_raw(source: str, timeout: float) -> Iterator[io.RawIOBase]:
+    if source.startswith(("http://", "https://")):
+        try:
+            with httpx.stream("GET", source, timeout=timeout, follow_redirects=True) as response:
+                if response.status_code != 200:
+                    raise SourceError(f"{source}: HTTP {response.status_code}")
+                yield _StreamReader(response.iter_bytes(1 << 16))
+        except httpx.HTTPError as exc:
+            raise SourceError(f"{source}: {exc}") from exc
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise SourceError(f"{source}: no such file")
+    with path.open("rb", buffering=0) as handle:
+        yield handle
+
+
+class _StreamReader(io.RawIOBase):
+    """A read-only raw stream over an iterator of byte chunks (an HTTP body)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+            except httpx.HTTPError as exc:
+                raise SourceError(f"download interrupted: {exc}") from exc
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def read_rows(stream: IO[bytes], fmt: str | None) -> tuple[str, Iterator[Item]]:
+    """Detect (or check) the format and return it with the iterator over its rows."""
+    try:
+        head = stream.peek(4096)[:4096] if hasattr(stream, "peek") else b""
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceError(f"unreadable source: {exc}") from exc
+    if not head.strip():
+        raise SourceError("the source is empty")
+    fmt = fmt or detect_format(head)
+    if fmt not in FORMATS:
+        raise SourceError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    readers = {"csv": _csv_rows, "tsv": _tsv_rows, "json-names": _json_names, "pep691": _pep691}
+    return fmt, _guard(readers[fmt](stream))
+
+
+def detect_format(head: bytes) -> str:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"["):
+        return "json-names"
+    if text.startswith(b"{"):
+        return "pep691"
+    first_line = text.split(b"\n", 1)[0]
+    if first_line.startswith(b"No.,"):
+        return "csv"
+    if b"\t" in first_line:
+        return "tsv"
+    raise SourceError(
+        "cannot tell the format from the first line "
+        f"{first_line[:80]!r}; pass --format ({', '.join(FORMATS)})"
+    )
+
+
+def _guard(items: Iterator[Item]) -> Iterator[Item]:
+    """Turn low-level failures in the middle of a stream into one clear SourceError."""
+    try:
+        yield from items
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SourceError(f"the source is truncated or corrupt ({exc})") from exc
+    except OSError as exc:
+        raise SourceError(f"the source could not be read ({exc})") from exc
+
+
+def _text(stream: IO[bytes]) -> io.TextIOWrapper:
+    # surrogateescape: undecodable bytes become a bad row instead of failing the whole load
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _csv_rows(stream: IO[bytes]) -> Iterator[Item]:
+    reader = csv.reader(_text(stream))
+    header = next(reader, None)
+    if header != OSMA_HEADER:
+        raise SourceError(f"expected the CSV header {','.join(OSMA_HEADER)}, got {header!r}")
+    for line, fields in enumerate(reader, start=2):
+        if len(fields) != len(OSMA_HEADER):
+            yield BadRow(line, f"expected {len(OSMA_HEADER)} fields, got {len(fields)}")
+            continue
+        yield make_row(line, fields[1], fields[2], None, None, None)
+
+
+def _tsv_rows(stream: IO[bytes]) -> Iterator[Item]:
+    reader = csv.reader(_text(stream), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(reader, None) or []
+    if "name" not in header:
+        raise SourceError(f"expected a TSV header with a 'name' column, got {header!r}")
+    width = len(header)
+    col = {name: header.index(name) for name in header}
+    popularity = next((col[c] for c in POPULARITY_COLUMNS if c in col), None)
+    pick = (col["name"], col.get("version"), col.get("summary"), popularity, col.get("month"))
+    for line, fields in enumerate(reader, start=2):
+        if len(fields) != width:
+            if not fields:
+                continue  # a blank line, typically the last one
+            yield BadRow(line, f"expected {width} fields, got {len(fields)}")
+            continue
+        name, version, summary, pop, month = (None if i is None else fields[i] for i in pick)
+        yield make_row(line, name or "", version, summary, pop, month)
+
+
+def _json_document(stream: IO[bytes]) -> object:
+    try:
+        return orjson.loads(stream.read())
+    except orjson.JSONDecodeError as exc:
+        raise SourceError(f"not valid JSON ({exc})") from exc
+
+
+def _json_names(stream: IO[bytes]) -> Iterator[Item]:
+    document = _json_document(stream)
+    if not isinstance(document, list):
+        raise SourceError("expected a JSON array of package names")
+    for number, name in enumerate(document, start=1):
+        if not isinstance(name, str):
+            yield BadRow(number, f"not a string: {str(name)[:60]}")
+            continue
+        yield make_row(number, name, None, None, None, None)
+
+
+def _pep691(stream: IO[bytes]) -> Iterator[Item]:
+    document = _json_document(stream)
+    projects = document.get("projects") if isinstance(document, dict) else None
+    if not isinstance(projects, list):
+        raise SourceError("expected a PEP 691 index: an object with a 'projects' array")
+    for number, project in enumerate(projects, start=1):
+        name = project.get("name") if isinstance(project, dict) else None
+        if not isinstance(name, str):
+            yield BadRow(number, "project without a string 'name'")
+            continue
+        yield make_row(number, name, None, None, None, None)
+
+
+def make_row(
+    line: int,
+    name: str,
+    version: str | None,
+    summary: str | None,
+    popularity: str | None,
+    month: str | None,
+) -> Item:
+    """Validate one source row's fields; the reason says what is wrong when it is bad."""
+    if not name or len(name) > MAX_NAME_LENGTH or BAD_NAME.search(name):
+        return BadRow(line, f"invalid package name {name[:60]!r}")
+    version = version.strip() if version else ""
+    if len(version) > 200 or BAD_NAME.search(version):
+        return BadRow(line, f"invalid version {version[:60]!r}")
+    pop: int | None = None
+    if popularity:
+        if not popularity.isdigit() or len(popularity) > 18:
+            return BadRow(line, f"popularity is not a whole number: {popularity[:30]!r}")
+        pop = int(popularity)
+    if month and not MONTH.match(month):
+        return BadRow(line, f"month is not YYYY-MM: {month[:30]!r}")
+    if summary and BAD_TEXT.search(summary):
+        return BadRow(line, "summary is not valid UTF-8")
+    return Row(line, name, version or "latest", summary or None, pop, month or None)
