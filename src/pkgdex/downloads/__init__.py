@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from pkgdex.downloads import routes_compat, routes_extended
+from pkgdex.downloads import routes_charts, routes_compat, routes_extended
+from pkgdex.downloads.charts import ChartCache
 from pkgdex.errors import use_envelope_for
 
 
@@ -14,4 +15,6 @@ def register(app: FastAPI) -> None:
     use_envelope_for(app, "/api/")
     use_envelope_for(app, "/badge/")
     app.include_router(routes_compat.router(settings))
+    app.include_router(routes_charts.router(settings))
     app.include_router(routes_extended.router(settings))
+    app.state.chart_cache = ChartCache(settings.chart_cache_entries)
