@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pkgdex.metadata.cache import PyPICache
+from pkgdex.metadata.jobs import tell_name_index
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream
 
@@ -11,15 +13,21 @@ from pkgdex.metadata.upstream import Upstream
 def register(app: FastAPI) -> None:
     """Attach this domain's routes and start-up work to ``app``."""
     from pkgdex.app import on_shutdown, on_startup  # pkgdex.app imports this package
+    from pkgdex.metadata.routes import router
 
+    app.include_router(router)
     on_startup(app, _open_upstream)
     on_shutdown(app, _close_upstream)
 
 
 def _open_upstream(app: FastAPI) -> None:
     # One pooled client and one single-flight table per process, shared with npmregistry.
-    app.state.upstream = Upstream.from_settings(app.state.settings)
-    app.state.single_flight = SingleFlight.from_settings(app.state.settings)
+    settings = app.state.settings
+    app.state.upstream = Upstream.from_settings(settings)
+    app.state.single_flight = SingleFlight.from_settings(settings)
+    app.state.pypi_cache = PyPICache.create(
+        settings, app.state.engine, app.state.upstream, app.state.single_flight, tell_name_index
+    )
 
 
 def _close_upstream(app: FastAPI) -> None:

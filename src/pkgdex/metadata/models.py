@@ -1,3 +1,95 @@
-"""Tables of the metadata domain."""
+"""Tables of the metadata domain: PyPI projects, their releases and their files.
+
+A project row exists for every name pkgdex has asked the upstream about: ``status`` 200 with
+its releases and files, or 404 (the upstream said it does not exist, remembered for the
+negative TTL). ``revision`` changes whenever anything served from the project changes, so
+rendered answers can be cached per (project, revision) in every process.
+"""
 
 from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from pkgdex.db import metadata
+
+NAME_MAX_LENGTH = 255
+VERSION_MAX_LENGTH = 255
+
+metadata_projects = Table(
+    "metadata_projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(NAME_MAX_LENGTH), nullable=False, unique=True, comment="PEP 503 form"),
+    Column("display_name", String(NAME_MAX_LENGTH), nullable=False),
+    Column("status", SmallInteger, nullable=False, comment="200 stored, 404 upstream said absent"),
+    Column("last_serial", BigInteger, nullable=False),
+    Column("fetched_at", Float, nullable=False, comment="unix seconds of the last upstream answer"),
+    Column("upstream_etag", String(512), nullable=True, comment="to revalidate upstream"),
+    Column("revision", String(32), nullable=False, comment="changes with any served content"),
+)
+
+metadata_releases = Table(
+    "metadata_releases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "project_id",
+        Integer,
+        ForeignKey("metadata_projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", String(VERSION_MAX_LENGTH), nullable=False),
+    Column("yanked", Boolean, nullable=False),
+    Column("yanked_reason", Text, nullable=True),
+    Column("requires_python", Text, nullable=True),
+    Column("info", JSON, nullable=True, comment="the release's own pypi.org info, when known"),
+    UniqueConstraint("project_id", "version", name="uq_metadata_releases_project_version"),
+)
+
+metadata_files = Table(
+    "metadata_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "project_id",
+        Integer,
+        ForeignKey("metadata_projects.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "release_id",
+        Integer,
+        ForeignKey("metadata_releases.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("filename", String(512), nullable=False),
+    Column("packagetype", String(32), nullable=False),
+    Column("python_version", String(64), nullable=False),
+    Column("requires_python", Text, nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("upload_time", DateTime, nullable=True, comment="UTC, naive, microseconds kept"),
+    Column("md5", String(32), nullable=True),
+    Column("sha256", String(64), nullable=True),
+    Column("blake2b_256", String(64), nullable=True),
+    Column("url", Text, nullable=False),
+    Column("yanked", Boolean, nullable=False),
+    Column("yanked_reason", Text, nullable=True),
+    Column("comment_text", Text, nullable=True),
+    Column("core_metadata", JSON, nullable=True, comment="PEP 714: hashes, true, or unknown"),
+)

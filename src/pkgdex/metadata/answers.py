@@ -1,0 +1,132 @@
+"""What each PyPI endpoint answers, independent of HTTP: a rendered body or a redirect.
+
+Each function is the one call its route makes. Names are checked before anything is asked of
+the upstream; non-normalised names redirect to the PEP 503 form once the project is known to
+exist, as pypi.org does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from packaging.utils import canonicalize_name
+from sqlalchemy import Connection
+
+from pkgdex.metadata import queries, render, simple
+from pkgdex.metadata.cache import NotFound, PyPICache
+from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
+from pkgdex.metadata.render import Rendered
+from pkgdex.metadata.upstream import UpstreamError, UpstreamNotFound
+from pkgdex.metadata.versions import (
+    find_version,
+    pick_latest,
+    pick_latest_stable,
+    pick_latest_unstable,
+)
+
+# PEP 508 names; anything else cannot exist upstream, so it is never asked for.
+VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+ALIASES = {
+    "latest": pick_latest,
+    "latest-stable": pick_latest_stable,
+    "latest-unstable": pick_latest_unstable,
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    rendered: Rendered
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+    status: int
+
+
+Maker = Callable[[], Answer | Redirect]
+
+
+def project_json(cache: PyPICache, raw_name: str, suffix: str) -> Answer | Redirect:
+    """``/pypi/<project>/json``: the project as of its latest release."""
+    state, stale = _project(cache, raw_name)
+    if state.name != raw_name:
+        return Redirect(f"/pypi/{state.name}/json{suffix}", 301)
+    view = cache.view(state)
+    release = pick_latest(view.releases)
+    if release is None:
+        raise NotFound(raw_name)
+    key = (state.name, state.revision, "json")
+    rendered = cache.memory.get_or_make(key, lambda: render.project_json(view, release), _size)
+    return Answer(rendered, stale)
+
+
+def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> Answer | Redirect:
+    """``/pypi/<project>/<version>/json``; the ``latest*`` names redirect to a version."""
+    state, stale = _project(cache, raw_name)
+    view = cache.view(state)
+    if version in ALIASES:
+        chosen = ALIASES[version](view.releases)
+        if chosen is None:
+            raise NotFound(version)
+        return Redirect(f"/pypi/{state.name}/{quote(chosen.version)}/json", 302)
+    if state.name != raw_name:
+        return Redirect(f"/pypi/{state.name}/{quote(version)}/json{suffix}", 301)
+    release = find_version(view.releases, version)
+    if release is None:
+        raise NotFound(version)
+    if release.info is None and not stale and not cache.offline:
+        view, release, stale = _with_release_info(cache, view, release)
+    key = (state.name, state.revision, "release", release.version)
+    rendered = cache.memory.get_or_make(key, lambda: render.release_json(view, release), _size)
+    return Answer(rendered, stale or rendered.derived_info)
+
+
+def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer | Redirect:
+    """``/simple/<project>/`` in the negotiated format."""
+    state, stale = _project(cache, raw_name)
+    if state.name != raw_name:
+        return Redirect(f"/simple/{state.name}/", 301)
+    view = cache.view(state)
+    key = (state.name, state.revision, "simple", content_type)
+    rendered = cache.memory.get_or_make(key, lambda: simple.project_page(view, content_type), _size)
+    return Answer(rendered, stale)
+
+
+def simple_index(conn: Connection, content_type: str) -> Answer:
+    """``/simple/``: every project pkgdex has stored."""
+    return Answer(simple.index_page(queries.list_projects(conn), content_type))
+
+
+def _project(cache: PyPICache, raw_name: str) -> tuple[ProjectState, bool]:
+    if not VALID_NAME.match(raw_name) or len(raw_name) > 255:
+        raise NotFound(raw_name)
+    return cache.project(canonicalize_name(raw_name))
+
+
+def _with_release_info(
+    cache: PyPICache, view: ProjectView, release: ReleaseRow
+) -> tuple[ProjectView, ReleaseRow, bool]:
+    """Fetch the release's own info once; on upstream failure keep the derived one, marked
+    stale. Returns the view and release to render from."""
+    name, version = view.state.name, release.version
+    try:
+        cache.flight.do(f"pypi:{name}:{version}", lambda: cache.refresh_release(name, version))
+    except UpstreamNotFound as exc:
+        raise NotFound(version) from exc
+    except UpstreamError:
+        return view, release, True
+    state, _ = cache.project(name)
+    view = cache.view(state)
+    found = find_version(view.releases, version)
+    if found is None:
+        raise NotFound(version)
+    return view, found, False
+
+
+def _size(rendered: Rendered) -> int:
+    return len(rendered.body) + 200

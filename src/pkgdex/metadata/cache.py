@@ -1,0 +1,191 @@
+"""The PyPI pull-through: keep a usable copy of a project stored, refreshing it from the upstream
+when it is missing or older than the TTL, and fall back to the stale copy when the upstream fails.
+
+Reads cost one primary-key lookup of the project's bookkeeping: everything rendered from a
+project is cached in memory per (project, revision), and the revision changes whenever stored
+content does, so every process notices another process's refresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from sqlalchemy import Engine
+
+from pkgdex.config import Settings
+from pkgdex.metadata import queries, services
+from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
+from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
+from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
+from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+NewProjectHook = Callable[[Engine, PyPIDocument], None]
+
+
+class NotFound(Exception):  # noqa: N818 (answered as PyPI's 404)
+    """No such project or release (upstream said so, or the cache knows nothing offline)."""
+
+
+class MemoryCache:
+    """A thread-safe LRU of values built from stored content, bounded by entries and bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_entries, self._max_bytes, self._bytes = max_entries, max_bytes, 0
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T], size: Callable[[T], int]) -> T:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit[0]  # type: ignore[no-any-return]
+        value = make()
+        cost = size(value)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, cost)
+                self._bytes += cost
+            while self._items and (
+                len(self._items) > self._max_entries or self._bytes > self._max_bytes
+            ):
+                _, (_, evicted) = self._items.popitem(last=False)
+                self._bytes -= evicted
+        return value
+
+
+@dataclass
+class PyPICache:
+    """One per process (``app.state.pypi_cache``): the store, the upstream and the memory."""
+
+    engine: Engine
+    upstream: Upstream
+    flight: SingleFlight
+    policy: CachePolicy
+    base_url: str
+    offline: bool
+    memory: MemoryCache
+    on_new_project: NewProjectHook | None = None
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        upstream: Upstream,
+        flight: SingleFlight,
+        on_new_project: NewProjectHook | None = None,
+    ) -> PyPICache:
+        return cls(
+            engine=engine,
+            upstream=upstream,
+            flight=flight,
+            policy=CachePolicy.from_settings(settings),
+            base_url=settings.pypi_upstream.rstrip("/"),
+            offline=settings.offline,
+            memory=MemoryCache(max_entries=512, max_bytes=128 * 1024 * 1024),
+            on_new_project=on_new_project,
+        )
+
+    def project(self, name: str) -> tuple[ProjectState, bool]:
+        """A stored, found project (PEP 503 ``name``) and whether the copy is stale."""
+        with self.engine.connect() as conn:
+            state = queries.project_state(conn, name)
+        if state is not None and self.policy.is_fresh(
+            state.fetched_at, negative=state.status == MISSING
+        ):
+            return _found(state), False
+        if self.offline:
+            if state is None:
+                raise NotFound(name)
+            return _found(state), False
+        try:
+            fresh = self.flight.do(f"pypi:{name}", lambda: self.refresh(name))
+        except UpstreamError:
+            if state is not None and state.status == FOUND:
+                return state, True
+            raise
+        return _found(fresh), False
+
+    def refresh(self, name: str, *, force: bool = False) -> ProjectState:
+        """Fetch ``name`` from the upstream unless another caller just did; store the answer."""
+        with self.engine.connect() as conn:
+            state = queries.project_state(conn, name)
+        if (
+            not force
+            and state is not None
+            and self.policy.is_fresh(state.fetched_at, negative=state.status == MISSING)
+        ):
+            return state
+        url = f"{self.base_url}/pypi/{quote(name)}/json"
+        validator = state.upstream_etag if state and state.status == FOUND else None
+        headers = {"If-None-Match": validator} if validator else None
+        try:
+            fetched = self.upstream.get_json(url, headers=headers)
+        except UpstreamNotFound:
+            with self.engine.begin() as conn:
+                services.mark_missing(conn, name, fetched_at=time.time())
+            return self._reread(name)
+        if fetched.status == 304 and state is not None:
+            with self.engine.begin() as conn:
+                services.touch(conn, state.id, fetched_at=time.time())
+            return self._reread(name)
+        doc = _checked(fetched.data, name, project=True)
+        self.store(doc, etag=fetched.headers.get("etag"))
+        return self._reread(name)
+
+    def refresh_release(self, name: str, version: str) -> None:
+        """Fetch one release's own document (its ``info`` differs from the latest's)."""
+        url = f"{self.base_url}/pypi/{quote(name)}/{quote(version)}/json"
+        fetched = self.upstream.get_json(url)
+        self.store(_checked(fetched.data, name, project=False))
+
+    def store(self, doc: PyPIDocument, *, etag: str | None = None) -> None:
+        """Store ``doc`` in one transaction, then tell the name index about new projects."""
+        with self.engine.begin() as conn:
+            _, is_new = services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
+        if is_new and self.on_new_project is not None:
+            try:
+                self.on_new_project(self.engine, doc)
+            except Exception:  # the name index is a courtesy; never fail the answer for it
+                log.exception("could not record %s in the name index", doc.info.name)
+
+    def view(self, state: ProjectState) -> ProjectView:
+        def load() -> ProjectView:
+            with self.engine.connect() as conn:
+                return queries.load_project(conn, state)
+
+        key = (state.name, state.revision, "view")
+        return self.memory.get_or_make(key, load, lambda v: 400 * len(v.releases) + 400)
+
+    def _reread(self, name: str) -> ProjectState:
+        with self.engine.connect() as conn:
+            state = queries.project_state(conn, name)
+        assert state is not None, "stored in this call"
+        return state
+
+
+def _found(state: ProjectState) -> ProjectState:
+    if state.status != FOUND:
+        raise NotFound(state.name)
+    return state
+
+
+def _checked(data: Any, name: str, *, project: bool) -> PyPIDocument:
+    try:
+        doc = parse_document(data, expected_name=name)
+    except MalformedDocumentError as exc:
+        message = f"the upstream sent an unusable document for {name!r}: {exc}"
+        raise UpstreamError(502, "upstream_malformed", message) from exc
+    if doc.is_project != project:
+        raise UpstreamError(502, "upstream_malformed", f"unexpected document kind for {name!r}")
+    return doc

@@ -1,0 +1,113 @@
+"""Reading PyPI JSON API documents (from the upstream or from import files) into checked values.
+
+Anything that is not a well-formed pypi.org document raises :class:`MalformedDocumentError` before a
+single row is written, so a bad upstream answer or import line never damages the store.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pkgdex.metadata.models import NAME_MAX_LENGTH, VERSION_MAX_LENGTH
+
+
+class MalformedDocumentError(ValueError):
+    """Not a PyPI JSON API document pkgdex can store."""
+
+
+class FileDoc(BaseModel):
+    """One distribution file as the JSON API lists it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    filename: str = Field(min_length=1, max_length=512)
+    url: str = Field(min_length=1)
+    packagetype: str = Field("", max_length=32)
+    python_version: str = Field("", max_length=64)
+    requires_python: str | None = None
+    size: int | None = Field(None, ge=0)
+    upload_time_iso_8601: datetime | None = None
+    upload_time: datetime | None = None
+    digests: dict[str, str | None] = Field(default_factory=dict)
+    md5_digest: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    comment_text: str | None = None
+    core_metadata: dict[str, str] | bool | None = None
+
+    def uploaded_utc(self) -> datetime | None:
+        """The upload time as naive UTC (how pypi.org formats it back out)."""
+        stamp = self.upload_time_iso_8601 or self.upload_time
+        if stamp is None:
+            return None
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+        return stamp
+
+
+class InfoDoc(BaseModel):
+    """The parts of ``info`` pkgdex relies on; the whole mapping is stored as it came."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    version: str = Field(min_length=1, max_length=VERSION_MAX_LENGTH)
+    summary: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    requires_python: str | None = None
+
+
+class PyPIDocument(BaseModel):
+    """A project document (``releases`` present) or a single-release document (absent)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    info: InfoDoc
+    last_serial: int = Field(0, ge=0)
+    releases: dict[str, list[FileDoc]] | None = None
+    urls: list[FileDoc] = Field(default_factory=list)
+    info_raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("releases")
+    @classmethod
+    def _short_versions(
+        cls, value: dict[str, list[FileDoc]] | None
+    ) -> dict[str, list[FileDoc]] | None:
+        for version in value or {}:
+            if not version or len(version) > VERSION_MAX_LENGTH:
+                raise ValueError(f"bad release version {version[:40]!r}")
+        return value
+
+    @property
+    def canonical_name(self) -> str:
+        return canonicalize_name(self.info.name)
+
+    @property
+    def is_project(self) -> bool:
+        return self.releases is not None
+
+
+def parse_document(data: Any, *, expected_name: str | None = None) -> PyPIDocument:
+    """Check ``data`` is a PyPI JSON document (for ``expected_name`` when given)."""
+    if not isinstance(data, dict):
+        raise MalformedDocumentError("a PyPI JSON document is an object")
+    try:
+        doc = PyPIDocument.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedDocumentError(f"{where}: {first['msg']}") from exc
+    if expected_name is not None and doc.canonical_name != expected_name:
+        raise MalformedDocumentError(f"asked for {expected_name!r}, got {doc.info.name!r}")
+    doc.info_raw = dict(data["info"])
+    return doc
+
+
+def looks_like_pypi(data: Any) -> bool:
+    """A cheap test telling PyPI JSON documents from npm packuments during imports."""
+    return isinstance(data, dict) and isinstance(data.get("info"), dict)

@@ -1,0 +1,141 @@
+"""Read SQL of the metadata domain, returning plain immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
+from pkgdex.metadata.versions import newest_first
+
+FOUND, MISSING = 200, 404
+
+
+@dataclass(frozen=True)
+class ProjectState:
+    """What the pull-through needs to decide, read with one primary-key lookup."""
+
+    id: int
+    name: str
+    display_name: str
+    status: int
+    last_serial: int
+    fetched_at: float
+    upstream_etag: str | None
+    revision: str
+
+
+@dataclass(frozen=True)
+class FileRow:
+    filename: str
+    packagetype: str
+    python_version: str
+    requires_python: str | None
+    size: int | None
+    upload_time: datetime | None
+    md5: str | None
+    sha256: str | None
+    blake2b_256: str | None
+    url: str
+    yanked: bool
+    yanked_reason: str | None
+    comment_text: str | None
+    core_metadata: dict[str, str] | bool | None
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    id: int
+    version: str
+    yanked: bool
+    yanked_reason: str | None
+    requires_python: str | None
+    info: dict[str, Any] | None
+    files: tuple[FileRow, ...]
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A stored project with its releases newest first and each release's files by name."""
+
+    state: ProjectState
+    releases: tuple[ReleaseRow, ...]
+
+
+_STATE_COLUMNS = (
+    metadata_projects.c.id,
+    metadata_projects.c.name,
+    metadata_projects.c.display_name,
+    metadata_projects.c.status,
+    metadata_projects.c.last_serial,
+    metadata_projects.c.fetched_at,
+    metadata_projects.c.upstream_etag,
+    metadata_projects.c.revision,
+)
+
+
+def project_state(conn: Connection, name: str) -> ProjectState | None:
+    """The cache bookkeeping of project ``name`` (PEP 503 form), or None if never seen."""
+    row = conn.execute(
+        select(*_STATE_COLUMNS).where(metadata_projects.c.name == name)
+    ).one_or_none()
+    return None if row is None else ProjectState(*row)
+
+
+def load_project(conn: Connection, state: ProjectState) -> ProjectView:
+    """Every release and file of a stored project (two queries)."""
+    files: dict[int, list[FileRow]] = {}
+    file_rows = conn.execute(
+        select(metadata_files.c.release_id, *_FILE_COLUMNS)
+        .where(metadata_files.c.project_id == state.id)
+        .order_by(metadata_files.c.filename)
+    )
+    for release_id, *values in file_rows:
+        files.setdefault(release_id, []).append(FileRow(*values))
+    release_rows = conn.execute(
+        select(
+            metadata_releases.c.id,
+            metadata_releases.c.version,
+            metadata_releases.c.yanked,
+            metadata_releases.c.yanked_reason,
+            metadata_releases.c.requires_python,
+            metadata_releases.c.info,
+        ).where(metadata_releases.c.project_id == state.id)
+    )
+    releases = [ReleaseRow(*row, files=tuple(files.get(row.id, ()))) for row in release_rows]
+    return ProjectView(state, tuple(newest_first(releases)))
+
+
+def list_projects(conn: Connection) -> list[tuple[str, str, int]]:
+    """(PEP 503 name, display name, last serial) of every stored project, by name."""
+    rows = conn.execute(
+        select(
+            metadata_projects.c.name,
+            metadata_projects.c.display_name,
+            metadata_projects.c.last_serial,
+        )
+        .where(metadata_projects.c.status == FOUND)
+        .order_by(metadata_projects.c.name)
+    )
+    return [(name, display, serial) for name, display, serial in rows]
+
+
+_FILE_COLUMNS = (
+    metadata_files.c.filename,
+    metadata_files.c.packagetype,
+    metadata_files.c.python_version,
+    metadata_files.c.requires_python,
+    metadata_files.c.size,
+    metadata_files.c.upload_time,
+    metadata_files.c.md5,
+    metadata_files.c.sha256,
+    metadata_files.c.blake2b_256,
+    metadata_files.c.url,
+    metadata_files.c.yanked,
+    metadata_files.c.yanked_reason,
+    metadata_files.c.comment_text,
+    metadata_files.c.core_metadata,
+)

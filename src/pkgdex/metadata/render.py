@@ -1,0 +1,147 @@
+"""The pypi.org JSON API shape, rendered from one stored project.
+
+Field for field as warehouse's ``legacy/api/json.py`` writes it: sorted keys, the full ``info``
+set with nulls, ``downloads`` -1 values, ``has_sig`` false, ``upload_time`` without a zone and
+``upload_time_iso_8601`` with ``Z``, releases newest first (then sorted by key on output, as
+pypi.org's renderer does), each release's files by filename.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from hashlib import blake2b
+from typing import Any
+
+import orjson
+
+from pkgdex.metadata.queries import FileRow, ProjectView, ReleaseRow
+
+NO_DOWNLOADS = {"last_day": -1, "last_month": -1, "last_week": -1}
+INFO_NULLS = (
+    "author",
+    "author_email",
+    "bugtrack_url",
+    "description",
+    "description_content_type",
+    "docs_url",
+    "download_url",
+    "dynamic",
+    "home_page",
+    "keywords",
+    "license",
+    "license_expression",
+    "license_files",
+    "maintainer",
+    "maintainer_email",
+    "platform",
+    "project_urls",
+    "provides_extra",
+    "requires_dist",
+    "requires_python",
+    "summary",
+)
+PROJECT_PAGE = "https://pypi.org/project/"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A finished answer body with its validator, cached per project revision."""
+
+    body: bytes
+    etag: str
+    last_serial: int
+    derived_info: bool = False  # the release's own info was unknown (offline import)
+
+
+def make_etag(body: bytes) -> str:
+    return f'"{blake2b(body, digest_size=16).hexdigest()}"'
+
+
+def dumps(data: Any) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def project_json(view: ProjectView, release: ReleaseRow) -> Rendered:
+    """``/pypi/<project>/json`` describing ``release``."""
+    releases = {r.version: [file_entry(f) for f in r.files] for r in view.releases}
+    info, derived = release_info(view, release)
+    body = dumps(
+        {
+            "info": info,
+            "last_serial": view.state.last_serial,
+            "releases": releases,
+            "urls": releases[release.version],
+            "vulnerabilities": [],
+        }
+    )
+    return Rendered(body, make_etag(body), view.state.last_serial, derived)
+
+
+def release_json(view: ProjectView, release: ReleaseRow) -> Rendered:
+    """``/pypi/<project>/<version>/json``: no ``releases`` key, as pypi.org answers."""
+    info, derived = release_info(view, release)
+    body = dumps(
+        {
+            "info": info,
+            "last_serial": view.state.last_serial,
+            "urls": [file_entry(f) for f in release.files],
+            "vulnerabilities": [],
+        }
+    )
+    return Rendered(body, make_etag(body), view.state.last_serial, derived)
+
+
+def release_info(view: ProjectView, release: ReleaseRow) -> tuple[dict[str, Any], bool]:
+    """The release's ``info`` with pypi.org's full field set; derived from another release's
+    info (second value True) only when this release's own was never fetched."""
+    source = release.info
+    derived = source is None
+    if source is None:
+        source = next((r.info for r in view.releases if r.info is not None), None) or {}
+    name = str(source.get("name") or view.state.display_name)
+    info: dict[str, Any] = dict.fromkeys(INFO_NULLS)
+    info.update(source)
+    info.update(
+        name=name,
+        version=release.version,
+        classifiers=list(source.get("classifiers") or []),
+        downloads=dict(NO_DOWNLOADS),
+        yanked=release.yanked,
+        yanked_reason=release.yanked_reason or None,
+    )
+    info.setdefault("package_url", f"{PROJECT_PAGE}{view.state.name}/")
+    info.setdefault("project_url", f"{PROJECT_PAGE}{view.state.name}/")
+    if derived or "release_url" not in source:
+        info["release_url"] = f"{PROJECT_PAGE}{view.state.name}/{release.version}/"
+    if derived:
+        info["requires_python"] = release.requires_python
+    return info, derived
+
+
+def file_entry(f: FileRow) -> dict[str, Any]:
+    return {
+        "comment_text": f.comment_text,
+        "digests": {"blake2b_256": f.blake2b_256, "md5": f.md5, "sha256": f.sha256},
+        "downloads": -1,
+        "filename": f.filename,
+        "has_sig": False,
+        "md5_digest": f.md5,
+        "packagetype": f.packagetype,
+        "python_version": f.python_version,
+        "requires_python": f.requires_python or None,
+        "size": f.size,
+        "upload_time": _plain_time(f.upload_time),
+        "upload_time_iso_8601": _iso_time(f.upload_time),
+        "url": f.url,
+        "yanked": f.yanked,
+        "yanked_reason": f.yanked_reason or None,
+    }
+
+
+def _plain_time(stamp: datetime | None) -> str | None:
+    return None if stamp is None else stamp.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _iso_time(stamp: datetime | None) -> str | None:
+    return None if stamp is None else stamp.isoformat() + "Z"

@@ -1,0 +1,104 @@
+"""PyPI's JSON API (``/pypi/<project>[/<version>]/json``) and the Simple API (``/simple/``).
+
+The ``/pypi/ping``-style single-segment paths belong to the name index; these are only the
+``*/json`` paths (each also answered with a trailing slash, 200 rather than a redirect).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from packaging.utils import canonicalize_name
+
+from pkgdex.deps import ConnectionDep
+from pkgdex.metadata import answers
+from pkgdex.metadata.cache import PyPICache
+from pkgdex.metadata.responses import SIMPLE_CACHE, answer
+from pkgdex.metadata.simple import HTML, NotAcceptableError, choose_format
+
+router = APIRouter(tags=["pypi-metadata"])
+GET = ["GET", "HEAD"]
+
+
+def get_pypi_cache(request: Request) -> PyPICache:
+    cache: PyPICache = request.app.state.pypi_cache
+    return cache
+
+
+PyPICacheDep = Annotated[PyPICache, Depends(get_pypi_cache)]
+FormatQuery = Annotated[str | None, Query(alias="format", description="PEP 691 content type.")]
+
+
+def _suffix(request: Request) -> str:
+    return "/" if request.url.path.endswith("/") else ""
+
+
+@router.api_route("/pypi/{project}/json", methods=GET)
+@router.api_route("/pypi/{project}/json/", methods=GET, include_in_schema=False)
+def project_json(project: str, request: Request, cache: PyPICacheDep) -> Response:
+    """The project as pypi.org's JSON API describes it (its latest release, every release)."""
+    return answer(request, lambda: answers.project_json(cache, project, _suffix(request)))
+
+
+@router.api_route("/pypi/{project}/{version}/json", methods=GET)
+@router.api_route("/pypi/{project}/{version}/json/", methods=GET, include_in_schema=False)
+def release_json(project: str, version: str, request: Request, cache: PyPICacheDep) -> Response:
+    """One release; ``latest``, ``latest-stable``, ``latest-unstable`` redirect to a version."""
+    suffix = _suffix(request)
+    return answer(request, lambda: answers.release_json(cache, project, version, suffix))
+
+
+@router.api_route("/pypi", methods=GET, include_in_schema=False)
+@router.api_route("/pypi/", methods=GET)
+def json_api_root() -> Response:
+    """The JSON API's base URL (clients such as luddite probe it with HEAD)."""
+    return Response(
+        b'{"message": "PyPI JSON API: /pypi/<project>/json"}', media_type="application/json"
+    )
+
+
+@router.api_route("/simple/", methods=GET)
+def simple_index(request: Request, conn: ConnectionDep, requested: FormatQuery = None) -> Response:
+    """PEP 503/691 project list of every project stored."""
+    content_type = _negotiate(request, requested)
+    if isinstance(content_type, Response):
+        return content_type
+    return _simple(request, content_type, lambda: answers.simple_index(conn, content_type))
+
+
+@router.api_route("/simple/{project}/", methods=GET)
+def simple_project(
+    project: str, request: Request, cache: PyPICacheDep, requested: FormatQuery = None
+) -> Response:
+    """PEP 503/691 file list of one project, pulled through from the upstream."""
+    content_type = _negotiate(request, requested)
+    if isinstance(content_type, Response):
+        return content_type
+    return _simple(
+        request, content_type, lambda: answers.simple_project(cache, project, content_type)
+    )
+
+
+@router.api_route("/simple", methods=GET, include_in_schema=False)
+def simple_index_slash() -> Response:
+    return Response(status_code=301, headers={"Location": "/simple/"})
+
+
+@router.api_route("/simple/{project}", methods=GET, include_in_schema=False)
+def simple_project_slash(project: str) -> Response:
+    return Response(status_code=301, headers={"Location": f"/simple/{canonicalize_name(project)}/"})
+
+
+def _negotiate(request: Request, requested: str | None) -> str | Response:
+    try:
+        return choose_format(request.headers.get("accept"), requested)
+    except NotAcceptableError as exc:
+        body = orjson.dumps({"message": f"Not Acceptable: {exc}"})
+        return Response(body, 406, media_type="application/json", headers={"Vary": "Accept"})
+
+
+def _simple(request: Request, content_type: str, make: answers.Maker) -> Response:
+    media_type = f"{HTML}; charset=utf-8" if content_type == HTML else content_type
+    return answer(request, make, media_type=media_type, cache_control=SIMPLE_CACHE, vary="Accept")

@@ -1,0 +1,203 @@
+"""Writes of the metadata domain. Each function runs inside the caller's transaction, so a
+document is stored completely or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pkgdex.metadata.documents import FileDoc, PyPIDocument
+from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
+from pkgdex.metadata.queries import FOUND, MISSING
+
+
+def store_document(
+    conn: Connection, doc: PyPIDocument, *, fetched_at: float, etag: str | None = None
+) -> tuple[int, bool]:
+    """Store a project document (all releases) or a single-release document.
+
+    Returns (project id, whether the project was new to pkgdex).
+    """
+    project_id, is_new = _upsert_project(conn, doc, fetched_at=fetched_at, etag=etag)
+    if doc.releases is not None:
+        _replace_releases(conn, project_id, doc)
+    else:
+        _replace_release(conn, project_id, doc)
+    return project_id, is_new
+
+
+def mark_missing(conn: Connection, name: str, *, fetched_at: float) -> None:
+    """Remember that the upstream has no project ``name`` (and forget what it had)."""
+    existing = conn.execute(
+        select(metadata_projects.c.id).where(metadata_projects.c.name == name)
+    ).scalar_one_or_none()
+    values = {"status": MISSING, "fetched_at": fetched_at, "revision": _revision()}
+    if existing is None:
+        conn.execute(
+            metadata_projects.insert().values(
+                name=name, display_name=name, last_serial=0, upstream_etag=None, **values
+            )
+        )
+        return
+    _delete_releases(conn, existing)
+    conn.execute(
+        update(metadata_projects)
+        .where(metadata_projects.c.id == existing)
+        .values(upstream_etag=None, **values)
+    )
+
+
+def touch(conn: Connection, project_id: int, *, fetched_at: float) -> None:
+    """The upstream confirmed the stored copy is current (HTTP 304)."""
+    conn.execute(
+        update(metadata_projects)
+        .where(metadata_projects.c.id == project_id)
+        .values(fetched_at=fetched_at)
+    )
+
+
+def _upsert_project(
+    conn: Connection, doc: PyPIDocument, *, fetched_at: float, etag: str | None
+) -> tuple[int, bool]:
+    values: dict[str, Any] = {
+        "display_name": doc.info.name,
+        "status": FOUND,
+        "last_serial": doc.last_serial,
+        "revision": _revision(),
+    }
+    if doc.is_project:
+        values.update(fetched_at=fetched_at, upstream_etag=etag)
+    existing = conn.execute(
+        select(metadata_projects.c.id, metadata_projects.c.status).where(
+            metadata_projects.c.name == doc.canonical_name
+        )
+    ).one_or_none()
+    if existing is not None:
+        conn.execute(
+            update(metadata_projects).where(metadata_projects.c.id == existing.id).values(values)
+        )
+        return existing.id, existing.status != FOUND
+    # A release document does not prove the project is current: it starts stale.
+    first = {"fetched_at": 0.0, "upstream_etag": None, **values}
+    insert = _insert(conn, metadata_projects).values(name=doc.canonical_name, **first)
+    project_id = conn.execute(
+        insert.on_conflict_do_update(index_elements=["name"], set_=values).returning(
+            metadata_projects.c.id
+        )
+    ).scalar_one()
+    return project_id, True
+
+
+def _replace_releases(conn: Connection, project_id: int, doc: PyPIDocument) -> None:
+    assert doc.releases is not None
+    known_info = dict(
+        conn.execute(
+            select(metadata_releases.c.version, metadata_releases.c.info).where(
+                metadata_releases.c.project_id == project_id,
+                metadata_releases.c.info.is_not(None),
+            )
+        ).all()
+    )
+    known_info[doc.info.version] = doc.info_raw
+    _delete_releases(conn, project_id)
+    releases = dict(doc.releases)
+    releases.setdefault(doc.info.version, list(doc.urls))
+    rows = [
+        _release_values(project_id, version, files, doc, known_info.get(version))
+        for version, files in releases.items()
+    ]
+    if rows:
+        conn.execute(metadata_releases.insert(), rows)
+    ids = dict(
+        conn.execute(
+            select(metadata_releases.c.version, metadata_releases.c.id).where(
+                metadata_releases.c.project_id == project_id
+            )
+        ).all()
+    )
+    files = [
+        _file_values(project_id, ids[version], f)
+        for version, version_files in releases.items()
+        for f in version_files
+    ]
+    if files:
+        conn.execute(metadata_files.insert(), files)
+
+
+def _replace_release(conn: Connection, project_id: int, doc: PyPIDocument) -> None:
+    version = doc.info.version
+    old = select(metadata_releases.c.id).where(
+        metadata_releases.c.project_id == project_id, metadata_releases.c.version == version
+    )
+    conn.execute(delete(metadata_files).where(metadata_files.c.release_id.in_(old)))
+    conn.execute(delete(metadata_releases).where(metadata_releases.c.id.in_(old)))
+    values = _release_values(project_id, version, doc.urls, doc, doc.info_raw)
+    release_id = conn.execute(
+        metadata_releases.insert().values(values).returning(metadata_releases.c.id)
+    ).scalar_one()
+    if doc.urls:
+        conn.execute(
+            metadata_files.insert(), [_file_values(project_id, release_id, f) for f in doc.urls]
+        )
+
+
+def _release_values(
+    project_id: int,
+    version: str,
+    files: list[FileDoc],
+    doc: PyPIDocument,
+    info: dict[str, Any] | None,
+) -> dict[str, Any]:
+    if version == doc.info.version:
+        yanked, reason, requires = doc.info.yanked, doc.info.yanked_reason, doc.info.requires_python
+    else:
+        # pypi.org yanks whole releases, so every file carries the release's state.
+        yanked = bool(files) and all(f.yanked for f in files)
+        reason = next((f.yanked_reason for f in files if f.yanked_reason), None)
+        requires = next((f.requires_python for f in files if f.requires_python), None)
+    return {
+        "project_id": project_id,
+        "version": version,
+        "yanked": yanked,
+        "yanked_reason": reason if yanked else None,
+        "requires_python": requires,
+        "info": info,
+    }
+
+
+def _file_values(project_id: int, release_id: int, f: FileDoc) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "release_id": release_id,
+        "filename": f.filename,
+        "packagetype": f.packagetype,
+        "python_version": f.python_version,
+        "requires_python": f.requires_python,
+        "size": f.size,
+        "upload_time": f.uploaded_utc(),
+        "md5": f.digests.get("md5") or f.md5_digest,
+        "sha256": f.digests.get("sha256"),
+        "blake2b_256": f.digests.get("blake2b_256"),
+        "url": f.url,
+        "yanked": f.yanked,
+        "yanked_reason": f.yanked_reason,
+        "comment_text": f.comment_text,
+        "core_metadata": f.core_metadata,
+    }
+
+
+def _delete_releases(conn: Connection, project_id: int) -> None:
+    conn.execute(delete(metadata_files).where(metadata_files.c.project_id == project_id))
+    conn.execute(delete(metadata_releases).where(metadata_releases.c.project_id == project_id))
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _revision() -> str:
+    return uuid.uuid4().hex
