@@ -74,10 +74,11 @@ def create_stage(conn: Connection) -> None:
 
 def stage_rows(conn: Connection, rows: list[StagedRow]) -> None:
     """Bulk-insert one batch: COPY on PostgreSQL, executemany on SQLite."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("INSERT INTO tmp_index_rows VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        return
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name == "sqlite":
+        # Straight to the driver: SQLAlchemy's per-row parameter handling would double the time.
+        cursor.executemany("INSERT INTO tmp_index_rows VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        return
     with cursor.copy("COPY tmp_index_rows FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
