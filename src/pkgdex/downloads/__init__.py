@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from pkgdex.downloads import routes_charts, routes_compat, routes_extended
+from pkgdex.downloads import (
+    routes_badges,
+    routes_charts,
+    routes_compat,
+    routes_extended,
+    routes_marketplace,
+)
 from pkgdex.downloads.charts import ChartCache
 from pkgdex.errors import use_envelope_for
 
@@ -17,4 +23,6 @@ def register(app: FastAPI) -> None:
     app.include_router(routes_compat.router(settings))
     app.include_router(routes_charts.router(settings))
     app.include_router(routes_extended.router(settings))
+    app.include_router(routes_badges.router(settings))
+    app.include_router(routes_marketplace.router(settings))
     app.state.chart_cache = ChartCache(settings.chart_cache_entries)

@@ -105,7 +105,6 @@ class StatsQuery:
     window: Window | None
     ci: bool
     freshness: queries.Freshness
-    explicit_range: bool
 
     @property
     def headers(self) -> dict[str, str]:
@@ -133,26 +132,41 @@ def data_freshness(conn: ConnectionDep, response: Response) -> queries.Freshness
 FreshnessDep = Annotated[queries.Freshness, Depends(data_freshness)]
 
 
+def build_stats_query(
+    package: str,
+    fresh: queries.Freshness,
+    start: str | None,
+    end: str | None,
+    ci: str | None,
+    default_days: int = COMPATIBLE_DAYS,
+) -> StatsQuery:
+    """Parse the shared parameters; raises PackageNameError or ParameterError."""
+    name = canonical_package(package)
+    first, last = parse_day(start, "start"), parse_day(end, "end")
+    days = window(fresh.as_of, first, last, default_days)
+    with_ci = parse_bool(ci, "ci", default=True)
+    return StatsQuery(name, days, with_ci, fresh)
+
+
+StartParam = Annotated[str | None, Query(description="First day, YYYY-MM-DD (inclusive).")]
+EndParam = Annotated[str | None, Query(description="Last day, YYYY-MM-DD (inclusive).")]
+CiParam = Annotated[str | None, Query(description="'false' leaves out CI downloads.")]
+
+
 def stats_query(
     package: str,
     fresh: FreshnessDep,
-    start: Annotated[str | None, Query(description="First day, YYYY-MM-DD (inclusive).")] = None,
-    end: Annotated[str | None, Query(description="Last day, YYYY-MM-DD (inclusive).")] = None,
-    ci: Annotated[str | None, Query(description="'false' leaves out CI downloads.")] = None,
+    start: StartParam = None,
+    end: EndParam = None,
+    ci: CiParam = None,
 ) -> StatsQuery:
     """Dependency: parse the shared parameters; errors become the envelope."""
     try:
-        name = canonical_package(package)
+        return build_stats_query(package, fresh, start, end, ci)
     except PackageNameError as exc:
         raise api_error(400, "invalid_package", str(exc), fresh) from None
-    try:
-        first, last = parse_day(start, "start"), parse_day(end, "end")
-        days = window(fresh.as_of, first, last)
-        with_ci = parse_bool(ci, "ci", default=True)
     except ParameterError as exc:
         raise api_error(422, "invalid_parameter", str(exc), fresh) from None
-    explicit = first is not None or last is not None
-    return StatsQuery(name, days, with_ci, fresh, explicit)
 
 
 StatsQueryDep = Annotated[StatsQuery, Depends(stats_query)]
