@@ -55,4 +55,4 @@ def search_cards(conn: Connection, names: Iterable[str]) -> dict[str, bytes]:
     query = select(npm_packuments.c.name, npm_packuments.c.card).where(
         npm_packuments.c.name.in_(wanted), npm_packuments.c.card.is_not(None)
     )
-    return dict(conn.execute(query).tuples().all())
+    return {row.name: row.card for row in conn.execute(query)}

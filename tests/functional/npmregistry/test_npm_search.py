@@ -1,0 +1,155 @@
+"""GET /registry/npm/-/v1/search over the name index, in npm's response shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from pkgdex.index.jobs import load_index
+from support.fake_npm import FakeNpm, NpmClient
+
+SEARCH = "/registry/npm/-/v1/search"
+LISTING = [  # name, version, downloads a month
+    ("pad", "0.1.0", 10),
+    ("pad-right", "0.2.0", 1),
+    ("pad-left", "2.1.0", 100),
+    ("padding", "1.0.0", 5000),
+    ("string-pad", "1.0.0", 50),
+    ("left-pad", "1.3.0", 3_000_000),
+    ("@scope/pad-utils", "3.0.0", 700),
+    ("unrelated", "1.0.0", 9_000_000),
+]
+EXPECTED_ORDER = [
+    "pad",  # exact
+    "padding", "pad-left", "pad-right",  # prefix, by downloads
+    "left-pad", "@scope/pad-utils", "string-pad",  # contains, by downloads
+]  # fmt: skip
+
+
+@pytest.fixture
+def searchable(npm_client: NpmClient, engine: Engine, tmp_path: Path) -> TestClient:
+    lines = ["name\tversion\tdownloads_a_month\tsummary"]
+    lines += [f"{n}\t{v}\t{d}\tsummary of {n}" for n, v, d in LISTING]
+    source = tmp_path / "npm.tsv"
+    source.write_text("\n".join(lines) + "\n")
+    load_index(engine, "npm", str(source))
+    return npm_client()
+
+
+def names(answer: dict[str, list[dict[str, dict[str, str]]]]) -> list[str]:
+    return [o["package"]["name"] for o in answer["objects"]]
+
+
+def test_ranked_exact_prefix_contains_then_downloads(searchable: TestClient) -> None:
+    response = searchable.get(SEARCH, params={"text": "pad"})
+    assert response.status_code == 200
+    answer = response.json()
+    assert names(answer) == EXPECTED_ORDER
+    assert answer["total"] == len(EXPECTED_ORDER)
+    scores = [o["searchScore"] for o in answer["objects"]]
+    assert scores == sorted(scores, reverse=True)
+    assert "GMT" in answer["time"]
+
+
+def test_object_shape_from_the_index_alone(searchable: TestClient) -> None:
+    first = searchable.get(SEARCH, params={"text": "pad-left"}).json()["objects"][0]
+    assert set(first) == {"package", "score", "searchScore"}
+    assert first["package"] == {
+        "name": "pad-left",
+        "scope": "unscoped",
+        "version": "2.1.0",
+        "description": "summary of pad-left",
+        "keywords": [],
+        "date": None,
+        "links": {"npm": "https://www.npmjs.com/package/pad-left"},
+        "maintainers": [],
+    }
+    assert set(first["score"]) == {"final", "detail"}
+    assert set(first["score"]["detail"]) == {"quality", "popularity", "maintenance"}
+    assert all(0 <= v <= 1 for v in first["score"]["detail"].values())
+
+
+def test_scope_of_a_scoped_package(searchable: TestClient) -> None:
+    answer = searchable.get(SEARCH, params={"text": "pad-utils"}).json()
+    assert answer["objects"][0]["package"]["scope"] == "scope"
+
+
+def test_cached_packument_fills_maintainers_links_and_date(
+    searchable: TestClient, fake_npm: FakeNpm
+) -> None:
+    assert searchable.get("/registry/npm/left-pad").status_code == 200
+    hit = searchable.get(SEARCH, params={"text": "left-pad"}).json()["objects"][0]
+    package = hit["package"]
+    doc = fake_npm.docs["left-pad"]
+    assert package["maintainers"] == [{"username": "alice", "email": "alice@example.org"}]
+    assert package["publisher"] == {"username": "alice", "email": "alice@example.org"}
+    assert package["keywords"] == ["pad", "string"]
+    assert package["date"] == doc["time"]["1.3.0"]
+    assert package["description"] == "String left pad"
+    assert package["links"] == {
+        "npm": "https://www.npmjs.com/package/left-pad",
+        "homepage": doc["homepage"],
+        "repository": "https://github.com/example/left-pad",
+        "bugs": doc["bugs"]["url"],
+    }
+    assert hit["score"]["detail"]["popularity"] > 0.5
+
+
+def test_newly_seen_package_joins_the_name_index(searchable: TestClient) -> None:
+    assert searchable.get(SEARCH, params={"text": "native-addon"}).json()["total"] == 0
+    assert searchable.get("/registry/npm/native-addon").status_code == 200
+    answer = searchable.get(SEARCH, params={"text": "native-addon"}).json()
+    assert names(answer) == ["native-addon"]
+    assert answer["objects"][0]["package"]["version"] == "0.1.0"
+    assert answer["objects"][0]["flags"] == {"unstable": True}
+
+
+@pytest.mark.parametrize(("size", "offset"), [(2, 0), (2, 1), (3, 5), (20, 7), (250, 0)])
+def test_size_and_from_page_the_ranking(searchable: TestClient, size: int, offset: int) -> None:
+    params = {"text": "pad", "size": str(size), "from": str(offset)}
+    answer = searchable.get(SEARCH, params=params).json()
+    assert names(answer) == EXPECTED_ORDER[offset : offset + size]
+    assert answer["total"] == len(EXPECTED_ORDER)
+
+
+def test_default_size_is_20(npm_client: NpmClient, engine: Engine, tmp_path: Path) -> None:
+    source = tmp_path / "many.tsv"
+    rows = [f"pkg{i:03d}\t1.0.0\t{i}\tx" for i in range(30)]
+    source.write_text("name\tversion\tdownloads_a_month\tsummary\n" + "\n".join(rows) + "\n")
+    load_index(engine, "npm", str(source))
+    answer = npm_client().get(SEARCH, params={"text": "pkg"}).json()
+    assert len(answer["objects"]) == 20 and answer["total"] == 30
+    assert names(answer)[0] == "pkg029"  # most downloaded first
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "text is required"),
+        ({"text": "  "}, "text is required"),
+        ({"text": "pad", "size": "0"}, "size must be between 1 and 250"),
+        ({"text": "pad", "size": "251"}, "size must be between 1 and 250"),
+        ({"text": "pad", "size": "ten"}, "size must be an integer"),
+        ({"text": "pad", "from": "-1"}, "from must be 0 or more"),
+        ({"text": "x" * 300}, "text must be at most 256 characters"),
+    ],
+)
+def test_bad_parameters_are_npm_shaped_400s(
+    searchable: TestClient, params: dict[str, str], message: str
+) -> None:
+    response = searchable.get(SEARCH, params=params)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(message)
+
+
+def test_empty_index_finds_nothing(npm_client: NpmClient) -> None:
+    answer = npm_client().get(SEARCH, params={"text": "pad"}).json()
+    assert answer["objects"] == [] and answer["total"] == 0
+
+
+def test_npm_weights_are_accepted(searchable: TestClient) -> None:
+    params = {"text": "pad", "quality": "0.65", "popularity": "0.98", "maintenance": "0.5"}
+    assert names(searchable.get(SEARCH, params=params).json()) == EXPECTED_ORDER
