@@ -109,5 +109,5 @@ class RateLimit:
             "X-RateLimit-Reset": str(reset),
         }
         if exceeded:
-            headers["Retry-After"] = str(max(1, reset - math.floor(time.time())))
+            headers["Retry-After"] = str(max(1, math.ceil(stats.reset_time - time.time())))
         return headers

@@ -1,0 +1,138 @@
+"""The OSMA-compatible name-index API, one per ecosystem: ``/pypi/...`` and ``/npm/...``.
+
+Same paths, parameters, bounds, field names and error shapes as the originals (FastAPI's
+``detail`` for 4xx, ``{"error": "Rate limit exceeded: ..."}`` for 429), so an OSMA client only
+changes its base URL. Answers are serialised with orjson straight from the query layer's
+dataclasses: search answers hundreds of rows and must stay within a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from limits import RateLimitItem
+
+from pkgdex.config import Settings
+from pkgdex.deps import ConnectionDep, EngineDep, SettingsDep
+from pkgdex.index import osma, queries
+from pkgdex.index.reloads import IndexReloads, NoReloadSourceError, ReloadRunningError
+from pkgdex.ratelimit import BYPASS_VALID_SECONDS, RateLimit, make_bypass_token
+
+MAX_LIMIT = 500
+# page * limit must stay far inside a 64-bit integer on every backend; no registry comes close.
+MAX_PAGE = 10_000_000
+PONG = b'{"ping":"pong"}'
+
+SecretParam = Annotated[str, Query(description="The server's configured secret.")]
+
+
+def render_429(_request: Request, item: RateLimitItem, headers: dict[str, str]) -> Response:
+    """The original's 429 body, naming the window that tripped."""
+    body = orjson.dumps({"error": f"Rate limit exceeded: {item}"})
+    return Response(body, status_code=429, media_type="application/json", headers=headers)
+
+
+def json_response(
+    payload: Any, headers_from: Response | None = None, status: int = 200
+) -> Response:
+    """Serialise with orjson, keeping headers dependencies set (the X-RateLimit-* ones)."""
+    response = Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+    if headers_from is not None:
+        for key, value in headers_from.headers.items():
+            if key != "content-length":
+                response.headers[key] = value
+    return response
+
+
+def get_reloads(request: Request) -> IndexReloads:
+    reloads: IndexReloads = request.app.state.index_reloads
+    return reloads
+
+
+ReloadsDep = Annotated[IndexReloads, Depends(get_reloads)]
+
+
+def make_router(ecosystem: str, settings: Settings) -> APIRouter:
+    """The routes of one ecosystem's index API."""
+    router = APIRouter(prefix=f"/{ecosystem}", tags=[f"{ecosystem}-index"])
+
+    def limited(route: str) -> list[Any]:
+        # Each route counts on its own, as the original's per-route limits did.
+        scope = f"index-{ecosystem}-{route}"
+        return [Depends(RateLimit(scope, settings.rate_limit_index, render_429))]
+
+    # One route per method: each needs its own operation id in the OpenAPI document.
+    @router.get("/ping", responses=osma.PING_DOC)
+    @router.head("/ping", name="ping_head", responses=osma.PING_DOC)
+    async def ping() -> Response:
+        """Liveness: never touches the database."""
+        return Response(PONG, media_type="application/json")
+
+    @router.get("/health", responses=osma.HEALTH_DOC)
+    def health(engine: EngineDep, reloads: ReloadsDep) -> Response:
+        """200 with the index size; 503 while a cold start is still loading the index."""
+        status, body = osma.health(engine, ecosystem, reloads)
+        return json_response(body, status=status)
+
+    @router.get("/stats", responses=osma.stats_doc(ecosystem))
+    def stats(conn: ConnectionDep) -> Response:
+        """How many names the index holds and when it was last loaded."""
+        return json_response(osma.stats(conn, ecosystem))
+
+    @router.get("/browse", dependencies=limited("browse"), responses=osma.BROWSE_DOC)
+    def browse(
+        conn: ConnectionDep,
+        response: Response,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
+    ) -> Response:
+        """Every name in ``no`` order, a page at a time (page 10,000 is as fast as page 1)."""
+        rows = queries.browse(conn, ecosystem, page, limit)
+        return json_response({"page": page, "limit": limit, "results": rows}, response)
+
+    @router.get("/search", dependencies=limited("search"), responses=osma.SEARCH_DOC)
+    def search(
+        conn: ConnectionDep,
+        response: Response,
+        q: Annotated[str, Query(min_length=2, max_length=100)],
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 250,
+    ) -> Response:
+        """Exact (rank 0), prefix (1) and substring (2) matches, by rank then name."""
+        hits = queries.search(conn, ecosystem, q, limit)
+        return json_response({"query": q, "count": len(hits), "results": hits}, response)
+
+    @router.get("/debug-ip", responses=osma.DEBUG_IP_DOC)
+    def debug_ip(request: Request, settings: SettingsDep) -> Response:
+        """The address rate limits count against, and the forwarding headers considered."""
+        return json_response(osma.debug_ip(request, settings))
+
+    @router.get("/get-bypass", responses=osma.BYPASS_DOC)
+    def get_bypass(secret: SecretParam, settings: SettingsDep) -> Response:
+        """A token that skips the rate limits for an hour (``X-Bypass-Token`` header)."""
+        configured = osma.require_secret(settings.bypass_secret, secret, "PKGDEX_BYPASS_SECRET")
+        token = make_bypass_token(configured)
+        return json_response(
+            {
+                "bypass_token": token,
+                "valid_for_seconds": BYPASS_VALID_SECONDS,
+                "usage": f"Send as header: X-Bypass-Token: {token}",
+            }
+        )
+
+    @router.get("/rebuild", status_code=202, responses=osma.REBUILD_DOC)
+    @router.post("/rebuild", name="rebuild_post", status_code=202, responses=osma.REBUILD_DOC)
+    def rebuild(secret: SecretParam, settings: SettingsDep, reloads: ReloadsDep) -> Response:
+        """Reload the index in the background; the current index serves until the swap."""
+        osma.require_secret(settings.rebuild_secret, secret, "PKGDEX_REBUILD_SECRET")
+        try:
+            state = reloads.rebuild(ecosystem)
+        except ReloadRunningError:
+            message = f"A rebuild of the {ecosystem} index is already running."
+            raise HTTPException(409, message) from None
+        except NoReloadSourceError as exc:
+            raise HTTPException(503, str(exc)) from exc
+        return json_response(osma.rebuild_started(ecosystem, state), status=202)
+
+    return router
