@@ -110,7 +110,7 @@ def number_new_names(conn: Connection, ecosystem: str) -> int:
     result = conn.execute(
         text(
             "INSERT INTO index_numbers (ecosystem, key, no) "
-            "SELECT :eco, key, :base + row_number() OVER (ORDER BY line) "
+            "SELECT CAST(:eco AS VARCHAR(16)), key, :base + row_number() OVER (ORDER BY line) "
             "FROM tmp_index_rows s WHERE NOT EXISTS (SELECT 1 FROM index_numbers n "
             "WHERE n.ecosystem = :eco AND n.key = s.key)"
         ),
@@ -123,7 +123,8 @@ def number_new_names(conn: Connection, ecosystem: str) -> int:
 _COPY_STAGED = (
     "INSERT INTO index_entries "
     "(ecosystem, gen, key, name, no, bpos, version, summary, popularity, month) "
-    "SELECT :eco, :gen, s.key, s.name, n.no, row_number() OVER (ORDER BY n.no), "
+    "SELECT CAST(:eco AS VARCHAR(16)), :gen, s.key, s.name, n.no, "
+    "row_number() OVER (ORDER BY n.no), "
     "{columns} FROM tmp_index_rows s "
     "JOIN index_numbers n ON n.ecosystem = :eco AND n.key = s.key {join} ORDER BY s.key"
 )
@@ -324,8 +325,9 @@ def _number_for(conn: Connection, ecosystem: str, key: str) -> int:
         return int(known)
     conn.execute(
         text(
-            "INSERT INTO index_numbers (ecosystem, key, no) SELECT :eco, :key, "
-            "coalesce(max(no), 0) + 1 FROM index_numbers WHERE ecosystem = :eco"
+            "INSERT INTO index_numbers (ecosystem, key, no) "
+            "SELECT CAST(:eco AS VARCHAR(16)), :key, coalesce(max(no), 0) + 1 "
+            "FROM index_numbers WHERE ecosystem = :eco"
         ),
         params,
     )
