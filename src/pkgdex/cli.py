@@ -69,6 +69,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        # Who the client is is decided by PKGDEX_TRUSTED_PROXIES alone; uvicorn's own
+        # X-Forwarded-For handling would otherwise believe any process on 127.0.0.1.
+        proxy_headers=False,
     )
 
 

@@ -73,7 +73,7 @@ def start_server(
     command = [
         sys.executable, "-m", "uvicorn", "pkgdex.app:app_from_environment", "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning",
+        "--log-level", "warning", "--no-proxy-headers",  # as `pkgdex serve` runs it
     ]  # fmt: skip
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
