@@ -95,6 +95,14 @@ UNION ALL {_breakdown(
 """  # noqa: S608
 
 
+def _guarded(rows: Any, day: date) -> Iterator[Any]:
+    """``rows``, with a failure while paging through them reported as an IngestError."""
+    try:
+        yield from rows
+    except Exception as exc:  # network or google.* errors while paging
+        raise IngestError(f"{day}: reading BigQuery's results failed: {exc}") from exc
+
+
 def days_between(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
@@ -128,7 +136,7 @@ def daily_rows(
         raise IngestError(f"BigQuery query for {day} failed: {exc}") from exc
     read, rejected = 0, {}
     batch: list[DailyRow] = []
-    for row in result:
+    for row in _guarded(result, day):
         breakdown = row["breakdown"]
         if breakdown == READ:
             read = int(row["downloads"])

@@ -20,7 +20,7 @@ from pkgdex.config import Settings
 from pkgdex.downloads import bigquery, jobs, services
 
 app = typer.Typer(help="The downloads domain.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths and reports stay on one line
 
 
 def _progress() -> Progress:

@@ -88,22 +88,31 @@ def _delete_days(conn: Connection, days: list[date]) -> None:
 
 
 def _insert_daily(conn: Connection, rows: Sequence[DailyRow]) -> None:
-    """Bulk insert: COPY on PostgreSQL, the driver's executemany elsewhere."""
+    """Bulk insert with the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    SQLAlchemy's per-row parameter processing costs more than the insert itself here, so the
+    rows go to the driver in the form SQLAlchemy would store them (SQLite: ISO dates, 0/1).
+    """
     if not rows:
         return
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    columns = ", ".join(DAILY_COLUMNS)
     if conn.dialect.name == "postgresql":
-        driver = conn.connection.dbapi_connection
-        assert driver is not None
-        columns = ", ".join(DAILY_COLUMNS)
         with driver.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
             f"COPY {downloads_daily.name} ({columns}) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row(row)
         return
-    conn.execute(
-        insert(downloads_daily), [dict(zip(DAILY_COLUMNS, row, strict=True)) for row in rows]
-    )
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO {downloads_daily.name} ({columns}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608 (constant names)
+            [(p, b, d.isoformat(), c, int(ci), n) for p, b, d, c, ci, n in rows],
+        )
+    finally:
+        cursor.close()
 
 
 def _insert_all_packages(conn: Connection, days: list[date]) -> None:
