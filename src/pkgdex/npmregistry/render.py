@@ -17,7 +17,9 @@ from pkgdex.npmregistry.packument import Packument, modified
 FULL_TYPE = "application/json"
 ABBREVIATED_TYPE = "application/vnd.npm.install-v1+json"
 
-# The per-version fields of the install-v1 document, as registry.npmjs.org sends them.
+# The per-version fields of the install-v1 document: npm's documented list (package-metadata.md)
+# plus the install-relevant fields the registry added since (deprecation, peer metadata,
+# platform checks, accepted ranges, install scripts). Not ``license``: the registry leaves it out.
 ABBREVIATED_VERSION_FIELDS = (
     "name",
     "version",
@@ -38,7 +40,6 @@ ABBREVIATED_VERSION_FIELDS = (
     "cpu",
     "libc",
     "funding",
-    "license",
     "_hasShrinkwrap",
     "hasInstallScript",
 )

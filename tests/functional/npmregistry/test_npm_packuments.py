@@ -12,7 +12,7 @@ INSTALL_FIELDS = {
     "name", "version", "deprecated", "dependencies", "optionalDependencies", "devDependencies",
     "bundleDependencies", "bundledDependencies", "peerDependencies", "peerDependenciesMeta",
     "acceptDependencies", "bin", "directories", "dist", "engines", "os", "cpu", "libc",
-    "funding", "license", "_hasShrinkwrap", "hasInstallScript",
+    "funding", "_hasShrinkwrap", "hasInstallScript",
 }  # fmt: skip
 
 

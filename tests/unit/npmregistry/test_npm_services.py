@@ -1,0 +1,131 @@
+"""The pull-through service with real parts: SQLite, the httpx upstream, single-flight (and
+Redis for several processes), against the fake registry on loopback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import Engine
+
+from pkgdex import db
+from pkgdex.config import Settings
+from pkgdex.metadata.pullthrough import SingleFlight
+from pkgdex.metadata.upstream import Upstream, UpstreamError
+from pkgdex.npmregistry.services import NpmRegistry, PackageNotFoundError
+from support.fake_npm import FakeNpm, serve_fake_npm
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeNpm]:
+    with serve_fake_npm() as served:
+        yield served
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+def settings(url: str, fake: FakeNpm, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "npm_upstream": fake.base_url + "/",
+        "offline": False,
+        "upstream_timeout_seconds": 2.0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def make_registry(
+    engine: Engine, config: Settings, flight: SingleFlight | None = None
+) -> NpmRegistry:
+    upstream = Upstream.from_settings(config)
+    return NpmRegistry.from_parts(engine, upstream, flight or SingleFlight(), config)
+
+
+def test_hundred_concurrent_misses_make_one_upstream_request(
+    sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm
+) -> None:
+    fake.delay = 0.3
+    registry = make_registry(sqlite_engine, settings(sqlite_url, fake))
+    with ThreadPoolExecutor(100) as pool:
+        answers = list(pool.map(lambda _: registry.packument("many-versions"), range(100)))
+    assert fake.hits("many-versions") == 1
+    assert {a.stored.digest for a in answers} == {answers[0].stored.digest}
+    registry.upstream.close()
+
+
+def test_concurrent_misses_for_an_absent_name_share_the_404(
+    sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm
+) -> None:
+    fake.delay = 0.2
+    registry = make_registry(sqlite_engine, settings(sqlite_url, fake))
+
+    def ask(_: int) -> str:
+        try:
+            registry.packument("absent")
+        except PackageNotFoundError:
+            return "404"
+        return "200"
+
+    with ThreadPoolExecutor(20) as pool:
+        assert set(pool.map(ask, range(20))) == {"404"}
+    assert fake.hits("absent") == 1
+    registry.upstream.close()
+
+
+def test_processes_sharing_redis_make_one_upstream_request(
+    sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm, redis_url: str
+) -> None:
+    fake.delay = 0.3
+    prefix = f"test-npm-{uuid.uuid4().hex[:8]}"
+    config = settings(sqlite_url, fake, redis_url=redis_url, redis_prefix=prefix)
+    # Two registries with their own single-flight tables stand for two server processes.
+    registries = [
+        make_registry(
+            sqlite_engine, config, SingleFlight(redis.Redis.from_url(redis_url), prefix=prefix)
+        )
+        for _ in range(2)
+    ]
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(lambda i: registries[i % 2].packument("left-pad"), range(20)))
+    assert fake.hits("left-pad") == 1
+    for registry in registries:
+        registry.upstream.close()
+        registry.single_flight.close()
+
+
+def test_sync_refetches_even_when_fresh(
+    sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm
+) -> None:
+    registry = make_registry(sqlite_engine, settings(sqlite_url, fake))
+    registry.packument("left-pad")
+    registry.packument("left-pad")
+    registry.sync("left-pad")
+    assert fake.hits("left-pad") == 2
+    registry.upstream.close()
+
+
+def test_trailing_slash_of_the_upstream_setting_is_ignored(
+    sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm
+) -> None:
+    registry = make_registry(sqlite_engine, settings(sqlite_url, fake))
+    assert registry.packument_url("@a/b") == f"{fake.base_url}/@a%2Fb"
+    registry.upstream.close()
+
+
+def test_offline_never_calls_out(sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm) -> None:
+    registry = make_registry(sqlite_engine, settings(sqlite_url, fake, offline=True))
+    with pytest.raises(PackageNotFoundError):
+        registry.packument("left-pad")
+    with pytest.raises(UpstreamError, match="offline"):
+        registry.sync("left-pad")
+    assert fake.requests == []
