@@ -147,10 +147,11 @@ class Project:
         out: dict[str, list[dict[str, Any]]] = {}
         for position, release in enumerate(ordered):
             uploaded = self.start + timedelta(days=position, microseconds=position * 7)
-            out[release.version] = [
+            files = [
                 _file(self.name, release, i, uploaded + timedelta(seconds=i))
                 for i in range(release.files)
             ]
+            out[release.version] = sorted(files, key=lambda f: f["filename"])
         return out
 
     def doc(self) -> dict[str, Any]:
@@ -224,10 +225,11 @@ class FakePyPI:
         self.fault_status = 500
         self.delay = 0.0  # added to every answer: the upstream's own latency
         self.slow_seconds = 5.0
+        self.not_modified = 0  # conditional requests answered 304
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,))
 
     @property
     def url(self) -> str:
@@ -302,10 +304,14 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 self._send(*fake.answer(self.path))
 
         def _send(self, status: int, body: bytes) -> None:
+            etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+            if status == 200 and self.headers.get("If-None-Match") == etag:
+                fake.not_modified += 1
+                status, body = 304, b""
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("ETag", f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"')
+            self.send_header("ETag", etag)
             self.end_headers()
             self.wfile.write(body)
 

@@ -89,12 +89,15 @@ def load_project(conn: Connection, state: ProjectState) -> ProjectView:
     """Every release and file of a stored project (two queries)."""
     files: dict[int, list[FileRow]] = {}
     file_rows = conn.execute(
-        select(metadata_files.c.release_id, *_FILE_COLUMNS)
-        .where(metadata_files.c.project_id == state.id)
-        .order_by(metadata_files.c.filename)
+        select(metadata_files.c.release_id, *_FILE_COLUMNS).where(
+            metadata_files.c.project_id == state.id
+        )
     )
     for release_id, *values in file_rows:
         files.setdefault(release_id, []).append(FileRow(*values))
+    for release_files in files.values():
+        # By code point, as pypi.org lists them (database collations disagree on "-" and ".").
+        release_files.sort(key=lambda f: f.filename)
     release_rows = conn.execute(
         select(
             metadata_releases.c.id,

@@ -1,0 +1,204 @@
+"""/pypi/<project>/json and /pypi/<project>/<version>/json, field by field as pypi.org."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from support.fake_pypi import FakePyPI, pick_latest
+
+PyPIClient = Callable[..., TestClient]
+
+TOP_LEVEL_PROJECT = ["info", "last_serial", "releases", "urls", "vulnerabilities"]
+TOP_LEVEL_RELEASE = ["info", "last_serial", "urls", "vulnerabilities"]
+
+
+def canonical_bytes(doc: object) -> bytes:
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
+def test_project_document_equals_pypi_field_by_field(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client()
+    response = client.get("/pypi/sampleproject/json")
+    assert response.status_code == 200
+    body = response.json()
+    assert list(body) == TOP_LEVEL_PROJECT
+    expected = fake.projects["sampleproject"].doc()
+    assert body == expected
+    assert response.content == canonical_bytes(expected)  # same key order and spacing
+    info = body["info"]
+    assert info["downloads"] == {"last_day": -1, "last_month": -1, "last_week": -1}
+    sdist = next(f for f in body["releases"]["1.0.0"] if f["packagetype"] == "sdist")
+    assert sdist["upload_time"] == "2020-01-02T12:00:00"  # no zone, no fraction
+    assert sdist["upload_time_iso_8601"] == "2020-01-02T12:00:00.000007Z"
+    assert body["releases"]["0.9"] == []
+    assert body["vulnerabilities"] == []
+
+
+def test_release_document_has_no_releases_key(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    client = pypi_client()
+    body = client.get("/pypi/sampleproject/2.0.0/json").json()
+    assert list(body) == TOP_LEVEL_RELEASE
+    assert body == fake.projects["sampleproject"].version_doc("2.0.0")
+    assert body["info"]["summary"] == "sampleproject summary for 2.0.0"
+    assert len(body["urls"]) == 3
+
+
+def test_trailing_slash_is_answered_not_redirected(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    plain = client.get("/pypi/sampleproject/json")
+    slashed = client.get("/pypi/sampleproject/json/", follow_redirects=False)
+    assert slashed.status_code == 200
+    assert slashed.content == plain.content
+    version = client.get("/pypi/sampleproject/1.0.0/json/", follow_redirects=False)
+    assert version.status_code == 200
+    assert version.json()["info"]["version"] == "1.0.0"
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/pypi/SampleProject/json", "/pypi/sampleproject/json"),
+        ("/pypi/Zope.Interface_Extra/json", "/pypi/zope-interface-extra/json"),
+        ("/pypi/zope_interface.extra/json/", "/pypi/zope-interface-extra/json/"),
+        ("/pypi/Zope.Interface_Extra/5.1/json", "/pypi/zope-interface-extra/5.1/json"),
+    ],
+)
+def test_non_normalised_names_redirect_permanently(
+    pypi_client: PyPIClient, path: str, location: str
+) -> None:
+    response = pypi_client().get(path, follow_redirects=False)
+    assert response.status_code == 301
+    assert response.headers["location"] == location
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_normalised_project_keeps_its_display_name(pypi_client: PyPIClient) -> None:
+    body = pypi_client().get("/pypi/zope-interface-extra/json").json()
+    assert body["info"]["name"] == "Zope.Interface_Extra"
+    # 5.2.dev0 is a pre-release: the final 5.1 is described.
+    assert body["info"]["version"] == "5.1"
+
+
+@pytest.mark.parametrize(("asked", "found"), [("3.0", "3.0.0"), ("3", "3.0.0"), ("v2.0", "2.0.0")])
+def test_versions_match_in_normalised_form(pypi_client: PyPIClient, asked: str, found: str) -> None:
+    response = pypi_client().get(f"/pypi/sampleproject/{asked}/json")
+    assert response.status_code == 200
+    assert response.json()["info"]["version"] == found
+
+
+@pytest.mark.parametrize(
+    ("project", "expected"),
+    [
+        ("sampleproject", "3.0.0"),  # 3.1.0 yanked, 4.0.0b1 pre-release
+        ("only-pre", "1.0b2"),
+        ("all-yanked", "1.1"),
+        ("big-project", None),
+    ],
+)
+def test_project_endpoint_picks_like_pypi(
+    pypi_client: PyPIClient, fake: FakePyPI, project: str, expected: str | None
+) -> None:
+    body = pypi_client().get(f"/pypi/{project}/json").json()
+    want = expected or pick_latest(fake.projects[project].releases).version
+    assert body["info"]["version"] == want
+    assert body["urls"] == body["releases"][want]
+
+
+def test_hundreds_of_releases(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    body = pypi_client().get("/pypi/big-project/json").json()
+    assert len(body["releases"]) == 500
+    assert body == fake.projects["big-project"].doc()
+    yanked = [v for v, files in body["releases"].items() if files and files[0]["yanked"]]
+    assert yanked and all(body["releases"][v][0]["yanked_reason"] == "broken wheel" for v in yanked)
+
+
+@pytest.mark.parametrize(
+    ("alias", "target"),
+    [
+        ("latest", "3.0.0"),
+        ("latest-stable", "3.0.0"),
+        ("latest-unstable", "4.0.0b1"),
+    ],
+)
+def test_latest_aliases_redirect_to_the_version(
+    pypi_client: PyPIClient, alias: str, target: str
+) -> None:
+    client = pypi_client()
+    response = client.get(f"/pypi/sampleproject/{alias}/json", follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == f"/pypi/sampleproject/{target}/json"
+    assert client.get(response.headers["location"]).json()["info"]["version"] == target
+
+
+def test_latest_stable_is_404_without_a_final_release(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    response = client.get("/pypi/only-pre/latest-stable/json", follow_redirects=False)
+    assert response.status_code == 404
+    unstable = client.get("/pypi/only-pre/latest-unstable/json", follow_redirects=False)
+    assert unstable.headers["location"] == "/pypi/only-pre/1.0b2/json"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/pypi/no-such-project/json",
+        "/pypi/sampleproject/9.9.9/json",
+        "/pypi/-bad-name-/json",
+        "/pypi/sampleproject/latest-stable-ish/json",
+    ],
+)
+def test_not_found_is_pypis_body_with_cors(pypi_client: PyPIClient, path: str) -> None:
+    response = pypi_client().get(path)
+    assert response.status_code == 404
+    assert response.content == b'{"message": "Not Found"}'
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+def test_invalid_names_never_reach_the_upstream(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    pypi_client().get("/pypi/..%2F..%2Fetc/json")
+    pypi_client().get("/pypi/-bad-name-/json")
+    assert fake.total() == 0
+
+
+def test_headers_like_pypi(pypi_client: PyPIClient) -> None:
+    response = pypi_client().get("/pypi/sampleproject/json")
+    assert response.headers["x-pypi-last-serial"] == "100"
+    assert response.headers["cache-control"] == "max-age=900, public"
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "X-PyPI-Last-Serial" in response.headers["access-control-expose-headers"]
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["etag"].startswith('"')
+
+
+def test_etag_revalidation_answers_304(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    first = client.get("/pypi/sampleproject/json")
+    etag = first.headers["etag"]
+    again = client.get("/pypi/sampleproject/json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    assert again.headers["x-pypi-last-serial"] == "100"
+    weak = client.get("/pypi/sampleproject/json", headers={"If-None-Match": f'"x", W/{etag}'})
+    assert weak.status_code == 304
+    other = client.get("/pypi/sampleproject/json", headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200
+
+
+def test_etag_differs_between_project_and_release(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    project = client.get("/pypi/sampleproject/json").headers["etag"]
+    release = client.get("/pypi/sampleproject/3.0.0/json").headers["etag"]
+    assert project != release
+
+
+def test_head_is_answered(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    assert client.head("/pypi/sampleproject/json").status_code == 200
+    assert client.head("/pypi/").status_code == 200

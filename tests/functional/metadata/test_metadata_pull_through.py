@@ -1,0 +1,184 @@
+"""The pull-through: TTLs, remembered 404s, upstream faults with and without a cached copy,
+offline mode, and concurrent misses sharing one upstream request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from pkgdex.metadata.cache import PyPICache
+from pkgdex.metadata.models import metadata_files, metadata_releases
+from support.fake_pypi import FakePyPI, refused_url
+
+PyPIClient = Callable[..., TestClient]
+
+PROJECT = "/pypi/sampleproject/json"
+UPSTREAM = "/pypi/sampleproject/json"
+STALE = '110 - "Response is Stale"'
+
+
+def test_a_fresh_copy_is_served_without_asking_again(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client()
+    first = client.get(PROJECT)
+    for path in (PROJECT, "/simple/sampleproject/", "/pypi/sampleproject/3.0.0/json"):
+        assert client.get(path).status_code == 200
+    assert fake.count(UPSTREAM) == 1
+    assert client.get(PROJECT).content == first.content
+    assert "x-pkgdex-stale" not in first.headers
+
+
+def test_an_expired_copy_is_revalidated_with_its_etag(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client(metadata_ttl_seconds=0)
+    first = client.get(PROJECT)
+    second = client.get(PROJECT)
+    assert fake.count(UPSTREAM) == 2
+    assert fake.not_modified == 1
+    assert second.status_code == 200
+    assert second.content == first.content
+
+
+def test_an_expired_copy_picks_up_upstream_changes(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    client = pypi_client(metadata_ttl_seconds=0)
+    first = client.get(PROJECT)
+    fake.projects["sampleproject"].last_serial = 101
+    second = client.get(PROJECT)
+    assert second.json()["last_serial"] == 101
+    assert second.headers["etag"] != first.headers["etag"]
+
+
+def test_upstream_404_is_remembered_for_the_negative_ttl(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client()
+    for _ in range(3):
+        assert client.get("/pypi/no-such-project/json").status_code == 404
+    assert fake.count("/pypi/no-such-project/json") == 1
+    forgetful = pypi_client(metadata_negative_ttl_seconds=0)
+    forgetful.get("/pypi/no-such-project/json")
+    assert fake.count("/pypi/no-such-project/json") == 2
+
+
+FAULTS = [
+    ("slow", 504, "upstream_timeout"),
+    ("status", 502, "upstream_error"),
+    ("malformed", 502, "upstream_malformed"),
+    ("huge", 502, "upstream_too_large"),
+    ("huge-chunked", 502, "upstream_too_large"),
+]
+
+
+@pytest.mark.parametrize(("fault", "status", "code"), FAULTS)
+def test_fault_with_nothing_cached_is_a_clear_error(
+    pypi_client: PyPIClient, fake: FakePyPI, fault: str, status: int, code: str
+) -> None:
+    fake.fault, fake.slow_seconds = fault, 3
+    client = pypi_client(upstream_timeout_seconds=0.5, upstream_max_bytes=4 * 1024 * 1024)
+    response = client.get(PROJECT)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert client.get("/simple/sampleproject/").status_code == status
+
+
+@pytest.mark.parametrize(("fault", "status", "code"), FAULTS)
+def test_fault_serves_the_stale_copy_untouched(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, fault: str, status: int, code: str
+) -> None:
+    client = pypi_client(
+        metadata_ttl_seconds=0, upstream_timeout_seconds=0.5, upstream_max_bytes=4 * 1024 * 1024
+    )
+    good = client.get(PROJECT)
+    release = client.get("/pypi/sampleproject/2.0.0/json")
+    stored = _counts(engine)
+    fake.fault, fake.slow_seconds = fault, 3
+    stale = client.get(PROJECT)
+    assert stale.status_code == 200
+    assert stale.content == good.content
+    assert stale.headers["warning"] == STALE
+    assert stale.headers["x-pkgdex-stale"] == "1"
+    assert client.get("/pypi/sampleproject/2.0.0/json").content == release.content
+    assert _counts(engine) == stored
+    fake.fault = None
+    healed = client.get(PROJECT)
+    assert "x-pkgdex-stale" not in healed.headers
+
+
+def test_unreachable_upstream(make_client: object, pypi_client: PyPIClient) -> None:
+    pypi_client().get(PROJECT)  # cache it through a reachable upstream first
+    client = pypi_client(pypi_upstream=refused_url(), metadata_ttl_seconds=0)
+    stale = client.get(PROJECT)
+    assert stale.status_code == 200
+    assert stale.headers["x-pkgdex-stale"] == "1"
+    missing = client.get("/pypi/only-pre/json")
+    assert missing.status_code == 502
+    assert missing.json()["error"]["code"] == "upstream_unreachable"
+
+
+def test_offline_never_calls_out(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    pypi_client().get(PROJECT)
+    calls = fake.total()
+    offline = pypi_client(offline=True, metadata_ttl_seconds=0)
+    cached = offline.get(PROJECT)
+    assert cached.status_code == 200
+    assert "x-pkgdex-stale" not in cached.headers
+    assert offline.get("/pypi/only-pre/json").status_code == 404
+    assert offline.get("/simple/only-pre/").status_code == 404
+    assert fake.total() == calls
+
+
+def test_offline_release_without_its_own_info_is_derived(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    pypi_client().get(PROJECT)
+    offline = pypi_client(offline=True)
+    body = offline.get("/pypi/sampleproject/1.0.0/json").json()
+    assert body["info"]["version"] == "1.0.0"
+    assert body["info"]["release_url"] == "https://pypi.org/project/sampleproject/1.0.0/"
+    assert [f["filename"] for f in body["urls"]] == [
+        f["filename"] for f in fake.projects["sampleproject"].doc()["releases"]["1.0.0"]
+    ]
+
+
+def test_upstream_answering_for_another_project_is_refused(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    fake.projects["impostor"] = fake.projects["sampleproject"]
+    response = pypi_client().get("/pypi/impostor/json")
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_malformed"
+
+
+def test_concurrent_misses_make_one_upstream_request(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client: TestClient = pypi_client()
+    cache: PyPICache = client.app.state.pypi_cache  # type: ignore[attr-defined]
+    fake.delay = 0.3
+    with ThreadPoolExecutor(100) as pool:
+        states = list(pool.map(lambda _: cache.project("big-project"), range(100)))
+    assert fake.count("/pypi/big-project/json") == 1
+    assert {state.revision for state, _ in states} == {states[0][0].revision}
+
+
+def test_the_name_index_learns_new_projects(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    assert client.get("/pypi/search", params={"q": "zope"}).json()["count"] == 0
+    client.get("/pypi/zope-interface-extra/json")
+    results = client.get("/pypi/search", params={"q": "zope"}).json()["results"]
+    assert [(r["name"], r["version"]) for r in results] == [("Zope.Interface_Extra", "5.1")]
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        releases = conn.execute(select(func.count()).select_from(metadata_releases)).scalar_one()
+        files = conn.execute(select(func.count()).select_from(metadata_files)).scalar_one()
+    return releases, files

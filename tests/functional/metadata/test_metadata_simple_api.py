@@ -1,0 +1,151 @@
+"""/simple/: PEP 503 HTML and PEP 691 JSON with content negotiation, as pypi.org serves them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+
+from support.fake_pypi import FakePyPI
+
+PyPIClient = Callable[..., TestClient]
+
+V1_JSON = "application/vnd.pypi.simple.v1+json"
+V1_HTML = "application/vnd.pypi.simple.v1+html"
+
+
+def test_html_is_the_default(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    response = pypi_client().get("/simple/sampleproject/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Accept" in response.headers["vary"].split(", ")
+    assert response.headers["x-pypi-last-serial"] == "100"
+    html = response.text
+    assert '<meta name="pypi:repository-version" content="1.1">' in html
+    assert "<title>Links for sampleproject</title>" in html
+    assert html.rstrip().endswith("<!--SERIAL 100-->")
+    doc = fake.projects["sampleproject"].doc()
+    every_file = [f for files in doc["releases"].values() for f in files]
+    links = re.findall(r'<a href="([^"]+)" ([^>]*)>([^<]+)</a>', html)
+    assert len(links) == len(every_file)
+    by_name = {name: (href, attrs) for href, attrs, name in links}
+    for f in every_file:
+        href, attrs = by_name[f["filename"]]
+        assert href == f"{f['url']}#sha256={f['digests']['sha256']}"
+        assert 'data-requires-python="&gt;=3.8"' in attrs
+        assert ('data-yanked="bad metadata"' in attrs) == f["yanked"]
+
+
+def test_files_are_oldest_release_first(pypi_client: PyPIClient) -> None:
+    html = pypi_client().get("/simple/sampleproject/").text
+    names = re.findall(r">([^<]+)</a>", html)
+    versions = [n.split("-")[1].removesuffix(".tar.gz") for n in names]
+    assert versions[0] == "1.0.0"
+    assert versions[-1] == "4.0.0b1"
+
+
+@pytest.mark.parametrize(
+    ("accept", "query", "expected"),
+    [
+        (V1_JSON, None, V1_JSON),
+        (f"{V1_JSON}, text/html;q=0.5", None, V1_JSON),
+        (f"{V1_JSON};q=0.2, text/html", None, "text/html"),
+        (V1_HTML, None, V1_HTML),
+        ("application/*", None, V1_HTML),
+        ("*/*", None, "text/html"),
+        ("text/html", "json", V1_JSON),
+        (None, V1_JSON, V1_JSON),
+        (None, "html", "text/html"),
+    ],
+)
+def test_content_negotiation(
+    pypi_client: PyPIClient, accept: str | None, query: str | None, expected: str
+) -> None:
+    headers = {"Accept": accept} if accept else {}
+    params = {"format": query} if query else {}
+    response = pypi_client().get("/simple/sampleproject/", headers=headers, params=params)
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("accept", "query"),
+    [("application/xml", None), ("text/html;q=0, application/json", None), (None, "yaml")],
+)
+def test_unsupported_types_are_406(
+    pypi_client: PyPIClient, fake: FakePyPI, accept: str | None, query: str | None
+) -> None:
+    headers = {"Accept": accept} if accept else {}
+    params = {"format": query} if query else {}
+    response = pypi_client().get("/simple/sampleproject/", headers=headers, params=params)
+    assert response.status_code == 406
+    assert "Accept" in response.headers["vary"].split(", ")
+    assert fake.total() == 0
+
+
+def test_pep691_json_detail(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    response = pypi_client().get("/simple/sampleproject/", headers={"Accept": V1_JSON})
+    body = response.json()
+    assert body["meta"] == {"_last-serial": 100, "api-version": "1.1"}
+    assert body["name"] == "sampleproject"
+    assert body["versions"] == ["0.9", "1.0.0", "2.0.0", "3.0.0", "3.1.0", "4.0.0b1"]
+    doc = fake.projects["sampleproject"].doc()
+    expected = {f["filename"]: f for files in doc["releases"].values() for f in files}
+    assert {f["filename"] for f in body["files"]} == set(expected)
+    for entry in body["files"]:
+        original = expected[entry["filename"]]
+        assert entry["url"] == original["url"]
+        assert entry["hashes"] == {"sha256": original["digests"]["sha256"]}
+        assert entry["size"] == original["size"]
+        assert entry["upload-time"] == original["upload_time_iso_8601"]
+        assert entry["requires-python"] == ">=3.8"
+        assert entry["yanked"] == ("bad metadata" if original["yanked"] else False)
+        assert entry["core-metadata"] is False
+        assert entry["data-dist-info-metadata"] is False
+
+
+def test_index_lists_stored_projects_with_serials(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    client.get("/pypi/sampleproject/json")
+    client.get("/pypi/zope-interface-extra/json")
+    client.get("/pypi/no-such-project/json")  # remembered as absent, never listed
+    body = client.get("/simple/", headers={"Accept": V1_JSON}).json()
+    assert body["meta"] == {"_last-serial": 200, "api-version": "1.1"}
+    assert body["projects"] == [
+        {"_last-serial": 100, "name": "sampleproject"},
+        {"_last-serial": 200, "name": "Zope.Interface_Extra"},
+    ]
+    html = client.get("/simple/").text
+    assert '<a href="/simple/zope-interface-extra/">Zope.Interface_Extra</a>' in html
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/simple/Zope.Interface_Extra/", "/simple/zope-interface-extra/"),
+        ("/simple/sampleproject", "/simple/sampleproject/"),
+        ("/simple", "/simple/"),
+    ],
+)
+def test_redirects_to_the_normalised_url(pypi_client: PyPIClient, path: str, location: str) -> None:
+    response = pypi_client().get(path, follow_redirects=False)
+    assert response.status_code == 301
+    assert response.headers["location"] == location
+
+
+def test_unknown_project_is_404(pypi_client: PyPIClient) -> None:
+    assert pypi_client().get("/simple/no-such-project/").status_code == 404
+
+
+def test_simple_etag_revalidation(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    html = client.get("/simple/sampleproject/")
+    as_json = client.get("/simple/sampleproject/", headers={"Accept": V1_JSON})
+    assert html.headers["etag"] != as_json.headers["etag"]
+    again = client.get(
+        "/simple/sampleproject/",
+        headers={"Accept": V1_JSON, "If-None-Match": as_json.headers["etag"]},
+    )
+    assert again.status_code == 304
