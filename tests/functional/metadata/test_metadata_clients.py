@@ -1,0 +1,146 @@
+"""Real PyPI clients, unchanged but for their base URL, against a live pkgdex server that pulls
+through from a fake pypi.org: pypi-json, pypi-simple (JSON and HTML), yarg and luddite."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import luddite
+import pytest
+import yarg
+from packaging.version import Version
+from pypi_json import PyPIJSON
+from pypi_simple import ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY, PyPISimple
+from sqlalchemy import delete
+
+from pkgdex import db
+from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
+from support.fake_pypi import FakePyPI, big_project
+from support.server import ServerProcess, running_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, FakePyPI]]:
+    workdir = tmp_path_factory.mktemp("pypi-clients")
+    if request.param == "sqlite":
+        url = f"sqlite:///{workdir / 'metadata.db'}"
+        db.upgrade(url)
+    else:
+        url = request.getfixturevalue("pg_schema_url")
+        _clear(url)
+    with FakePyPI() as fake:
+        settings = {
+            "PKGDEX_DATABASE_URL": url,
+            "PKGDEX_RATE_LIMITS": "off",
+            "PKGDEX_OFFLINE": "0",
+            "PKGDEX_PYPI_UPSTREAM": fake.url,
+            "PKGDEX_UPSTREAM_TIMEOUT_SECONDS": "5",
+        }
+        with running_server(settings, log_dir=workdir) as server:
+            yield server, fake
+
+
+def _clear(url: str) -> None:
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        for table in (metadata_files, metadata_releases, metadata_projects):
+            conn.execute(delete(table))
+    engine.dispose()
+
+
+def test_pypi_json(live: tuple[ServerProcess, FakePyPI]) -> None:
+    server, fake = live
+    with PyPIJSON(endpoint=f"{server.url}/pypi") as client:
+        project = client.get_metadata("sampleproject")
+        assert project.name == "sampleproject"
+        assert project.version == Version("3.0.0")
+        assert project.get_latest_version() == Version("4.0.0b1")  # its own rule: max key
+        releases = project.get_releases_with_digests()
+        assert set(releases) == set(fake.projects["sampleproject"].doc()["releases"])
+        release = client.get_metadata("sampleproject", "2.0.0")
+        assert release.info["summary"] == "sampleproject summary for 2.0.0"
+        assert release.releases is None
+        odd = client.get_metadata("Zope.Interface_Extra")  # follows the 301
+        assert odd.name == "zope-interface-extra"
+        with pytest.raises(Exception, match="No such project"):
+            client.get_metadata("no-such-project")
+
+
+@pytest.mark.parametrize("accept", [ACCEPT_JSON_ONLY, ACCEPT_HTML_ONLY])
+def test_pypi_simple(live: tuple[ServerProcess, FakePyPI], accept: str) -> None:
+    server, fake = live
+    with PyPISimple(endpoint=f"{server.url}/simple/", accept=accept) as client:
+        page = client.get_project_page("big-project")
+        doc = fake.projects["big-project"].doc()
+        files = {f["filename"]: f for fs in doc["releases"].values() for f in fs}
+        assert len(page.packages) == len(files)
+        assert page.last_serial == "987654"
+        for package in page.packages:
+            original = files[package.filename]
+            assert package.url == original["url"]
+            assert package.digests == {"sha256": original["digests"]["sha256"]}
+            assert package.requires_python == ">=3.8"
+            assert package.is_yanked == original["yanked"]
+            if original["yanked"]:
+                assert package.yanked_reason == "broken wheel"
+        if accept == ACCEPT_JSON_ONLY:
+            assert page.versions is not None and len(page.versions) == 500
+            sample = page.packages[0]
+            assert sample.size == files[sample.filename]["size"]
+            assert sample.upload_time is not None
+        index = client.get_index_page()
+        assert "big-project" in index.projects
+
+
+def test_yarg(live: tuple[ServerProcess, FakePyPI]) -> None:
+    server, _ = live
+    package = yarg.get("sampleproject", pypi_server=f"{server.url}/pypi/")
+    assert package.name == "sampleproject"
+    assert package.latest_release_id == "3.0.0"
+    assert package.summary == "sampleproject summary for 3.0.0"
+    assert "4.0.0b1" in package.release_ids
+    assert package.has_wheel and package.has_source
+    with pytest.raises(yarg.HTTPError):
+        yarg.get("no-such-project", pypi_server=f"{server.url}/pypi/")
+
+
+def test_luddite(
+    live: tuple[ServerProcess, FakePyPI], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, _ = live
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("sampleproject==2.0.0\nonly-pre==1.0b2\nall-yanked==1.1\n")
+    checker = luddite.Luddite(fname=str(requirements), index=f"{server.url}/pypi/")
+    assert luddite.get_version_pypi("sampleproject", f"{server.url}/pypi/") == "3.0.0"
+    checker.run(n_threads=1)
+    out = capsys.readouterr().out
+    assert "sampleproject==2.0.0" in out and "(index has 3.0.0)" in out.replace("  ", " ")
+    assert "only-pre is up to date @ 1.0b2" in out
+
+
+def test_concurrent_misses_make_one_upstream_request(live: tuple[ServerProcess, FakePyPI]) -> None:
+    server, fake = live
+    fake.add(big_project("cold-project"))
+    fake.delay = 0.3
+    try:
+        statuses = asyncio.run(_many(f"{server.url}/pypi/cold-project/json", 100))
+    finally:
+        fake.delay = 0.0
+    assert statuses == [200] * 100
+    assert fake.count("/pypi/cold-project/json") == 1
+
+
+async def _many(url: str, count: int) -> list[int]:
+    limits = httpx.Limits(max_connections=count)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        responses = await asyncio.gather(*(client.get(url) for _ in range(count)))
+    return [r.status_code for r in responses]
