@@ -22,6 +22,7 @@ Bad input policy:
 from __future__ import annotations
 
 import gzip
+import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ from pkgdex.downloads import categories
 JSON_SUFFIXES = (".ndjson", ".json", ".jsonl")
 PARQUET_SUFFIXES = (".parquet",)
 MAX_PROBLEMS = 20
+JSON_FILES_PER_SCAN = 4  # enough for both threads, small enough for a moving progress bar
 
 # JSON leaves are read as JSON so a wrong type is seen instead of silently cast.
 JSON_COLUMNS = {
@@ -47,31 +49,40 @@ JSON_COLUMNS = {
     "details": "STRUCT(installer STRUCT(name JSON), python JSON, system STRUCT(name JSON), "
     "ci JSON)",
 }
-_STRINGS = ("project", "file.project", "file.version", "details.installer.name",
-            "details.python", "details.system.name")
+_STRINGS = ("project", "file_project", "python", "installer", "system", "version")
 _TEXT_DAY = "try_cast(substr({0}, 1, 10) AS DATE)"
 
+# Pass 1 groups identical rows (the timestamp cut to its day, still as JSON text, so a
+# non-string is recognisable by its missing quote); pass 2 checks and decodes the groups.
 JSON_SOURCE = f"""
+    WITH scan AS (
+        SELECT
+            substr(timestamp::VARCHAR, 1, 11) AS stamp, project, file.project AS file_project,
+            details.python AS python, details.installer.name AS installer,
+            details.system.name AS system, file.version AS version, details.ci AS ci,
+            count(*) AS n
+        FROM read_json($paths, format = 'newline_delimited', columns = $columns)
+        GROUP BY ALL
+    )
     SELECT
-        CASE WHEN json_type(timestamp) = 'VARCHAR'
-            THEN {_TEXT_DAY.format("timestamp->>'$'")} END AS day,
+        CASE WHEN stamp LIKE '"%' THEN {_TEXT_DAY.format("substr(stamp, 2)")} END AS day,
         CASE
-            WHEN timestamp IS NULL OR json_type(timestamp) = 'NULL' THEN 'missing_timestamp'
-            WHEN json_type(timestamp) <> 'VARCHAR'
-                OR {_TEXT_DAY.format("timestamp->>'$'")} IS NULL THEN 'invalid_timestamp'
+            WHEN stamp IS NULL OR stamp = 'null' THEN 'missing_timestamp'
+            WHEN stamp NOT LIKE '"%' OR {_TEXT_DAY.format("substr(stamp, 2)")} IS NULL
+                THEN 'invalid_timestamp'
             WHEN NOT ({" AND ".join(
                 f"coalesce(json_type({name}), 'NULL') IN ('VARCHAR', 'NULL')" for name in _STRINGS
-            )} AND coalesce(json_type(details.ci), 'NULL') IN ('BOOLEAN', 'NULL'))
+            )} AND coalesce(json_type(ci), 'NULL') IN ('BOOLEAN', 'NULL'))
                 THEN 'wrong_type'
         END AS bad,
-        {categories.canonical_sql(
-            "coalesce(nullif(project->>'$', ''), nullif(file.project->>'$', ''))")} AS package,
-        details.python->>'$' AS python,
-        details.installer.name->>'$' AS installer,
-        details.system.name->>'$' AS system,
-        file.version->>'$' AS version,
-        details.ci::VARCHAR = 'true' AS ci
-    FROM read_json($path, format = 'newline_delimited', columns = $columns)"""  # noqa: S608 (fixed SQL; values are bound parameters)
+        coalesce(nullif(project->>'$', ''), nullif(file_project->>'$', '')) AS project,
+        python->>'$' AS python,
+        installer->>'$' AS installer,
+        system->>'$' AS system,
+        version->>'$' AS version,
+        ci::VARCHAR = 'true' AS ci,
+        n
+    FROM scan"""  # noqa: S608 (fixed SQL; values are bound parameters)
 
 CUBE_COLUMNS = (
     "day DATE, reason VARCHAR, package VARCHAR, ci BOOLEAN, counted BOOLEAN, "
@@ -168,22 +179,34 @@ def aggregate_files(
     """Scan every file into one aggregation; raise :class:`IngestError` on unreadable input."""
     connection = connect(scratch, memory_limit)
     result = Aggregation(connection, files)
+    result.problems.extend(f"{path}: no rows" for path in files if _is_empty(path))
+    json_files = [path for path in files if _kind(path) == "json"]
+    for start in range(0, len(json_files), JSON_FILES_PER_SCAN):
+        chunk = json_files[start : start + JSON_FILES_PER_SCAN]
+        _aggregate_json(connection, chunk, scratch, result)
+        for path in chunk:
+            if on_file:
+                on_file(path)
     for path in files:
-        before = _rows_so_far(connection)
         if _kind(path) == "parquet":
-            _insert_cube(connection, _parquet_source(path), {"path": str(path)}, path)
-        else:
-            _aggregate_json(connection, path, scratch, result)
-        if _rows_so_far(connection) == before:
-            result.problems.append(f"{path}: no rows")
-        if on_file:
-            on_file(path)
+            _insert_cube(connection, _parquet_source(path), {"paths": [str(path)]}, path)
+            if on_file:
+                on_file(path)
     _read_day_stats(result)
     return result
 
 
-def _rows_so_far(connection: Any) -> int:
-    return int(connection.execute("SELECT coalesce(sum(n), 0) FROM cube").fetchone()[0])
+def _is_empty(path: Path) -> bool:
+    """No rows at all (checked up front: the scans below read many files at once)."""
+    try:
+        if _kind(path) == "parquet":
+            import pyarrow.parquet as pq
+
+            return bool(pq.read_metadata(path).num_rows == 0)
+        with _open_lines(path) as lines:
+            return not any(line.strip() for line in itertools.islice(lines, 100))
+    except Exception:  # unreadable: the scan reports it with the reason
+        return False
 
 
 def _insert_cube(connection: Any, source: str, params: dict[str, Any], path: Path) -> None:
@@ -194,10 +217,30 @@ def _insert_cube(connection: Any, source: str, params: dict[str, Any], path: Pat
         raise IngestError(f"{path}: {_first_line(exc)}") from exc
 
 
-def _aggregate_json(connection: Any, path: Path, scratch: Path, result: Aggregation) -> None:
-    params = {"path": str(path), "columns": JSON_COLUMNS}
+def _aggregate_json(
+    connection: Any, paths: list[Path], scratch: Path, result: Aggregation
+) -> None:
+    """Scan ``paths`` together (DuckDB reads them in parallel); one by one if that fails."""
+    params = {"paths": [str(path) for path in paths], "columns": JSON_COLUMNS}
     try:
         connection.execute(f"INSERT INTO cube {categories.cube_sql(JSON_SOURCE)}", params)
+        return
+    except duckdb.Error:
+        if len(paths) == 1:
+            _aggregate_json_file(connection, paths[0], scratch, result)
+            return
+    for path in paths:  # find the culprit, and name it
+        _aggregate_json(connection, [path], scratch, result)
+
+
+def _aggregate_json_file(
+    connection: Any, path: Path, scratch: Path, result: Aggregation
+) -> None:
+    try:
+        connection.execute(
+            f"INSERT INTO cube {categories.cube_sql(JSON_SOURCE)}",
+            {"paths": [str(path)], "columns": JSON_COLUMNS},
+        )
         return
     except duckdb.InvalidInputException:
         pass  # a bad line somewhere: set the bad lines aside below
@@ -210,7 +253,7 @@ def _aggregate_json(connection: Any, path: Path, scratch: Path, result: Aggregat
             "INSERT INTO cube (day, reason, n) VALUES ($day, $reason, $n)",
             {"day": day, "reason": reason, "n": count},
         )
-    _insert_cube(connection, JSON_SOURCE, {"path": str(clean), "columns": JSON_COLUMNS}, path)
+    _insert_cube(connection, JSON_SOURCE, {"paths": [str(clean)], "columns": JSON_COLUMNS}, path)
     clean.unlink()
 
 
@@ -305,13 +348,15 @@ def _parquet_source(path: Path) -> str:
             {day} AS day,
             CASE WHEN timestamp IS NULL THEN 'missing_timestamp'
                  WHEN {day} IS NULL THEN 'invalid_timestamp' END AS bad,
-            {categories.canonical_sql(project)} AS package,
+            {project} AS project,
             CAST(details.python AS VARCHAR) AS python,
             CAST(details.installer.name AS VARCHAR) AS installer,
             CAST(details.system.name AS VARCHAR) AS system,
             CAST(file.version AS VARCHAR) AS version,
-            CAST(details.ci AS BOOLEAN) AS ci
-        FROM read_parquet($path)"""  # noqa: S608 (fixed SQL; values are bound parameters)
+            CAST(details.ci AS BOOLEAN) AS ci,
+            count(*) AS n
+        FROM read_parquet($paths)
+        GROUP BY ALL"""  # noqa: S608 (fixed SQL; values are bound parameters)
 
 
 def _flatten(schema: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
