@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -221,16 +222,15 @@ def _aggregate_json(
     connection: Any, paths: list[Path], scratch: Path, result: Aggregation
 ) -> None:
     """Scan ``paths`` together (DuckDB reads them in parallel); one by one if that fails."""
-    params = {"paths": [str(path) for path in paths], "columns": JSON_COLUMNS}
-    try:
-        connection.execute(f"INSERT INTO cube {categories.cube_sql(JSON_SOURCE)}", params)
-        return
-    except duckdb.Error:
-        if len(paths) == 1:
-            _aggregate_json_file(connection, paths[0], scratch, result)
+    if len(paths) > 1:
+        params = {"paths": [str(path) for path in paths], "columns": JSON_COLUMNS}
+        try:
+            connection.execute(f"INSERT INTO cube {categories.cube_sql(JSON_SOURCE)}", params)
             return
-    for path in paths:  # find the culprit, and name it
-        _aggregate_json(connection, [path], scratch, result)
+        except duckdb.Error:
+            pass  # the statement left nothing behind; find the culprit file by file
+    for path in paths:
+        _aggregate_json_file(connection, path, scratch, result)
 
 
 def _aggregate_json_file(
@@ -246,7 +246,9 @@ def _aggregate_json_file(
         pass  # a bad line somewhere: set the bad lines aside below
     except duckdb.Error as exc:
         raise IngestError(f"{path}: {_first_line(exc)}") from exc
-    clean = scratch / f"clean-{len(result.problems)}-{path.name.removesuffix('.gz')}"
+    handle, name = tempfile.mkstemp(suffix=".ndjson", dir=scratch)
+    os.close(handle)
+    clean = Path(name)
     rejected = _set_bad_lines_aside(path, clean, result.problems)
     for (day, reason), count in rejected.items():
         connection.execute(
