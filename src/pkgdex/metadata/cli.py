@@ -18,7 +18,7 @@ from pkgdex.metadata.upstream import Upstream
 app = typer.Typer(
     help="PyPI metadata: import documents, sync from the upstream.", no_args_is_help=True
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole
 EXIT_BAD_INPUT = 2
 EXIT_SYNC_FAILED = 1
 

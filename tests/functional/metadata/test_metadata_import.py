@@ -1,0 +1,150 @@
+"""``pkgdex metadata import`` and ``pkgdex metadata sync`` from the command line."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from pkgdex.cli import app
+from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
+from support.fake_npm import make_packument
+from support.fake_pypi import FakePyPI, standard_projects
+
+ClientFactory = Callable[..., TestClient]
+
+
+def run(database_url: str, *args: str, **env: str) -> Any:
+    environment = {"PKGDEX_DATABASE_URL": database_url, **env}
+    return CliRunner().invoke(app, ["metadata", *args], env=environment)
+
+
+def docs() -> dict[str, dict[str, Any]]:
+    return {p.name: p.doc() for p in standard_projects()}
+
+
+def write_json(path: Path, doc: object, *, gz: bool = False) -> None:
+    raw = orjson.dumps(doc)
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+
+
+def counts(engine: Engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        return tuple(  # type: ignore[return-value]
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (metadata_projects, metadata_releases, metadata_files)
+        )
+
+
+def test_import_a_directory_then_serve_offline(
+    database_url: str, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    everything = docs()
+    write_json(tmp_path / "sample.json", everything["sampleproject"])
+    write_json(tmp_path / "zope.json.gz", everything["Zope.Interface_Extra"], gz=True)
+    (tmp_path / "notes.txt").write_text("not a document, not read")
+    result = run(database_url, "import", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 PyPI document(s)" in result.output
+    client = make_client()  # offline
+    assert client.get("/pypi/sampleproject/json").json() == everything["sampleproject"]
+    assert client.get("/simple/zope-interface-extra/").status_code == 200
+    hits = client.get("/pypi/search", params={"q": "sampleproject"}).json()["results"]
+    assert [h["version"] for h in hits] == ["3.0.0"]
+
+
+def test_import_jsonl_with_npm_packuments(
+    database_url: str, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    everything = docs()
+    packument = make_packument("https://registry.example.org", "left-pad", ["1.0.0", "1.1.0"])
+    lines = [everything["big-project"], packument, everything["only-pre"]]
+    path = tmp_path / "mirror.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(orjson.dumps(d) for d in lines) + b"\n\n"))
+    result = run(database_url, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 PyPI document(s) and 1 npm packument(s)" in result.output
+    client = make_client()
+    assert len(client.get("/pypi/big-project/json").json()["releases"]) == 500
+    assert client.get("/registry/npm/left-pad").json()["name"] == "left-pad"
+
+
+def test_a_release_document_adds_that_release_info(
+    database_url: str, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    sample = next(p for p in standard_projects() if p.name == "sampleproject")
+    write_json(tmp_path / "a.json", sample.doc())
+    write_json(tmp_path / "b.json", sample.version_doc("2.0.0"))
+    assert run(database_url, "import", str(tmp_path)).exit_code == 0
+    body = make_client().get("/pypi/sampleproject/2.0.0/json").json()
+    assert body == sample.version_doc("2.0.0")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"info": {"name": "x"}}',  # no version
+        b'{"info": {"name": "x", "version": "1"}, "releases": {"1": [{"url": 3}]}}',
+        b"{not json",
+        b'{"name": "Not A Valid npm Name!", "versions": {}}',
+        b"[1, 2]",
+    ],
+)
+def test_one_bad_document_imports_nothing(
+    database_url: str, engine: Engine, tmp_path: Path, bad: bytes
+) -> None:
+    good = orjson.dumps(docs()["sampleproject"])
+    (tmp_path / "docs.jsonl").write_bytes(good + b"\n" + bad + b"\n")
+    result = run(database_url, "import", str(tmp_path / "docs.jsonl"))
+    assert result.exit_code == 2
+    assert "docs.jsonl:2" in result.output
+    assert "nothing was imported" in result.output
+    assert counts(engine) == (0, 0, 0)
+
+
+def test_reimport_replaces_without_duplicates(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    write_json(tmp_path / "big.json", docs()["big-project"])
+    assert run(database_url, "import", str(tmp_path)).exit_code == 0
+    first = counts(engine)
+    assert run(database_url, "import", str(tmp_path)).exit_code == 0
+    assert counts(engine) == first == (1, 500, 1000)
+
+
+def test_missing_path_is_a_clear_error(database_url: str, tmp_path: Path) -> None:
+    result = run(database_url, "import", str(tmp_path / "nope"))
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.output
+
+
+def test_sync_fetches_from_the_upstream(
+    database_url: str, engine: Engine, make_client: ClientFactory
+) -> None:
+    with FakePyPI() as fake:
+        result = run(
+            database_url,
+            "sync",
+            "sampleproject",
+            "No-Such-Project",
+            PKGDEX_PYPI_UPSTREAM=fake.url,
+            PKGDEX_OFFLINE="0",
+        )
+        assert result.exit_code == 0, result.output
+        assert "updated sampleproject serial 100" in result.output
+        assert "not found No-Such-Project" in result.output
+        again = run(database_url, "sync", "sampleproject", PKGDEX_PYPI_UPSTREAM=fake.url)
+        assert again.exit_code == 0
+        assert fake.count("/pypi/sampleproject/json") == 2  # sync always asks
+        fake.fault = "status"
+        failed = run(database_url, "sync", "sampleproject", PKGDEX_PYPI_UPSTREAM=fake.url)
+        assert failed.exit_code == 1
+        assert "failed sampleproject" in failed.output
+    assert make_client().get("/pypi/sampleproject/json").status_code == 200
