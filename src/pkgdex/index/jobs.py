@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -86,7 +87,9 @@ def load_items(
             conn, report.ecosystem, gen, details_from
         )
         services.build_search_index(conn, report.ecosystem, gen)
-        common = services.count_common(conn, report.ecosystem, serving.gen, gen)
+        common = (
+            services.count_common(conn, report.ecosystem, serving.gen, gen) if serving.total else 0
+        )
         swap = services.Swap(gen, first_id, last_id, total, report.source, report.format)
         services.swap_in(conn, report.ecosystem, swap)
         services.clear_leftovers(conn, report.ecosystem, gen)
@@ -96,8 +99,23 @@ def load_items(
 def _stage(
     conn: Connection, report: LoadReport, items: Iterator[Item], progress: Progress | None
 ) -> None:
+    """Parse here while a writer thread inserts the previous batch (the driver releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-stage") as writer:
+        pending: Future[None] | None = None
+        for batch in _batches(report, items):
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(services.stage_rows, conn, batch)
+            report.loaded += len(batch)
+            if progress:
+                progress(report.loaded)
+        if pending is not None:
+            pending.result()
+    conn.commit()
+
+
+def _batches(report: LoadReport, items: Iterator[Item]) -> Iterator[list[services.StagedRow]]:
     batch: list[services.StagedRow] = []
-    seen = 0
     for item in items:
         staged = item if isinstance(item, BadRow) else services.to_staged(report.ecosystem, item)
         if isinstance(staged, BadRow):
@@ -105,18 +123,10 @@ def _stage(
             continue
         batch.append(staged)
         if len(batch) >= BATCH_SIZE:
-            services.stage_rows(conn, batch)
-            seen += len(batch)
+            yield batch
             batch = []
-            if progress:
-                progress(seen)
     if batch:
-        services.stage_rows(conn, batch)
-        seen += len(batch)
-    conn.commit()
-    if progress:
-        progress(seen)
-    report.loaded = seen
+        yield batch
 
 
 def _refuse_unusable(report: LoadReport, strict: bool) -> None:

@@ -17,6 +17,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -175,15 +176,17 @@ def _tsv_rows(stream: IO[bytes]) -> Iterator[Item]:
     width = len(header)
     col = {name: header.index(name) for name in header}
     popularity = next((col[c] for c in POPULARITY_COLUMNS if c in col), None)
-    pick = (col["name"], col.get("version"), col.get("summary"), popularity, col.get("month"))
+    # A missing column reads the empty string appended to every row at index ``width``.
+    columns = (col["name"], col.get("version"), col.get("summary"), popularity, col.get("month"))
+    pick = itemgetter(*(width if i is None else i for i in columns))
     for line, fields in enumerate(reader, start=2):
         if len(fields) != width:
             if not fields:
                 continue  # a blank line, typically the last one
             yield BadRow(line, f"expected {width} fields, got {len(fields)}")
             continue
-        name, version, summary, pop, month = (None if i is None else fields[i] for i in pick)
-        yield make_row(line, name or "", version, summary, pop, month)
+        fields.append("")
+        yield make_row(line, *pick(fields))
 
 
 def _json_document(stream: IO[bytes]) -> object:
@@ -228,8 +231,8 @@ def make_row(
     """Validate one source row's fields; the reason says what is wrong when it is bad."""
     if not name or len(name) > MAX_NAME_LENGTH or BAD_NAME.search(name):
         return BadRow(line, f"invalid package name {name[:60]!r}")
-    version = version.strip() if version else ""
-    if len(version) > 200 or BAD_NAME.search(version):
+    version = version or ""
+    if version and (len(version) > 200 or BAD_NAME.search(version)):
         return BadRow(line, f"invalid version {version[:60]!r}")
     pop: int | None = None
     if popularity:
