@@ -14,7 +14,6 @@ import argparse
 import csv
 import gzip
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -115,7 +114,8 @@ def main() -> None:
     seconds = pypi["seconds"] + npm["seconds"]
     rss = max(pypi["rss_mb"], npm["rss_mb"])
     rows.append(
-        f"| SQLite, shared lists (pypi + npm) | {total:,.0f} | {seconds:.1f} | {rss:.0f} | <= 15 s |"
+        f"| SQLite, shared lists (pypi + npm) | {total:,.0f} | {seconds:.1f} | {rss:.0f} "
+        "| <= 15 s |"
     )
 
     naive = run(NAIVE, f"sqlite:///{work / 'naive.db'}", str(LISTS["pypi"]))
