@@ -15,17 +15,19 @@ from pkgdex.db import metadata
 # npm's own limit on a package name, scope included.
 NAME_MAX_LENGTH = 214
 
+# Small columns first, documents last: SQLite reaches a column stored after a large blob only by
+# walking the blob's overflow pages, so the freshness check must not sit behind 400 KB of JSON.
 npm_packuments = Table(
     "npm_packuments",
     metadata,
     Column("name", String(NAME_MAX_LENGTH), primary_key=True),
     Column("status", SmallInteger, nullable=False, comment="200 stored, 404 upstream said absent"),
-    Column("doc", LargeBinary, nullable=True, comment="full packument, JSON"),
-    Column("abbreviated", LargeBinary, nullable=True, comment="install-v1 (corgi) form, JSON"),
-    Column("card", LargeBinary, nullable=True, comment="what npm search shows of it, JSON"),
+    Column("fetched_at", Float, nullable=False, comment="unix seconds of the last upstream answer"),
     Column("digest", String(64), nullable=True, comment="sha256 of doc: the ETag"),
     Column("latest", String(256), nullable=True),
     Column("modified", String(64), nullable=True, comment="time.modified of the packument"),
     Column("upstream_etag", String(512), nullable=True, comment="to revalidate upstream"),
-    Column("fetched_at", Float, nullable=False, comment="unix seconds of the last upstream answer"),
+    Column("card", LargeBinary, nullable=True, comment="what npm search shows of it, JSON"),
+    Column("abbreviated", LargeBinary, nullable=True, comment="install-v1 (corgi) form, JSON"),
+    Column("doc", LargeBinary, nullable=True, comment="full packument, JSON"),
 )

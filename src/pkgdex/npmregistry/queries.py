@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import Connection, select
 
 from pkgdex.npmregistry.models import npm_packuments
 
 NEGATIVE = 404
+# Which stored document a read brings along: none (freshness and ETag only), full, install-v1.
+Body = Literal["doc", "abbreviated"] | None
 
 
 @dataclass(frozen=True)
@@ -18,12 +21,11 @@ class StoredPackument:
 
     name: str
     status: int
-    doc: bytes | None
-    abbreviated: bytes | None
+    fetched_at: float
     digest: str | None
     latest: str | None
     upstream_etag: str | None
-    fetched_at: float
+    body: bytes | None = None  # the document asked for, when one was
 
     @property
     def negative(self) -> bool:
@@ -33,17 +35,17 @@ class StoredPackument:
 _COLUMNS = (
     npm_packuments.c.name,
     npm_packuments.c.status,
-    npm_packuments.c.doc,
-    npm_packuments.c.abbreviated,
+    npm_packuments.c.fetched_at,
     npm_packuments.c.digest,
     npm_packuments.c.latest,
     npm_packuments.c.upstream_etag,
-    npm_packuments.c.fetched_at,
 )
 
 
-def stored_packument(conn: Connection, name: str) -> StoredPackument | None:
-    row = conn.execute(select(*_COLUMNS).where(npm_packuments.c.name == name)).first()
+def stored_packument(conn: Connection, name: str, body: Body = None) -> StoredPackument | None:
+    """The stored row of ``name`` with only the document ``body`` names (documents are big)."""
+    columns = (*_COLUMNS, npm_packuments.c[body]) if body else _COLUMNS
+    row = conn.execute(select(*columns).where(npm_packuments.c.name == name)).first()
     return StoredPackument(*row) if row is not None else None
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import orjson
 from fastapi import Request, Response
@@ -13,6 +14,7 @@ from pkgdex.errors import ApiError, ResponseError
 from pkgdex.metadata.pullthrough import STALE_HEADERS
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.npmregistry import packument as pk
+from pkgdex.npmregistry.queries import Body
 from pkgdex.npmregistry.render import (
     ABBREVIATED_TYPE,
     FULL_TYPE,
@@ -21,7 +23,7 @@ from pkgdex.npmregistry.render import (
     dumps,
     version_not_found,
 )
-from pkgdex.npmregistry.services import Answer
+from pkgdex.npmregistry.services import Answer, NpmRegistry, PackageNotFoundError
 
 CACHE_CONTROL = "public, max-age=300"
 
@@ -35,40 +37,76 @@ def wants_abbreviated(request: Request) -> bool:
     return False
 
 
-def packument_response(request: Request, answer: Answer) -> Response:
-    stored, abbreviated = answer.stored, wants_abbreviated(request)
-    body = stored.abbreviated if abbreviated else stored.doc
-    assert body is not None and stored.digest is not None  # a served answer has documents
-    variant = "install-v1" if abbreviated else "full"
-    return _cached(request, answer, body, _etag(stored.digest, variant), abbreviated)
+@dataclass(frozen=True)
+class PackageLookup:
+    """Finds a package's stored answer for a route, turning failures into npm's responses."""
+
+    registry: NpmRegistry
+    name: str
+
+    def __call__(self, body: Body) -> Answer:
+        if not pk.valid_name(self.name):
+            raise bad_request(f"Invalid package name: {self.name[:300]}")
+        try:
+            return self.registry.packument(self.name, body)
+        except PackageNotFoundError:
+            raise not_found() from None
+        except UpstreamError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
-def version_response(request: Request, answer: Answer, version_or_tag: str) -> Response:
-    assert answer.stored.doc is not None and answer.stored.digest is not None
-    manifest = pk.resolve_version(orjson.loads(answer.stored.doc), version_or_tag)
+def packument_response(request: Request, lookup: PackageLookup) -> Response:
+    """The full or install-v1 packument; a matching If-None-Match never reads the document."""
+    abbreviated = wants_abbreviated(request)
+    variant: Literal["doc", "abbreviated"] = "abbreviated" if abbreviated else "doc"
+    if request.headers.get("if-none-match"):
+        answer = lookup(None)
+        etag = _etag(answer, variant)
+        if _matches(request.headers["if-none-match"], etag):
+            return _not_modified(answer, etag)
+    answer = lookup(variant)
+    assert answer.stored.body is not None  # a served 200 row has its documents
+    return _ok(answer, answer.stored.body, _etag(answer, variant), abbreviated)
+
+
+def version_response(request: Request, lookup: PackageLookup, version_or_tag: str) -> Response:
+    """One version (or the version a dist-tag points at), full or install-v1."""
+    abbreviated = wants_abbreviated(request)
+    variant = f"{'abbreviated' if abbreviated else 'doc'}/{version_or_tag}"
+    if request.headers.get("if-none-match"):
+        answer = lookup(None)
+        etag = _etag(answer, variant)
+        if _matches(request.headers["if-none-match"], etag):
+            return _not_modified(answer, etag)
+    answer = lookup("doc")
+    assert answer.stored.body is not None
+    manifest = pk.resolve_version(orjson.loads(answer.stored.body), version_or_tag)
     if manifest is None:
         raise ResponseError(JSONResponse(version_not_found(version_or_tag), status_code=404))
-    abbreviated = wants_abbreviated(request)
     chosen = abbreviate_version(manifest) if abbreviated else manifest
-    variant = f"{'install-v1' if abbreviated else 'full'}:{manifest.get('version')}"
-    etag = _etag(answer.stored.digest, variant)
-    return _cached(request, answer, dumps(chosen), etag, abbreviated)
+    return _ok(answer, dumps(chosen), _etag(answer, variant), abbreviated)
 
 
-def _cached(
-    request: Request, answer: Answer, body: bytes, etag: str, abbreviated: bool
-) -> Response:
+def _headers(answer: Answer, etag: str) -> dict[str, str]:
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
     if answer.stale:
         headers.update(STALE_HEADERS)
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
+    return headers
+
+
+def _not_modified(answer: Answer, etag: str) -> Response:
+    return Response(status_code=304, headers=_headers(answer, etag))
+
+
+def _ok(answer: Answer, body: bytes, etag: str, abbreviated: bool) -> Response:
     media_type = ABBREVIATED_TYPE if abbreviated else FULL_TYPE
-    return Response(body, media_type=media_type, headers=headers)
+    return Response(body, media_type=media_type, headers=_headers(answer, etag))
 
 
-def _etag(digest: str, variant: str) -> str:
-    return '"' + hashlib.sha256(f"{digest}/{variant}".encode()).hexdigest()[:32] + '"'
+def _etag(answer: Answer, variant: str) -> str:
+    # The digest changes with the document, so it also covers what a dist-tag points at.
+    seed = f"{answer.stored.digest}/{variant}".encode()
+    return '"' + hashlib.sha256(seed).hexdigest()[:32] + '"'
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -84,10 +122,6 @@ def not_found() -> ResponseError:
 
 def bad_request(message: str) -> ResponseError:
     return ResponseError(JSONResponse({"error": message}, status_code=400))
-
-
-def upstream_failed(exc: UpstreamError) -> ApiError:
-    return ApiError(exc.status, exc.code, exc.message)
 
 
 def json_response(content: dict[str, Any]) -> Response:

@@ -12,12 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from pkgdex.deps import ConnectionDep
-from pkgdex.metadata.upstream import UpstreamError
-from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry import responses
+from pkgdex.npmregistry.responses import PackageLookup
 from pkgdex.npmregistry.search import SearchQuery, search
 from pkgdex.npmregistry.search_params import InvalidSearchError, parse_search
-from pkgdex.npmregistry.services import Answer, NpmRegistry, PackageNotFoundError
+from pkgdex.npmregistry.services import NpmRegistry
 
 router = APIRouter(prefix="/registry/npm", tags=["npm-registry"])
 RegistryDep = Annotated[NpmRegistry, Depends(NpmRegistry.from_request)]
@@ -38,7 +37,7 @@ def search_packages(request: Request, conn: ConnectionDep) -> Response:
 @router.get("/{name}")
 def packument(name: str, request: Request, registry: RegistryDep) -> Response:
     """The packument of an unscoped package (abbreviated when the client asks for install-v1)."""
-    return responses.packument_response(request, _answer(registry, name))
+    return responses.packument_response(request, PackageLookup(registry, name))
 
 
 @router.get("/{first}/{second}")
@@ -47,8 +46,8 @@ def packument_or_version(
 ) -> Response:
     """``@scope/name`` (a scoped packument) or ``name/<version|tag>``."""
     if first.startswith("@"):
-        return responses.packument_response(request, _answer(registry, f"{first}/{second}"))
-    return responses.version_response(request, _answer(registry, first), second)
+        return responses.packument_response(request, PackageLookup(registry, f"{first}/{second}"))
+    return responses.version_response(request, PackageLookup(registry, first), second)
 
 
 @router.get("/{scope}/{name}/{version}")
@@ -58,18 +57,8 @@ def scoped_version(
     """``@scope/name/<version|tag>``."""
     if not scope.startswith("@"):
         raise responses.not_found()
-    return responses.version_response(request, _answer(registry, f"{scope}/{name}"), version)
-
-
-def _answer(registry: NpmRegistry, name: str) -> Answer:
-    if not pk.valid_name(name):
-        raise responses.bad_request(f"Invalid package name: {name[:300]}")
-    try:
-        return registry.packument(name)
-    except PackageNotFoundError:
-        raise responses.not_found() from None
-    except UpstreamError as exc:
-        raise responses.upstream_failed(exc) from exc
+    lookup = PackageLookup(registry, f"{scope}/{name}")
+    return responses.version_response(request, lookup, version)
 
 
 def _search_query(request: Request) -> SearchQuery:

@@ -64,57 +64,71 @@ class NpmRegistry:
         policy = CachePolicy.from_settings(settings)
         return cls(engine, upstream, single_flight, policy, settings.npm_upstream.rstrip("/"))
 
-    def packument(self, name: str) -> Answer:
-        """The packument of ``name``: cached when fresh, else pulled through."""
-        stored = self._stored(name)
+    def packument(self, name: str, body: queries.Body = "doc") -> Answer:
+        """The packument of ``name``: cached when fresh, else pulled through.
+
+        ``body`` picks the document the answer carries (None: freshness and ETag only).
+        """
+        stored = self._stored(name, body)
         if stored is not None and self._fresh(stored):
             return _served(stored)
         if self.upstream.offline:
             return _served(stored) if stored is not None else _not_found(name)
-        return self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=False))
+        refreshed = self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=False))
+        return self._with_body(refreshed, body)
 
     def sync(self, name: str) -> Answer:
         """Fetch ``name`` from the upstream now, whatever the cache holds."""
         return self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=True))
 
-    def _stored(self, name: str) -> queries.StoredPackument | None:
+    def _with_body(self, answer: Answer, body: queries.Body) -> Answer:
+        # Callers sharing one refresh may want different documents: each reads its own.
+        if body is None:
+            return answer
+        stored = self._stored(answer.stored.name, body)
+        if stored is None or stored.negative:  # unpublished upstream meanwhile
+            raise PackageNotFoundError(answer.stored.name)
+        return Answer(stored, answer.stale)
+
+    def _stored(self, name: str, body: queries.Body) -> queries.StoredPackument | None:
         with self.engine.connect() as conn:
-            return queries.stored_packument(conn, name)
+            return queries.stored_packument(conn, name, body)
 
     def _fresh(self, stored: queries.StoredPackument) -> bool:
         return self.policy.is_fresh(stored.fetched_at, negative=stored.negative)
 
     def _refresh(self, name: str, *, force: bool) -> Answer:
         # Re-read: another process may have refreshed it while this one waited for the lock.
-        stored = self._stored(name)
+        stored = self._stored(name, None)
         if stored is not None and not force and self._fresh(stored):
             return _served(stored)
         try:
-            return self._fetch(name, stored)
+            return Answer(self._fetch(name, stored))
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 store_not_found(conn, name)
             raise PackageNotFoundError(name) from None
         except UpstreamError as exc:
-            if stored is None or stored.doc is None:
+            if stored is None or stored.negative:
                 raise
             log.warning("serving stale npm packument %s: %s", name, exc.message)
             return Answer(stored, stale=True)
 
-    def _fetch(self, name: str, stored: queries.StoredPackument | None) -> Answer:
+    def _fetch(self, name: str, stored: queries.StoredPackument | None) -> queries.StoredPackument:
         headers = {"Accept": "application/json"}
-        if stored is not None and stored.doc is not None and stored.upstream_etag:
+        if stored is not None and not stored.negative and stored.upstream_etag:
             headers["If-None-Match"] = stored.upstream_etag
         fetched = self.upstream.get_json(self.packument_url(name), headers=headers)
         if fetched.status == 304 and stored is not None:
             with self.engine.begin() as conn:
                 touch(conn, name)
-            return Answer(stored)
+            return stored
         try:
             doc = pk.check_packument(fetched.data, expected_name=name)
         except pk.InvalidPackumentError as exc:
             raise UpstreamError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
-        return Answer(self.save(doc, upstream_etag=fetched.headers.get("etag"), previous=stored))
+        etag = fetched.headers.get("etag")
+        return self.save(doc, upstream_etag=etag, previous=stored)
 
     def save(
         self,
@@ -146,33 +160,30 @@ def _not_found(name: str) -> Answer:
 
 
 def store_packument(
-    conn: Connection, doc: pk.Packument, *, upstream_etag: str | None = None
+    conn: Connection,
+    doc: pk.Packument,
+    *,
+    upstream_etag: str | None = None,
 ) -> queries.StoredPackument:
     """Insert or replace the packument of ``doc['name']`` in one statement."""
-    body = dumps(doc)
+    full = dumps(doc)
     values: dict[str, Any] = {
         "name": doc["name"],
         "status": 200,
-        "doc": body,
-        "abbreviated": dumps(abbreviate(doc)),
-        "card": dumps(search_card(doc)),
-        "digest": hashlib.sha256(body).hexdigest(),
+        "fetched_at": time.time(),
+        "digest": hashlib.sha256(full).hexdigest(),
         "latest": pk.latest_version(doc),
         "modified": pk.modified(doc),
         "upstream_etag": upstream_etag,
-        "fetched_at": time.time(),
+        "card": dumps(search_card(doc)),
+        "abbreviated": dumps(abbreviate(doc)),
+        "doc": full,
     }
     _upsert(conn, values)
-    return queries.StoredPackument(
-        values["name"],
-        200,
-        body,
-        values["abbreviated"],
-        values["digest"],
-        values["latest"],
-        upstream_etag,
-        values["fetched_at"],
-    )
+    return queries.StoredPackument(**{field: values[field] for field in _STORED_FIELDS})
+
+
+_STORED_FIELDS = ("name", "status", "fetched_at", "digest", "latest", "upstream_etag")
 
 
 def store_not_found(conn: Connection, name: str) -> None:

@@ -197,3 +197,19 @@ def test_offline_serves_the_cache_and_never_calls_out(
 def test_ping(npm_client: NpmClient) -> None:
     response = npm_client().get(f"{BASE}/-/ping")
     assert response.status_code == 200 and response.json() == {}
+
+
+def test_version_etag_and_304(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
+    client = npm_client(metadata_ttl_seconds=0)
+    first = client.get(f"{BASE}/left-pad/latest")
+    etag = first.headers["etag"]
+    assert client.get(f"{BASE}/left-pad/latest", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(f"{BASE}/left-pad/1.3.0", headers={"If-None-Match": etag}).status_code == 200
+    fake_npm.docs["left-pad"]["dist-tags"]["latest"] = "1.1.0"  # the tag moves upstream
+    moved = client.get(f"{BASE}/left-pad/latest", headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.json()["version"] == "1.1.0"
+
+
+def test_304_for_an_unknown_package_is_still_404(npm_client: NpmClient) -> None:
+    response = npm_client().get(f"{BASE}/no-such-package", headers={"If-None-Match": "*"})
+    assert response.status_code == 404
