@@ -87,7 +87,7 @@ def search(conn: Connection, ecosystem: str, q: str, limit: int) -> list[SearchH
     """Up to ``limit`` hits for ``q``, exact first, then prefix, then substring matches."""
     state = _serving(conn, check_ecosystem(ecosystem))
     key = search_key(ecosystem, q)
-    if state is None or not key or limit < 1:
+    if state is None or not key or limit < 1 or "\x00" in key:  # no name holds a NUL
         return []
     params = {"eco": ecosystem, "gen": state["gen"], "key": key}
     ranked = [(0, row) for row in conn.execute(_EXACT, params).mappings()]
@@ -126,7 +126,9 @@ def package_details(
     conn: Connection, ecosystem: str, names: list[str]
 ) -> dict[str, PackageDetails]:
     """What the index knows about ``names`` (matched by search key); unknown names left out."""
-    keys = {search_key(check_ecosystem(ecosystem), name): name for name in names}
+    keys = {
+        search_key(check_ecosystem(ecosystem), name): name for name in names if "\x00" not in name
+    }
     if not keys:
         return {}
     stmt = text(

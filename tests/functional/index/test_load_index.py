@@ -128,6 +128,7 @@ def test_every_query_character_is_literal(engine: Engine, tmp_path: Path) -> Non
     assert search(engine, '"hi', ecosystem="npm") == [('say"hi', 2)]
     assert search(engine, "*d", ecosystem="npm") == [("c*d", 2)]
     assert search(engine, "%%", ecosystem="npm") == []
+    assert search(engine, "a\x00", ecosystem="npm") == []
 
 
 def test_pypi_matches_under_pep503_normalisation(engine: Engine, tmp_path: Path) -> None:
