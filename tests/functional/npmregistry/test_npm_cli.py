@@ -124,3 +124,20 @@ def test_npm_search_text_output(npm: Npm) -> None:
     assert result.returncode == 0, result.stderr
     assert "left-pad" in result.stdout and "String left pad" in result.stdout
     assert "alice" in result.stdout
+
+
+def test_npm_install_resolves_from_the_abbreviated_documents(npm: Npm, tmp_path: Path) -> None:
+    # --package-lock-only resolves through install-v1 packuments without fetching tarballs.
+    (tmp_path / "package.json").write_text('{"name": "app", "version": "1.0.0"}')
+    result = npm.run("install", "left-pad@^1.1.0", "native-addon", "--package-lock-only",
+                     "--prefix", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lock = json.loads((tmp_path / "package-lock.json").read_text())
+    left_pad = lock["packages"]["node_modules/left-pad"]
+    assert left_pad["version"] == "1.3.0"
+    doc = npm.fake.docs["left-pad"]["versions"]["1.3.0"]["dist"]
+    assert left_pad["resolved"] == doc["tarball"]
+    assert left_pad["integrity"] == doc["integrity"]
+    native = lock["packages"]["node_modules/native-addon"]
+    assert native["hasInstallScript"] is True  # read from the install-v1 document
+    assert native["os"] == ["linux", "darwin"]
