@@ -9,7 +9,7 @@ breakdowns. Unlike the original, a category whose rows are all zero is never sen
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -27,24 +27,21 @@ def not_found(q: StatsQuery) -> ApiError:
     return api_error(404, "not_found", f"no download statistics for {q.package!r}", q.freshness)
 
 
-def category_rows(points: Iterable[queries.Point]) -> list[dict[str, Any]]:
-    """Rows sorted by category then date, without categories that are zero throughout."""
-    points = list(points)
+def category_rows(points: Sequence[queries.Point]) -> list[dict[str, Any]]:
+    """Rows (``points`` come sorted by category then date) without all-zero categories."""
     per_category: dict[str, int] = defaultdict(int)
-    for p in points:
-        per_category[p.category] += p.downloads
-    kept = sorted(
-        (p for p in points if per_category[p.category] > 0), key=lambda p: (p.category, p.date)
-    )
+    for category, _, downloads in points:
+        per_category[category] += downloads
     return [
-        {"category": p.category, "date": p.date.isoformat(), "downloads": p.downloads}
-        for p in kept
+        {"category": category, "date": day, "downloads": downloads}
+        for category, day, downloads in points
+        if per_category[category] > 0
     ]
 
 
 def points(
     conn: Connection, q: StatsQuery, breakdown: str, categories: list[str] | None = None
-) -> list[queries.Point]:
+) -> Sequence[queries.Point]:
     if q.window is None:
         return []
     return queries.series(

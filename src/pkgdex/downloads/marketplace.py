@@ -67,11 +67,9 @@ def overall(conn: Connection, q: StatsQuery) -> Body:
     points = compat.points(conn, q, "overall", ["without_mirrors"])
     if not points:
         raise _not_found(q)
-    daily = [
-        {"date": p.date.isoformat(), "downloads": p.downloads}
-        for p in sorted(points, key=lambda p: p.date)
-    ]
-    total = sum(p.downloads for p in points)
+    ordered = sorted(points, key=lambda p: p[1])
+    daily = [{"date": day, "downloads": n} for _, day, n in ordered]
+    total = sum(n for _, _, n in ordered)
     return {**_common(q), "days": len(daily), "total_downloads": total, "daily": daily}
 
 

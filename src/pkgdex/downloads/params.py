@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Query
 from packaging.utils import canonicalize_name
 
-from pkgdex.deps import ConnectionDep
 from pkgdex.downloads import queries
 from pkgdex.downloads.models import ALL_PACKAGES
 from pkgdex.errors import ApiError
@@ -98,6 +97,16 @@ def window(
 
 
 @dataclass(frozen=True)
+class StatsParams:
+    """The shared parameters, parsed; the range is resolved once the as-of day is known."""
+
+    package: str
+    start: dt.date | None
+    end: dt.date | None
+    ci: bool
+
+
+@dataclass(frozen=True)
 class StatsQuery:
     """One statistics request: who, which days, whether CI downloads count, data freshness."""
 
@@ -105,10 +114,6 @@ class StatsQuery:
     window: Window | None
     ci: bool
     freshness: queries.Freshness
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return freshness_headers(self.freshness)
 
 
 def freshness_headers(freshness: queries.Freshness) -> dict[str, str]:
@@ -122,30 +127,23 @@ def api_error(status: int, code: str, message: str, freshness: queries.Freshness
     return ApiError(status, code, message, freshness_headers(freshness))
 
 
-def data_freshness(conn: ConnectionDep, response: Response) -> queries.Freshness:
-    """Dependency: the data's freshness, also sent as ``X-Data-As-Of``/``X-Data-Synthetic``."""
-    fresh = queries.freshness(conn)
-    response.headers.update(freshness_headers(fresh))
-    return fresh
-
-
-FreshnessDep = Annotated[queries.Freshness, Depends(data_freshness)]
-
-
-def build_stats_query(
-    package: str,
-    fresh: queries.Freshness,
-    start: str | None,
-    end: str | None,
-    ci: str | None,
-    default_days: int = COMPATIBLE_DAYS,
-) -> StatsQuery:
-    """Parse the shared parameters; raises PackageNameError or ParameterError."""
+def parse_stats_params(
+    package: str, start: str | None, end: str | None, ci: str | None
+) -> StatsParams:
+    """Raises PackageNameError or ParameterError with a message naming the culprit."""
     name = canonical_package(package)
     first, last = parse_day(start, "start"), parse_day(end, "end")
-    days = window(fresh.as_of, first, last, default_days)
-    with_ci = parse_bool(ci, "ci", default=True)
-    return StatsQuery(name, days, with_ci, fresh)
+    if first is not None and last is not None and last < first:
+        raise ParameterError(f"end ({last}) is before start ({first})")
+    return StatsParams(name, first, last, parse_bool(ci, "ci", default=True))
+
+
+def resolve(
+    params: StatsParams, fresh: queries.Freshness, default_days: int = COMPATIBLE_DAYS
+) -> StatsQuery:
+    """The request against the data as it is now; raises ParameterError."""
+    days = window(fresh.as_of, params.start, params.end, default_days)
+    return StatsQuery(params.package, days, params.ci, fresh)
 
 
 StartParam = Annotated[str | None, Query(description="First day, YYYY-MM-DD (inclusive).")]
@@ -153,20 +151,19 @@ EndParam = Annotated[str | None, Query(description="Last day, YYYY-MM-DD (inclus
 CiParam = Annotated[str | None, Query(description="'false' leaves out CI downloads.")]
 
 
-def stats_query(
-    package: str,
-    fresh: FreshnessDep,
-    start: StartParam = None,
-    end: EndParam = None,
-    ci: CiParam = None,
-) -> StatsQuery:
-    """Dependency: parse the shared parameters; errors become the envelope."""
+async def stats_params(
+    package: str, start: StartParam = None, end: EndParam = None, ci: CiParam = None
+) -> StatsParams:
+    """Dependency: parse the shared parameters; errors become the envelope.
+
+    Pure parsing, so it runs on the event loop instead of costing a thread hop.
+    """
     try:
-        return build_stats_query(package, fresh, start, end, ci)
+        return parse_stats_params(package, start, end, ci)
     except PackageNameError as exc:
-        raise api_error(400, "invalid_package", str(exc), fresh) from None
+        raise ApiError(400, "invalid_package", str(exc)) from None
     except ParameterError as exc:
-        raise api_error(422, "invalid_parameter", str(exc), fresh) from None
+        raise ApiError(422, "invalid_parameter", str(exc)) from None
 
 
-StatsQueryDep = Annotated[StatsQuery, Depends(stats_query)]
+StatsParamsDep = Annotated[StatsParams, Depends(stats_params)]

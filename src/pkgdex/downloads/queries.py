@@ -11,7 +11,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, case, cast, false, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    String,
+    case,
+    cast,
+    false,
+    func,
+    select,
+    type_coerce,
+)
 
 from pkgdex.downloads.models import (
     ALL_PACKAGES,
@@ -31,11 +42,9 @@ class Freshness:
     synthetic: bool
 
 
-@dataclass(frozen=True)
-class Point:
-    category: str
-    date: dt.date
-    downloads: int
+# One day of one category: (category, ISO day "YYYY-MM-DD", downloads). Plain rows, not
+# objects: a busy package's 180 days are thousands of them per answer.
+Point = tuple[str, str, int]
 
 
 @dataclass(frozen=True)
@@ -75,19 +84,36 @@ def series(
     *,
     categories: Iterable[str] | None = None,
     ci: bool = True,
-) -> list[Point]:
-    """Daily downloads per category, CI flags summed (or CI excluded), in [start, end]."""
+) -> Sequence[Point]:
+    """Daily downloads per category, CI flags summed (or CI excluded), in [start, end],
+    sorted by category (code-point order on every backend) then date."""
     t = downloads_daily.c
+    category = _binary(conn, t.category)
     stmt = (
-        select(t.category, t.date, _total(t.downloads))
+        select(t.category, _iso_day(conn, t.date), _total(t.downloads))
         .where(t.package == package, t.breakdown == breakdown, t.date.between(start, end))
         .group_by(t.category, t.date)
+        .order_by(category, t.date)
     )
     if categories is not None:
         stmt = stmt.where(func.lower(t.category).in_([c.lower() for c in categories]))
     if not ci:
         stmt = stmt.where(t.ci == false())
-    return [Point(c, d, int(n)) for c, d, n in conn.execute(stmt)]
+    return conn.execute(stmt).all()
+
+
+def _binary(conn: Connection, column: ColumnElement[str]) -> ColumnElement[str]:
+    # PostgreSQL sorts text by the database's locale ("null" before "Windows"); the original's
+    # answers and SQLite sort by code point.
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
+
+
+def _iso_day(conn: Connection, column: ColumnElement[dt.date]) -> ColumnElement[str]:
+    # Days travel as text: SQLite already stores ISO text, and formatting in SQL spares a
+    # date object per row in Python.
+    if conn.dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD")
+    return type_coerce(column, String)
 
 
 def totals(

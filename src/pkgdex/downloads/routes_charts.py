@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import Connection
 
 from pkgdex.config import Settings
-from pkgdex.deps import ConnectionDep
 from pkgdex.downloads import charts
-from pkgdex.downloads.params import StatsQueryDep
-from pkgdex.downloads.rendering import binary, rate_limited, sorted_json
+from pkgdex.downloads.context import json_stats, run_stats
+from pkgdex.downloads.params import StatsParamsDep, StatsQuery
+from pkgdex.downloads.rendering import binary, rate_limited
 from pkgdex.errors import ApiError
 from pkgdex.ratelimit import RateLimit
 
@@ -19,7 +20,7 @@ FILTERS = {"mirrors": ("overall",), "version": ("python_major", "python_minor", 
            "os": ("system",)}  # fmt: skip
 
 
-def chart_request(
+async def chart_request(
     type: ChartKind,  # the path segment is called "type" in pypistats.dev's API
     chart: Literal["line", "bar"] = "line",
     mirrors: Literal["true", "false"] | None = None,
@@ -43,10 +44,9 @@ def chart_request(
 ChartRequestDep = Annotated[charts.ChartRequest, Depends(chart_request)]
 
 
-def chart(
-    q: StatsQueryDep,
+async def chart(
+    p: StatsParamsDep,
     spec: ChartRequestDep,
-    conn: ConnectionDep,
     request: Request,
     response: Response,
     format: Literal["png", "json", "data"] = "png",  # pypistats.dev's name
@@ -55,11 +55,16 @@ def chart(
 ) -> Response:
     """A chart of one breakdown; PNG images are cached unless ``nocache=1``/``cache=false``."""
     if format != "png":
-        return sorted_json(charts.chart_json(conn, q, spec), response)
+        return await json_stats(request, response, p, charts.chart_json, spec)
     use_cache = nocache not in ("1", "true") and cache not in ("0", "false")
-    png, state = charts.chart_png(conn, q, spec, request.app.state.chart_cache, use_cache)
-    response.headers["X-Chart-Cache"] = state
-    return binary(png, "image/png", response)
+    store: charts.ChartCache = request.app.state.chart_cache
+
+    def png(conn: Connection, q: StatsQuery) -> Response:
+        image, state = charts.chart_png(conn, q, spec, store, use_cache)
+        response.headers["X-Chart-Cache"] = state
+        return binary(image, "image/png", response)
+
+    return await run_stats(request, response, p, png)
 
 
 def router(settings: Settings) -> APIRouter:

@@ -6,84 +6,86 @@ latest ingested day) and ``ci=false``; see :mod:`pkgdex.downloads.params`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pkgdex.config import Settings
-from pkgdex.deps import ConnectionDep
 from pkgdex.downloads import compat
-from pkgdex.downloads.params import StatsQueryDep
-from pkgdex.downloads.rendering import rate_limited, sorted_json
+from pkgdex.downloads.context import json_stats
+from pkgdex.downloads.params import StatsParamsDep
+from pkgdex.downloads.rendering import rate_limited
 from pkgdex.ratelimit import RateLimit
 
 Period = Literal["day", "week", "month"]
 TrueFalse = Literal["true", "false"]
-
-
-def recent(
-    q: StatsQueryDep, conn: ConnectionDep, response: Response, period: Period | None = None
-) -> Response:
-    """Downloads (without mirrors) over the latest ingested day, 7 and 30 days."""
-    return sorted_json(compat.recent_downloads(conn, q, period), response)
-
-
-def overall(
-    q: StatsQueryDep, conn: ConnectionDep, response: Response, mirrors: TrueFalse | None = None
-) -> Response:
-    """Daily downloads with and/or without mirrors."""
-    flag = None if mirrors is None else mirrors == "true"
-    return sorted_json(compat.overall_downloads(conn, q, flag), response)
-
-
-VersionFilter = Annotated[str | None, Query(max_length=64, description="One category only.")]
+CategoryFilter = Annotated[str | None, Query(max_length=64, description="One category only.")]
 OsFilter = Annotated[
     str | None, Query(max_length=64, description="Windows, Linux, Darwin, other or null.")
 ]
 
 
-def python_major(
-    q: StatsQueryDep, conn: ConnectionDep, response: Response, version: VersionFilter = None
+async def recent(
+    p: StatsParamsDep, request: Request, response: Response, period: Period | None = None
+) -> Response:
+    """Downloads (without mirrors) over the latest ingested day, 7 and 30 days."""
+    return await json_stats(request, response, p, compat.recent_downloads, period)
+
+
+async def overall(
+    p: StatsParamsDep, request: Request, response: Response, mirrors: TrueFalse | None = None
+) -> Response:
+    """Daily downloads with and/or without mirrors."""
+    flag = None if mirrors is None else mirrors == "true"
+    return await json_stats(request, response, p, compat.overall_downloads, flag)
+
+
+async def python_major(
+    p: StatsParamsDep, request: Request, response: Response, version: CategoryFilter = None
 ) -> Response:
     """Daily downloads per Python major version (e.g. 3)."""
-    return sorted_json(compat.breakdown_downloads(conn, q, "python_major", version), response)
+    body = compat.breakdown_downloads
+    return await json_stats(request, response, p, body, "python_major", version)
 
 
-def python_minor(
-    q: StatsQueryDep, conn: ConnectionDep, response: Response, version: VersionFilter = None
+async def python_minor(
+    p: StatsParamsDep, request: Request, response: Response, version: CategoryFilter = None
 ) -> Response:
     """Daily downloads per Python minor version (e.g. 3.12)."""
-    return sorted_json(compat.breakdown_downloads(conn, q, "python_minor", version), response)
+    body = compat.breakdown_downloads
+    return await json_stats(request, response, p, body, "python_minor", version)
 
 
-def system(
-    q: StatsQueryDep, conn: ConnectionDep, response: Response, os: OsFilter = None
+async def system(
+    p: StatsParamsDep, request: Request, response: Response, os: OsFilter = None
 ) -> Response:
     """Daily downloads per operating system; ``os`` matches case-insensitively."""
-    return sorted_json(compat.breakdown_downloads(conn, q, "system", os), response)
+    return await json_stats(request, response, p, compat.breakdown_downloads, "system", os)
 
 
-def installer(
-    q: StatsQueryDep, conn: ConnectionDep, response: Response, name: VersionFilter = None
+async def installer(
+    p: StatsParamsDep, request: Request, response: Response, name: CategoryFilter = None
 ) -> Response:
     """Daily downloads per installer (pip, uv, poetry, ...)."""
-    return sorted_json(compat.breakdown_downloads(conn, q, "installer", name), response)
+    body = compat.breakdown_downloads
+    return await json_stats(request, response, p, body, "installer", name)
 
 
-def versions(
-    q: StatsQueryDep, conn: ConnectionDep, response: Response, version: VersionFilter = None
+async def versions(
+    p: StatsParamsDep, request: Request, response: Response, version: CategoryFilter = None
 ) -> Response:
     """Daily downloads per released version of the package."""
-    return sorted_json(compat.breakdown_downloads(conn, q, "version", version), response)
+    body = compat.breakdown_downloads
+    return await json_stats(request, response, p, body, "version", version)
 
 
-def summary(q: StatsQueryDep, conn: ConnectionDep, response: Response) -> Response:
+async def summary(p: StatsParamsDep, request: Request, response: Response) -> Response:
     """Totals per breakdown over the range (overall counted once)."""
-    return sorted_json(compat.summary(conn, q), response)
+    return await json_stats(request, response, p, compat.summary)
 
 
-ROUTES: dict[str, Callable[..., Response]] = {
+ROUTES: dict[str, Callable[..., Awaitable[Response]]] = {
     "/recent": recent,
     "/overall": overall,
     "/python_major": python_major,

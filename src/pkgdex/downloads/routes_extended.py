@@ -4,33 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from pkgdex.config import Settings
-from pkgdex.deps import ConnectionDep
 from pkgdex.downloads import extended
-from pkgdex.downloads.params import FreshnessDep
+from pkgdex.downloads.context import run_with_data
 from pkgdex.downloads.rendering import rate_limited, sorted_json
 from pkgdex.ratelimit import RateLimit
 
 MAX_TOP = 1000
 
 
-def top(
-    conn: ConnectionDep,
-    fresh: FreshnessDep,
+async def top(
+    request: Request,
     response: Response,
     period: Literal["day", "week", "month"] = "month",
     limit: Annotated[int, Query(ge=1, le=MAX_TOP)] = 100,
     ci: bool = True,
 ) -> Response:
     """The most downloaded packages (mirrors excluded) over the latest day, week or month."""
-    return sorted_json(extended.top_packages(conn, fresh, period, limit, ci=ci), response)
+    return await run_with_data(
+        request,
+        response,
+        lambda conn, fresh: sorted_json(
+            extended.top_packages(conn, fresh, period, limit, ci=ci), response
+        ),
+    )
 
 
-def status(conn: ConnectionDep, _fresh: FreshnessDep, response: Response) -> Response:
+async def status(request: Request, response: Response) -> Response:
     """Ingested days, the gaps between them, the last ingest and whether data is synthetic."""
-    return sorted_json(extended.status(conn), response)
+    return await run_with_data(
+        request, response, lambda conn, _fresh: sorted_json(extended.status(conn), response)
+    )
 
 
 def router(settings: Settings) -> APIRouter:

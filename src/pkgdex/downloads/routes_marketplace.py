@@ -12,18 +12,19 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from limits import RateLimitItem
+from sqlalchemy import Connection
 
 from pkgdex.config import Settings
-from pkgdex.deps import ConnectionDep
 from pkgdex.downloads import marketplace
+from pkgdex.downloads.context import run_with_data
 from pkgdex.downloads.marketplace import MarketError
 from pkgdex.downloads.params import (
     COMPATIBLE_DAYS,
-    FreshnessDep,
     PackageNameError,
     ParameterError,
     StatsQuery,
-    build_stats_query,
+    parse_stats_params,
+    resolve,
 )
 from pkgdex.downloads.queries import Freshness
 from pkgdex.downloads.rendering import carry_headers
@@ -59,83 +60,97 @@ def query(
             raise MarketError(422, "invalid_parameter", "limit must be a whole number 1-180")
         days = int(limit)
     try:
-        return build_stats_query(package, fresh, params.get("start"), params.get("end"),
-                                 params.get("ci"), default_days=days)  # fmt: skip
+        parsed = parse_stats_params(package, params.get("start"), params.get("end"),
+                                    params.get("ci"))  # fmt: skip
+        return resolve(parsed, fresh, days)
     except PackageNameError as exc:
         raise MarketError(400, "invalid_package", str(exc)) from None
     except ParameterError as exc:
         raise MarketError(422, "invalid_parameter", str(exc)) from None
 
 
-def answer(
-    request: Request, response: Response, build: Callable[[], dict[str, Any]], message: str
-) -> Response:
+Build = Callable[[Connection, Freshness], dict[str, Any]]
+
+
+async def answer(request: Request, response: Response, build: Build, message: str) -> Response:
     """Run ``build`` and wrap its result, or its MarketError, in the envelope."""
     rid = request_id(request)
-    try:
-        body, status = marketplace.envelope(build(), message, rid), 200
-    except MarketError as exc:
-        body = marketplace.envelope(None, exc.message, rid, status=exc.code)
-        status = exc.status
-    return carry_headers(_json(body, status), response)
+
+    def enveloped(conn: Connection, fresh: Freshness) -> Response:
+        try:
+            body, status = marketplace.envelope(build(conn, fresh), message, rid), 200
+        except MarketError as exc:
+            body = marketplace.envelope(None, exc.message, rid, status=exc.code)
+            status = exc.status
+        return carry_headers(_json(body, status), response)
+
+    return await run_with_data(request, response, enveloped)
 
 
-def recent(
-    request: Request, conn: ConnectionDep, fresh: FreshnessDep, response: Response,
-    package: str | None = None, ci: str | None = None,
-) -> Response:  # fmt: skip
+async def recent(
+    request: Request, response: Response, package: str | None = None, ci: str | None = None
+) -> Response:
     """Downloads over the latest day, week and month."""
-    def build() -> dict[str, Any]:
-        return marketplace.recent(conn, query(fresh, package, ci=ci))
-
-    return answer(request, response, build, "recent downloads")
-
-
-def overall(
-    request: Request, conn: ConnectionDep, fresh: FreshnessDep, response: Response,
-    package: str | None = None, limit: str | None = None, start: str | None = None,
-    end: str | None = None, ci: str | None = None,
-) -> Response:  # fmt: skip
-    """Daily downloads (mirrors excluded) over the ``limit`` latest days."""
-    def build() -> dict[str, Any]:
-        days = limit if limit is not None else str(marketplace.OVERALL_DEFAULT_DAYS)
-        q = query(fresh, package, days, start=start, end=end, ci=ci)
-        return marketplace.overall(conn, q)
-
-    return answer(request, response, build, "daily downloads")
+    return await answer(
+        request,
+        response,
+        lambda conn, fresh: marketplace.recent(conn, query(fresh, package, ci=ci)),
+        "recent downloads",
+    )
 
 
-def python(
-    request: Request, conn: ConnectionDep, fresh: FreshnessDep, response: Response,
-    package: str | None = None, start: str | None = None, end: str | None = None,
+async def overall(
+    request: Request, response: Response, package: str | None = None,
+    limit: str | None = None, start: str | None = None, end: str | None = None,
     ci: str | None = None,
+) -> Response:  # fmt: skip
+    """Daily downloads (mirrors excluded) over the ``limit`` latest days (default 30)."""
+    days = limit if limit is not None else str(marketplace.OVERALL_DEFAULT_DAYS)
+    return await answer(
+        request,
+        response,
+        lambda conn, fresh: marketplace.overall(
+            conn, query(fresh, package, days, start=start, end=end, ci=ci)
+        ),
+        "daily downloads",
+    )
+
+
+async def python(
+    request: Request, response: Response, package: str | None = None,
+    start: str | None = None, end: str | None = None, ci: str | None = None,
 ) -> Response:  # fmt: skip
     """Downloads per Python minor version, largest first, with shares."""
-    def build() -> dict[str, Any]:
-        q = query(fresh, package, start=start, end=end, ci=ci)
-        return marketplace.shares(conn, q, "python_minor")
+    return await answer(
+        request,
+        response,
+        lambda conn, fresh: marketplace.shares(
+            conn, query(fresh, package, start=start, end=end, ci=ci), "python_minor"
+        ),
+        "downloads by Python version",
+    )
 
-    return answer(request, response, build, "downloads by Python version")
 
-
-def system(
-    request: Request, conn: ConnectionDep, fresh: FreshnessDep, response: Response,
-    package: str | None = None, start: str | None = None, end: str | None = None,
-    ci: str | None = None,
+async def system(
+    request: Request, response: Response, package: str | None = None,
+    start: str | None = None, end: str | None = None, ci: str | None = None,
 ) -> Response:  # fmt: skip
     """Downloads per operating system, largest first, with shares."""
-    def build() -> dict[str, Any]:
-        q = query(fresh, package, start=start, end=end, ci=ci)
-        return marketplace.shares(conn, q, "system")
+    return await answer(
+        request,
+        response,
+        lambda conn, fresh: marketplace.shares(
+            conn, query(fresh, package, start=start, end=end, ci=ci), "system"
+        ),
+        "downloads by operating system",
+    )
 
-    return answer(request, response, build, "downloads by operating system")
 
-
-def meta(
-    request: Request, conn: ConnectionDep, _fresh: FreshnessDep, response: Response
-) -> Response:
+async def meta(request: Request, response: Response) -> Response:
     """The service, its endpoints and the status of its data."""
-    return answer(request, response, lambda: marketplace.meta(conn), "service description")
+    return await answer(
+        request, response, lambda conn, _fresh: marketplace.meta(conn), "service description"
+    )
 
 
 def router(settings: Settings) -> APIRouter:
