@@ -31,5 +31,6 @@ def _open_upstream(app: FastAPI) -> None:
 
 
 def _close_upstream(app: FastAPI) -> None:
+    app.state.pypi_cache.close()
     app.state.upstream.close()
     app.state.single_flight.close()

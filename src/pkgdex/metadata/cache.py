@@ -13,7 +13,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -50,6 +51,10 @@ class MemoryCache:
                 self._items.move_to_end(key)
                 return hit[0]  # type: ignore[no-any-return]
         value = make()
+        self.put(key, value, size)
+        return value
+
+    def put(self, key: Hashable, value: T, size: Callable[[T], int]) -> None:
         cost = size(value)
         with self._lock:
             if key not in self._items:
@@ -60,7 +65,6 @@ class MemoryCache:
             ):
                 _, (_, evicted) = self._items.popitem(last=False)
                 self._bytes -= evicted
-        return value
 
 
 @dataclass
@@ -75,6 +79,9 @@ class PyPICache:
     offline: bool
     memory: MemoryCache
     on_new_project: NewProjectHook | None = None
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
+    )
 
     @classmethod
     def create(
@@ -140,8 +147,9 @@ class PyPICache:
                 services.touch(conn, state.id, fetched_at=time.time())
             return self._reread(name)
         doc = _checked(fetched.data, name, project=True)
-        self.store(doc, etag=fetched.headers.get("etag"))
-        return self._reread(name)
+        view = self.store(doc, etag=fetched.headers.get("etag"))
+        assert view is not None, "a project document always yields its view"
+        return view.state
 
     def refresh_release(self, name: str, version: str) -> None:
         """Fetch one release's own document (its ``info`` differs from the latest's)."""
@@ -149,15 +157,27 @@ class PyPICache:
         fetched = self.upstream.get_json(url)
         self.store(_checked(fetched.data, name, project=False))
 
-    def store(self, doc: PyPIDocument, *, etag: str | None = None) -> None:
-        """Store ``doc`` in one transaction, then tell the name index about new projects."""
+    def store(self, doc: PyPIDocument, *, etag: str | None = None) -> ProjectView | None:
+        """Store ``doc`` in one transaction; remember what was written so the first answer
+        needs no read back; tell the name index about new projects after answering."""
         with self.engine.begin() as conn:
-            _, is_new = services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
-        if is_new and self.on_new_project is not None:
-            try:
-                self.on_new_project(self.engine, doc)
-            except Exception:  # the name index is a courtesy; never fail the answer for it
-                log.exception("could not record %s in the name index", doc.info.name)
+            stored = services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
+        if stored.view is not None:
+            state = stored.view.state
+            self.memory.put((state.name, state.revision, "view"), stored.view, _view_size)
+        if stored.is_new and self.on_new_project is not None:
+            self.background.submit(self._tell_name_index, doc)
+        return stored.view
+
+    def _tell_name_index(self, doc: PyPIDocument) -> None:
+        assert self.on_new_project is not None
+        try:
+            self.on_new_project(self.engine, doc)
+        except Exception:  # the name index is a courtesy; never fail the answer for it
+            log.exception("could not record %s in the name index", doc.info.name)
+
+    def close(self) -> None:
+        self.background.shutdown(wait=True)
 
     def view(self, state: ProjectState) -> ProjectView:
         def load() -> ProjectView:
@@ -165,13 +185,17 @@ class PyPICache:
                 return queries.load_project(conn, state)
 
         key = (state.name, state.revision, "view")
-        return self.memory.get_or_make(key, load, lambda v: 400 * len(v.releases) + 400)
+        return self.memory.get_or_make(key, load, _view_size)
 
     def _reread(self, name: str) -> ProjectState:
         with self.engine.connect() as conn:
             state = queries.project_state(conn, name)
         assert state is not None, "stored in this call"
         return state
+
+
+def _view_size(view: ProjectView) -> int:
+    return 400 * sum(len(r.files) + 1 for r in view.releases) + 400
 
 
 def _found(state: ProjectState) -> ProjectState:

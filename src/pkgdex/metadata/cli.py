@@ -62,6 +62,7 @@ def sync_command(
     try:
         results = jobs.sync_names(cache, names)
     finally:
+        cache.close()
         upstream.close()
         flight.close()
         engine.dispose()

@@ -106,8 +106,7 @@ def _store_pypi(engine: Engine, docs: list[PyPIDocument], report: ImportReport) 
     new: list[PyPIDocument] = []
     with engine.begin() as conn:
         for doc in docs:
-            _, is_new = services.store_document(conn, doc, fetched_at=time.time())
-            if is_new:
+            if services.store_document(conn, doc, fetched_at=time.time()).is_new:
                 new.append(doc)
     report.pypi += len(docs)
     for doc in new:

@@ -4,6 +4,7 @@ document is stored completely or not at all."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -11,22 +12,38 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pkgdex.metadata.documents import FileDoc, PyPIDocument
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
-from pkgdex.metadata.queries import FOUND, MISSING
+from pkgdex.metadata.queries import (
+    FOUND,
+    MISSING,
+    FileRow,
+    ProjectState,
+    ProjectView,
+    ReleaseRow,
+)
+from pkgdex.metadata.versions import newest_first
+
+
+@dataclass(frozen=True)
+class Stored:
+    project_id: int
+    is_new: bool  # pkgdex had not seen the project before (or only as absent)
+    view: ProjectView | None  # what was written, for project documents: no need to read it back
 
 
 def store_document(
     conn: Connection, doc: PyPIDocument, *, fetched_at: float, etag: str | None = None
-) -> tuple[int, bool]:
-    """Store a project document (all releases) or a single-release document.
-
-    Returns (project id, whether the project was new to pkgdex).
-    """
-    project_id, is_new = _upsert_project(conn, doc, fetched_at=fetched_at, etag=etag)
-    if doc.releases is not None:
-        _replace_releases(conn, project_id, doc)
-    else:
-        _replace_release(conn, project_id, doc)
-    return project_id, is_new
+) -> Stored:
+    """Store a project document (all releases) or a single-release document."""
+    row = _upsert_project(conn, doc, fetched_at=fetched_at, etag=etag)
+    if doc.releases is None:
+        _replace_release(conn, row.id, doc)
+        return Stored(row.id, row.is_new, None)
+    releases = _replace_releases(conn, row.id, doc, existed=row.existed)
+    state = ProjectState(
+        row.id, doc.canonical_name, doc.info.name, FOUND, doc.last_serial, fetched_at, etag,
+        row.revision,
+    )  # fmt: skip
+    return Stored(row.id, row.is_new, ProjectView(state, tuple(newest_first(releases))))
 
 
 def mark_missing(conn: Connection, name: str, *, fetched_at: float) -> None:
@@ -59,14 +76,23 @@ def touch(conn: Connection, project_id: int, *, fetched_at: float) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _ProjectRow:
+    id: int
+    is_new: bool
+    existed: bool
+    revision: str
+
+
 def _upsert_project(
     conn: Connection, doc: PyPIDocument, *, fetched_at: float, etag: str | None
-) -> tuple[int, bool]:
+) -> _ProjectRow:
+    revision = _revision()
     values: dict[str, Any] = {
         "display_name": doc.info.name,
         "status": FOUND,
         "last_serial": doc.last_serial,
-        "revision": _revision(),
+        "revision": revision,
     }
     if doc.is_project:
         values.update(fetched_at=fetched_at, upstream_etag=etag)
@@ -79,7 +105,7 @@ def _upsert_project(
         conn.execute(
             update(metadata_projects).where(metadata_projects.c.id == existing.id).values(values)
         )
-        return existing.id, existing.status != FOUND
+        return _ProjectRow(existing.id, existing.status != FOUND, True, revision)
     # A release document does not prove the project is current: it starts stale.
     first = {"fetched_at": 0.0, "upstream_etag": None, **values}
     insert = _insert(conn, metadata_projects).values(name=doc.canonical_name, **first)
@@ -88,29 +114,33 @@ def _upsert_project(
             metadata_projects.c.id
         )
     ).scalar_one()
-    return project_id, True
+    return _ProjectRow(project_id, True, False, revision)
 
 
-def _replace_releases(conn: Connection, project_id: int, doc: PyPIDocument) -> None:
+def _replace_releases(
+    conn: Connection, project_id: int, doc: PyPIDocument, *, existed: bool
+) -> list[ReleaseRow]:
     assert doc.releases is not None
-    known_info = dict(
-        conn.execute(
-            select(metadata_releases.c.version, metadata_releases.c.info).where(
-                metadata_releases.c.project_id == project_id,
-                metadata_releases.c.info.is_not(None),
-            )
-        ).all()
-    )
+    known_info: dict[str, Any] = {}
+    if existed:
+        known_info = dict(
+            conn.execute(
+                select(metadata_releases.c.version, metadata_releases.c.info).where(
+                    metadata_releases.c.project_id == project_id,
+                    metadata_releases.c.info.is_not(None),
+                )
+            ).all()
+        )
+        _delete_releases(conn, project_id)
     known_info[doc.info.version] = doc.info_raw
-    _delete_releases(conn, project_id)
     releases = dict(doc.releases)
     releases.setdefault(doc.info.version, list(doc.urls))
-    rows = [
-        _release_values(project_id, version, files, doc, known_info.get(version))
+    rows = {
+        version: _release_values(project_id, version, files, doc, known_info.get(version))
         for version, files in releases.items()
-    ]
+    }
     if rows:
-        conn.execute(metadata_releases.insert(), rows)
+        conn.execute(metadata_releases.insert(), list(rows.values()))
     ids = dict(
         conn.execute(
             select(metadata_releases.c.version, metadata_releases.c.id).where(
@@ -118,13 +148,35 @@ def _replace_releases(conn: Connection, project_id: int, doc: PyPIDocument) -> N
             )
         ).all()
     )
-    files = [
-        _file_values(project_id, ids[version], f)
+    files = {
+        version: [_file_values(project_id, ids[version], f) for f in version_files]
         for version, version_files in releases.items()
-        for f in version_files
-    ]
-    if files:
-        conn.execute(metadata_files.insert(), files)
+    }
+    every_file = [f for version_files in files.values() for f in version_files]
+    if every_file:
+        conn.execute(metadata_files.insert(), every_file)
+    return [_release_row(ids[v], rows[v], files[v]) for v in releases]
+
+
+def _release_row(
+    release_id: int, values: dict[str, Any], files: list[dict[str, Any]]
+) -> ReleaseRow:
+    file_rows = sorted(
+        (FileRow(**{name: f[name] for name in _FILE_FIELDS}) for f in files),
+        key=lambda f: f.filename,
+    )
+    return ReleaseRow(
+        id=release_id,
+        version=values["version"],
+        yanked=values["yanked"],
+        yanked_reason=values["yanked_reason"],
+        requires_python=values["requires_python"],
+        info=values["info"],
+        files=tuple(file_rows),
+    )
+
+
+_FILE_FIELDS = tuple(f.name for f in fields(FileRow))
 
 
 def _replace_release(conn: Connection, project_id: int, doc: PyPIDocument) -> None:

@@ -173,6 +173,8 @@ def test_the_name_index_learns_new_projects(pypi_client: PyPIClient) -> None:
     client = pypi_client()
     assert client.get("/pypi/search", params={"q": "zope"}).json()["count"] == 0
     client.get("/pypi/zope-interface-extra/json")
+    cache: PyPICache = client.app.state.pypi_cache  # type: ignore[attr-defined]
+    cache.background.submit(lambda: None).result()  # after the answer: wait for it
     results = client.get("/pypi/search", params={"q": "zope"}).json()["results"]
     assert [(r["name"], r["version"]) for r in results] == [("Zope.Interface_Extra", "5.1")]
 

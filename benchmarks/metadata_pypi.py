@@ -1,0 +1,208 @@
+"""PyPI metadata speed, through real HTTP against a live one-worker server.
+
+Serves a fake pypi.org on loopback (``big-project``: 500 releases, 1,000 files; plus copies
+for misses), starts ``uvicorn`` with one worker over a fresh SQLite database, and measures: the
+cached JSON API document (p50/p99, requests/s), ETag revalidation (304), one release, the
+Simple API page in both formats, pull-through misses against the upstream's own latency for
+the same document, and 100 concurrent misses for one name. Baselines in the same run: the
+upstream itself (no cache), and the per-request work of a naive cache that reads the project
+from the database and renders it on every request.
+
+    .venv/bin/python benchmarks/metadata_pypi.py [--requests 1000] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from pkgdex import db
+from pkgdex.metadata import queries, render
+from pkgdex.metadata.versions import pick_latest
+from support.fake_pypi import FakePyPI, Project, ReleaseSpec, big_project
+from support.server import running_server
+
+MISSES = 40
+V1_JSON = "application/vnd.pypi.simple.v1+json"
+Row = tuple[str, str, str, str]
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(int(len(ordered) * 0.99) - 1, 0)]
+
+
+def timed(fn: Callable[[], object], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def get_ok(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> int:
+    response = client.get(url, headers=headers or {})
+    if response.status_code not in (200, 304):
+        raise RuntimeError(f"{url}: HTTP {response.status_code}")
+    return len(response.content)
+
+
+def throughput(url: str, headers: dict[str, str], seconds: float, threads: int = 8) -> float:
+    done = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        with httpx.Client() as client:
+            while time.perf_counter() < deadline:
+                get_ok(client, url, headers)
+                done[i] += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, range(threads)))
+    return sum(done) / (time.perf_counter() - started)
+
+
+def small_project(name: str) -> Project:
+    return Project(name, [ReleaseSpec(f"1.{i}.0") for i in range(6)], last_serial=5)
+
+
+def add_copies(fake: FakePyPI) -> None:
+    for i in range(MISSES):
+        fake.add(small_project(f"small-miss-{i}"))
+        fake.add(big_project(f"big-miss-{i}"))
+    fake.add(big_project("flight"))
+
+
+def run(requests: int, seconds: float) -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp, FakePyPI() as fake:
+        add_copies(fake)
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        db.upgrade(url)
+        settings = {
+            "PKGDEX_DATABASE_URL": url,
+            "PKGDEX_OFFLINE": "0",
+            "PKGDEX_PYPI_UPSTREAM": fake.url,
+            "PKGDEX_RATE_LIMITS": "off",
+        }
+        with running_server(settings, log_dir=Path(tmp)) as server, httpx.Client() as client:
+            base = server.url
+            rows += measure_cached(client, base, requests, seconds)
+            rows += measure_baselines(client, fake, url, requests)
+            rows += measure_misses(client, base, fake, "small-miss", "6 releases")
+            rows += measure_misses(client, base, fake, "big-miss", "500 releases")
+            rows += measure_flight(base, fake)
+    return rows
+
+
+def measure_cached(client: httpx.Client, base: str, requests: int, seconds: float) -> list[Row]:
+    project = f"{base}/pypi/big-project/json"
+    size = get_ok(client, project)
+    etag = client.get(project).headers["etag"]
+    cases = [
+        (f"cached project JSON, 500 releases ({size // 1024} KiB)", project, {}),
+        ("ETag revalidation (304)", project, {"If-None-Match": etag}),
+        ("one release (`/pypi/big-project/10.0.0/json`)", f"{base}/pypi/big-project/10.0.0/json",
+         {}),
+        ("Simple API page, PEP 691 JSON", f"{base}/simple/big-project/", {"Accept": V1_JSON}),
+        ("Simple API page, HTML", f"{base}/simple/big-project/", {}),
+    ]  # fmt: skip
+    rows = []
+    for label, url, headers in cases:
+        get_ok(client, url, headers)  # warm
+        p50, p99 = percentiles(timed(lambda u=url, h=headers: get_ok(client, u, h), requests))
+        rate = throughput(url, headers, seconds)
+        rows.append((label, f"{p50:.2f}", f"{p99:.2f}", f"{rate:,.0f}"))
+    return rows
+
+
+def measure_baselines(client: httpx.Client, fake: FakePyPI, url: str, requests: int) -> list[Row]:
+    direct = f"{fake.url}/pypi/big-project/json"
+    p50, p99 = percentiles(timed(lambda: get_ok(client, direct), min(requests, 200)))
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            state = queries.project_state(conn, "big-project")
+        assert state is not None
+
+        def naive() -> bytes:
+            with engine.connect() as conn:
+                view = queries.load_project(conn, state)
+            release = pick_latest(view.releases)
+            assert release is not None
+            return render.project_json(view, release).body
+
+        n50, n99 = percentiles(timed(naive, min(requests, 200)))
+    finally:
+        engine.dispose()
+    return [
+        ("baseline: no cache, the upstream itself", f"{p50:.2f}", f"{p99:.2f}", "-"),
+        ("baseline: naive read + render per request (CPU only)", f"{n50:.2f}", f"{n99:.2f}", "-"),
+    ]
+
+
+def measure_misses(
+    client: httpx.Client, base: str, fake: FakePyPI, prefix: str, what: str
+) -> list[Row]:
+    upstream, missed = [], []
+    for i in range(MISSES):
+        path = f"/pypi/{prefix}-{i}/json"
+        started = time.perf_counter()
+        get_ok(client, f"{fake.url}{path}")
+        upstream.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        get_ok(client, f"{base}{path}")
+        missed.append((time.perf_counter() - started) * 1000)
+    up50, _ = percentiles(upstream)
+    miss50, miss99 = percentiles(missed)
+    return [
+        (f"upstream alone, {what}", f"{up50:.2f}", "-", "-"),
+        (f"pull-through miss, {what}", f"{miss50:.2f}", f"{miss99:.2f}", "-"),
+        (f"**miss overhead over the upstream, {what} (p50)**", f"{miss50 - up50:.2f}", "-", "-"),
+    ]
+
+
+def measure_flight(base: str, fake: FakePyPI) -> list[Row]:
+    fake.delay = 0.3
+    start = threading.Barrier(100)
+
+    def ask(_: int) -> int:
+        with httpx.Client(timeout=60) as client:
+            start.wait()
+            return client.get(f"{base}/pypi/flight/json").status_code
+
+    with ThreadPoolExecutor(100) as pool:
+        statuses = list(pool.map(ask, range(100)))
+    fake.delay = 0.0
+    ok = statuses.count(200)
+    hits = fake.count("/pypi/flight/json")
+    return [(f"100 concurrent misses ({ok} answered 200): upstream requests", str(hits), "-", "-")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="sequential requests per case")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each rate run")
+    args = parser.parse_args()
+    rows = run(args.requests, args.seconds)
+    print("| case | p50 ms | p99 ms | requests/s (8 clients) |")
+    print("|---|---:|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
