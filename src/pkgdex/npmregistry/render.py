@@ -43,6 +43,7 @@ ABBREVIATED_VERSION_FIELDS = (
     "_hasShrinkwrap",
     "hasInstallScript",
 )
+_KEPT = frozenset(ABBREVIATED_VERSION_FIELDS)
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 
 NOT_FOUND = {"error": "Not found"}
@@ -64,7 +65,7 @@ def abbreviate(doc: Packument) -> Packument:
 
 def abbreviate_version(manifest: Packument) -> Packument:
     """One version with only the install-relevant fields."""
-    kept = {k: manifest[k] for k in ABBREVIATED_VERSION_FIELDS if k in manifest}
+    kept = {k: v for k, v in manifest.items() if k in _KEPT}
     if _has_install_script(manifest):
         kept["hasInstallScript"] = True
     return kept

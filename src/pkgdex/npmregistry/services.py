@@ -18,14 +18,15 @@ from sqlalchemy import Connection, Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from pkgdex.config import Settings
 from pkgdex.index import jobs as index_jobs
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
 from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry import queries
+from pkgdex.npmregistry.cards import search_card
 from pkgdex.npmregistry.models import npm_packuments
 from pkgdex.npmregistry.render import abbreviate, dumps
-from pkgdex.npmregistry.search import search_card
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class NpmRegistry:
 
     @classmethod
     def from_parts(
-        cls, engine: Engine, upstream: Upstream, single_flight: SingleFlight, settings: Any
+        cls, engine: Engine, upstream: Upstream, single_flight: SingleFlight, settings: Settings
     ) -> NpmRegistry:
         policy = CachePolicy.from_settings(settings)
         return cls(engine, upstream, single_flight, policy, settings.npm_upstream.rstrip("/"))
@@ -73,7 +74,9 @@ class NpmRegistry:
         if stored is not None and self._fresh(stored):
             return _served(stored)
         if self.upstream.offline:
-            return _served(stored) if stored is not None else _not_found(name)
+            if stored is None:
+                raise PackageNotFoundError(name)
+            return _served(stored)
         refreshed = self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=False))
         return self._with_body(refreshed, body)
 
@@ -153,10 +156,6 @@ def _served(stored: queries.StoredPackument) -> Answer:
     if stored.negative:
         raise PackageNotFoundError(stored.name)
     return Answer(stored)
-
-
-def _not_found(name: str) -> Answer:
-    raise PackageNotFoundError(name)
 
 
 def store_packument(
