@@ -24,6 +24,9 @@ MAX_LIMIT = 500
 # page * limit must stay far inside a 64-bit integer on every backend; no registry comes close.
 MAX_PAGE = 10_000_000
 PONG = b'{"ping":"pong"}'
+# No package name contains a control character (and PostgreSQL cannot even bind a NUL), so a
+# query holding one is refused as a bad parameter rather than searched.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
 SecretParam = Annotated[str, Query(description="The server's configured secret.")]
 
@@ -96,7 +99,7 @@ def make_router(ecosystem: str, settings: Settings) -> APIRouter:
     def search(
         conn: ConnectionDep,
         response: Response,
-        q: Annotated[str, Query(min_length=2, max_length=100)],
+        q: Annotated[str, Query(min_length=2, max_length=100, pattern=NO_CONTROL_CHARACTERS)],
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 250,
     ) -> Response:
         """Exact (rank 0), prefix (1) and substring (2) matches, by rank then name."""

@@ -219,6 +219,15 @@ def test_unicode_and_blank_queries_are_searched_not_refused(loaded: Loaded, q: s
     assert answer.json()["query"] == q
 
 
+@pytest.mark.parametrize("raw", ["%ff%fe", "%ed%a0%80x", "%C0%AF%C0%AF", "%E2%80%AEre"])
+def test_undecodable_or_odd_query_bytes_are_searched_not_crashed_on(
+    loaded: Loaded, raw: str
+) -> None:
+    answer = loaded().get(f"/pypi/search?q={raw}")
+    assert answer.status_code == 200
+    assert answer.json()["count"] == 0
+
+
 def test_unicode_names_are_found(loaded: Loaded) -> None:
     client = loaded(npm=[("日本語パッケージ", "1.0.0"), ("ascii", "1.0.0")])
     hits = client.get("/npm/search", params={"q": "本語"}).json()["results"]
@@ -240,6 +249,10 @@ BAD_PARAMETERS = [
     ("search", {"q": ""}, "string_too_short"),
     ("search", {"q": "a"}, "string_too_short"),
     ("search", {"q": "x" * 101}, "string_too_long"),
+    ("search", {"q": "a\x00b"}, "string_pattern_mismatch"),
+    ("search", {"q": "\x00\x00"}, "string_pattern_mismatch"),
+    ("search", {"q": "requests\n"}, "string_pattern_mismatch"),
+    ("search", {"q": "\x7f\x1b[0m"}, "string_pattern_mismatch"),
     ("search", {"q": "abc", "limit": "0"}, "greater_than_equal"),
     ("search", {"q": "abc", "limit": "-1"}, "greater_than_equal"),
     ("search", {"q": "abc", "limit": "501"}, "less_than_equal"),
