@@ -4,6 +4,7 @@ status, synthetic labels and the per-IP rate limit."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -171,3 +172,23 @@ def test_rate_limit_uses_the_envelope_and_headers(
     # the budget is shared by every statistics surface
     assert client.get("/api/top").status_code == 429
     assert client.get("/api/packages/numpy/chart/overall").status_code == 429
+
+
+@pytest.mark.redis
+def test_rate_limit_is_shared_through_redis(
+    make_client: ClientFactory, redis_url: str, engine: Engine, expected: Expected
+) -> None:
+    """Two servers sharing Redis share one budget per client address."""
+    store_all(engine, expected.daily, expected.recent)
+    settings = {
+        "rate_limits": "on",
+        "rate_limit_stats": "3/minute",
+        "redis_url": redis_url,
+        "redis_prefix": f"test-{uuid.uuid4().hex}",
+    }
+    first, second = make_client(**settings), make_client(**settings)
+    assert [first.get("/api/packages/numpy/recent").status_code for _ in range(2)] == [200, 200]
+    assert second.get("/api/packages/numpy/recent").status_code == 200
+    limited = second.get("/badge/pypi/numpy/month.svg")
+    assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+    assert first.get("/pypistats-api/v1/meta").json()["status"] == "rate_limited"
