@@ -63,15 +63,14 @@ class LocalLock:
 class RedisLock:
     """One reload at a time across processes.
 
-    The Redis key expires after ``TIMEOUT`` seconds so a holder that dies (SIGKILL, lost host)
+    The Redis key expires after ``timeout`` seconds so a holder that dies (SIGKILL, lost host)
     cannot block reloads forever; while the holder lives, a heartbeat keeps the key alive.
     """
 
-    TIMEOUT = 30.0
-
-    def __init__(self, client: redis.Redis[bytes], name: str) -> None:
+    def __init__(self, client: redis.Redis[bytes], name: str, timeout: float = 30.0) -> None:
         # thread_local=False: the lock is taken by a request thread, released by the worker.
-        self._lock = client.lock(name, timeout=self.TIMEOUT, blocking=False, thread_local=False)
+        self._lock = client.lock(name, timeout=timeout, blocking=False, thread_local=False)
+        self._timeout = timeout
         self._stop = threading.Event()
 
     def acquire(self) -> bool:
@@ -84,7 +83,7 @@ class RedisLock:
         return True
 
     def _keep_alive(self, stop: threading.Event) -> None:
-        while not stop.wait(self.TIMEOUT / 3):
+        while not stop.wait(self._timeout / 3):
             try:
                 self._lock.reacquire()
             except (LockError, redis.RedisError):
