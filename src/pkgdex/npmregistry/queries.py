@@ -6,8 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
+from pkgdex.index.keys import KEY_MAX, package_url, search_key
+from pkgdex.index.models import index_entries, index_state
+from pkgdex.index.queries import SearchHit
 from pkgdex.npmregistry.models import npm_packuments
 
 NEGATIVE = 404
@@ -58,3 +61,33 @@ def search_cards(conn: Connection, names: Iterable[str]) -> dict[str, bytes]:
         npm_packuments.c.name.in_(wanted), npm_packuments.c.card.is_not(None)
     )
     return {row.name: row.card for row in conn.execute(query)}
+
+
+PREFIX_TIER = 1  # SearchHit.rank of a prefix match in the name index
+
+
+def popular_prefix_hits(conn: Connection, text: str, limit: int) -> list[SearchHit]:
+    """npm names starting with ``text`` (not equal to it), most downloaded first.
+
+    The name index returns prefix matches in name order and stops at its limit, so for a
+    short prefix ("react": thousands of names) the popular ones can fall past it; npm search
+    wants them first.
+    """
+    key = search_key("npm", text)
+    serving = select(index_state.c.gen).where(index_state.c.ecosystem == "npm")
+    entries = index_entries.c
+    query = (
+        select(entries.no, entries.name, entries.version)
+        .where(
+            entries.ecosystem == "npm",
+            entries.gen == serving.scalar_subquery(),
+            entries.key > key,
+            entries.key < key + KEY_MAX,
+        )
+        .order_by(func.coalesce(entries.popularity, 0).desc(), entries.key)
+        .limit(limit)
+    )
+    return [
+        SearchHit(row.no, row.name, row.version, package_url("npm", row.name), PREFIX_TIER)
+        for row in conn.execute(query)
+    ]

@@ -24,8 +24,8 @@ from pkgdex.npmregistry.cards import npm_link
 ECOSYSTEM = "npm"
 DEFAULT_SIZE = 20
 MAX_SIZE = 250
-# The index returns each tier (exact, prefix, contains) in name order; pkgdex re-ranks this
-# many candidates by downloads, which also caps ``total``.
+# Matches ranked per search (exact, prefix and substring tiers, each by downloads); also the
+# cap of ``total``.
 CANDIDATES = 1000
 # npm's default weights (libnpmsearch): quality, popularity, maintenance.
 WEIGHTS = (0.65, 0.98, 0.5)
@@ -44,14 +44,24 @@ class SearchQuery:
 
 def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
     """The whole ``/-/v1/search`` response for ``query``."""
-    hits = index_queries.search(conn, ECOSYSTEM, query.text, CANDIDATES)
-    details = index_queries.package_details(conn, ECOSYSTEM, [hit.name for hit in hits])
-    ranked = sorted(hits, key=lambda hit: (hit.rank, -_downloads(details.get(hit.name))))
-    page = ranked[query.offset : query.offset + query.size]
+    hits = _ranked(conn, query.text)
+    page = hits[query.offset : query.offset + query.size]
+    details = index_queries.package_details(conn, ECOSYSTEM, [hit.name for hit in page])
     cards = queries.search_cards(conn, [hit.name for hit in page])
     objects = [_object(hit, details.get(hit.name), cards.get(hit.name), query.text) for hit in page]
     now = time.strftime(TIME_FORMAT, time.gmtime())
     return {"objects": objects, "total": len(hits), "time": now}
+
+
+def _ranked(conn: Connection, text: str) -> list[SearchHit]:
+    """Exact, then prefix, then substring matches, each tier by downloads (up to CANDIDATES)."""
+    tiers = index_queries.search(conn, ECOSYSTEM, text, CANDIDATES)
+    exact = [hit for hit in tiers if hit.rank == 0]
+    contains = [hit for hit in tiers if hit.rank == 2]
+    details = index_queries.package_details(conn, ECOSYSTEM, [hit.name for hit in contains])
+    contains.sort(key=lambda hit: -_downloads(details.get(hit.name)))
+    prefix = queries.popular_prefix_hits(conn, text, CANDIDATES)
+    return (exact + prefix + contains)[:CANDIDATES]
 
 
 def _downloads(details: PackageDetails | None) -> int:

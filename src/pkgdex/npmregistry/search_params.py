@@ -21,6 +21,8 @@ def parse_search(params: Mapping[str, str]) -> SearchQuery:
     text = params.get("text", "").strip()
     if not text:
         raise InvalidSearchError("text is required")
+    if not text.isprintable():
+        raise InvalidSearchError("text must not contain control characters")
     if len(text) > MAX_TEXT:
         raise InvalidSearchError(f"text must be at most {MAX_TEXT} characters")
     size = _integer(params, "size", DEFAULT_SIZE)

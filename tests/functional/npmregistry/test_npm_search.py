@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from pkgdex.index.jobs import load_index
+from pkgdex.npmregistry.search import CANDIDATES
 from support.fake_npm import FakeNpm, NpmClient
 
 SEARCH = "/registry/npm/-/v1/search"
@@ -115,14 +116,22 @@ def test_size_and_from_page_the_ranking(searchable: TestClient, size: int, offse
     assert answer["total"] == len(EXPECTED_ORDER)
 
 
-def test_default_size_is_20(npm_client: NpmClient, engine: Engine, tmp_path: Path) -> None:
+def test_popular_prefix_matches_first_however_many_there_are(
+    npm_client: NpmClient, engine: Engine, tmp_path: Path
+) -> None:
+    # More prefix matches than pkgdex ranks: the most downloaded sorts last by name.
     source = tmp_path / "many.tsv"
-    rows = [f"pkg{i:03d}\t1.0.0\t{i}\tx" for i in range(30)]
+    rows = [f"pkg{i:04d}\t1.0.0\t{i}\tx" for i in range(CANDIDATES + 100)]
     source.write_text("name\tversion\tdownloads_a_month\tsummary\n" + "\n".join(rows) + "\n")
     load_index(engine, "npm", str(source))
     answer = npm_client().get(SEARCH, params={"text": "pkg"}).json()
-    assert len(answer["objects"]) == 20 and answer["total"] == 30
-    assert names(answer)[0] == "pkg029"  # most downloaded first
+    assert len(answer["objects"]) == 20  # the default size
+    assert names(answer)[:3] == [
+        f"pkg{CANDIDATES + 99}",
+        f"pkg{CANDIDATES + 98}",
+        f"pkg{CANDIDATES + 97}",
+    ]
+    assert answer["total"] == CANDIDATES  # counted up to the ranking's cap
 
 
 @pytest.mark.parametrize(
@@ -135,6 +144,7 @@ def test_default_size_is_20(npm_client: NpmClient, engine: Engine, tmp_path: Pat
         ({"text": "pad", "size": "ten"}, "size must be an integer"),
         ({"text": "pad", "from": "-1"}, "from must be 0 or more"),
         ({"text": "x" * 300}, "text must be at most 256 characters"),
+        ({"text": "pad\x00"}, "text must not contain control characters"),
     ],
 )
 def test_bad_parameters_are_npm_shaped_400s(
