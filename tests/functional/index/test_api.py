@@ -53,6 +53,12 @@ def test_ping_answers_pong_to_get_and_head(client: TestClient, eco: str) -> None
     assert head.status_code == 200 and head.content == b""
 
 
+def test_ping_carries_the_request_id_and_cors_headers(client: TestClient) -> None:
+    answer = client.get("/npm/ping", headers={"Origin": "https://example.org"})
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert len(answer.headers["x-request-id"]) > 0
+
+
 def test_ping_never_touches_the_database(make_client: Callable[..., TestClient]) -> None:
     client = make_client(database_url="postgresql+psycopg://nobody@127.0.0.1:9/none")
     assert client.get("/pypi/ping").json() == {"ping": "pong"}
