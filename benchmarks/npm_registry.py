@@ -4,16 +4,18 @@ Serves a fake npm upstream on loopback (a packument with 500 versions, plus copi
 misses), starts ``uvicorn`` with one worker over a fresh SQLite database, and measures:
 cached full and abbreviated packuments (p50/p99, requests/s), ETag revalidation (304), a
 version lookup, a pull-through miss against the upstream's own latency for the same document,
-and 100 concurrent misses for one name. Baselines in the same run: the upstream itself (no
-cache) and the per-request work of a naive cache that keeps parsed JSON and re-renders each
-answer.
+and 100 concurrent misses for one name; then ``/-/v1/search`` over the full npm listing of
+../shared/data (226,974 names). Baselines in the same run: the upstream itself (no cache), the
+per-request work of a naive cache that keeps parsed JSON and re-renders each answer, and a naive
+search (one ``LIKE '%q%'`` scan ordered by tier and downloads) on the same database.
 
-    .venv/bin/python benchmarks/npm_registry.py [--requests 1000] [--seconds 5]
+    .venv/bin/python benchmarks/npm_registry.py [--requests 1000] [--seconds 5] [--listing PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -29,11 +31,19 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pkgdex import db
+from pkgdex.index.jobs import load_index
 from pkgdex.npmregistry.render import abbreviate
 from support.fake_npm import CORGI, FakeNpm, serve_fake_npm
 from support.server import running_server
 
 MISSES = 60
+LISTING = Path(__file__).resolve().parents[1].parent / "shared/data/npm-packages.tsv.gz"
+SEARCHES = ["react", "lodash", "webpack-plugin", "@types/node", "left-pad", "zzzzqx"]
+NAIVE_SEARCH = (
+    "SELECT name FROM index_entries WHERE ecosystem = 'npm' AND key LIKE '%' || ? || '%' "
+    "ORDER BY CASE WHEN key = ? THEN 0 WHEN key LIKE ? || '%' THEN 1 ELSE 2 END, "
+    "coalesce(popularity, 0) DESC LIMIT 20"
+)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -77,8 +87,8 @@ def get_ok(client: httpx.Client, url: str, headers: dict[str, str] | None = None
 def add_copies(fake: FakeNpm) -> None:
     template = fake.docs["many-versions"]
     for i in range(MISSES):
-        fake.add({**template, "name": f"miss-{i}", "_id": f"miss-{i}"})
-        fake.add({**template, "name": f"direct-{i}", "_id": f"direct-{i}"})
+        for kind in ("a-miss", "a-direct", "b-miss", "b-direct"):
+            fake.add({**template, "name": f"{kind}-{i}", "_id": f"{kind}-{i}"})
     fake.add({**template, "name": "flight", "_id": "flight"})
 
 
@@ -87,7 +97,7 @@ def naive_render(doc_json: bytes) -> bytes:
     return orjson.dumps(abbreviate(orjson.loads(doc_json)))
 
 
-def run(requests: int, seconds: float) -> list[tuple[str, str, str, str]]:
+def run(requests: int, seconds: float, listing: Path) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp, serve_fake_npm() as fake:
         add_copies(fake)
@@ -106,8 +116,14 @@ def run(requests: int, seconds: float) -> list[tuple[str, str, str, str]]:
             etag = client.get(f"{base}/many-versions").headers["etag"]
             rows += measure_cached(client, base, etag, requests, seconds, size, corgi_size)
             rows += measure_baselines(client, fake, requests)
-            rows += measure_misses(client, base, fake)
+            rows += measure_misses(client, base, fake, "a", "empty name index")
             rows += measure_flight(base, fake)
+            if listing.exists():
+                engine = db.make_engine(url)
+                load_index(engine, "npm", str(listing))
+                engine.dispose()
+                rows += measure_misses(client, base, fake, "b", "full npm name index")
+                rows += measure_search(client, base, Path(tmp) / "bench.db", requests)
     return rows
 
 
@@ -144,22 +160,23 @@ def measure_baselines(
 
 
 def measure_misses(
-    client: httpx.Client, base: str, fake: FakeNpm
+    client: httpx.Client, base: str, fake: FakeNpm, prefix: str, index: str
 ) -> list[tuple[str, str, str, str]]:
+    """Misses for new names (each also joins the name index) against direct upstream GETs."""
     upstream, missed = [], []
     for i in range(MISSES):
         started = time.perf_counter()
-        get_ok(client, f"{fake.base_url}/direct-{i}")
+        get_ok(client, f"{fake.base_url}/{prefix}-direct-{i}")
         upstream.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
-        get_ok(client, f"{base}/miss-{i}")
+        get_ok(client, f"{base}/{prefix}-miss-{i}")
         missed.append((time.perf_counter() - started) * 1000)
     up50, _ = percentiles(upstream)
     miss50, miss99 = percentiles(missed)
     return [
-        ("upstream alone, same document", f"{up50:.2f}", "-", "-"),
-        ("pull-through miss", f"{miss50:.2f}", f"{miss99:.2f}", "-"),
-        ("**miss overhead over the upstream (p50)**", f"{miss50 - up50:.2f}", "-", "-"),
+        (f"upstream alone, same document ({index})", f"{up50:.2f}", "-", "-"),
+        (f"pull-through miss ({index})", f"{miss50:.2f}", f"{miss99:.2f}", "-"),
+        (f"**miss overhead over the upstream, p50 ({index})**", f"{miss50 - up50:.2f}", "-", "-"),
     ]
 
 
@@ -186,12 +203,33 @@ def measure_flight(base: str, fake: FakeNpm) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def measure_search(
+    client: httpx.Client, base: str, path: Path, requests: int
+) -> list[tuple[str, str, str, str]]:
+    count = max(5, requests // 20)
+    samples, naive = [], []
+    with sqlite3.connect(path) as conn:
+        for text in SEARCHES:
+            url = f"{base}/-/v1/search?text={text}"
+            samples += timed(lambda u=url: get_ok(client, u), count)
+            query = lambda t=text: conn.execute(NAIVE_SEARCH, (t, t, t)).fetchall()  # noqa: E731
+            naive += timed(query, count)
+    p50, p99 = percentiles(samples)
+    n50, n99 = percentiles(naive)
+    label = f"search, full npm listing ({', '.join(SEARCHES)})"
+    return [
+        (label, f"{p50:.2f}", f"{p99:.2f}", "-"),
+        ("baseline: naive LIKE scan, SQL only (no HTTP)", f"{n50:.2f}", f"{n99:.2f}", "-"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="sequential requests per case")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each rate run")
+    parser.add_argument("--listing", type=Path, default=LISTING, help="npm names for search")
     args = parser.parse_args()
-    rows = run(args.requests, args.seconds)
+    rows = run(args.requests, args.seconds, args.listing)
     print("| case | p50 ms | p99 ms | requests/s (8 clients) |")
     print("|---|---:|---:|---:|")
     for row in rows:
