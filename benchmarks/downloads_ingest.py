@@ -53,19 +53,25 @@ def make_inputs(scratch: Path, copies: int) -> tuple[list[Path], list[Path]]:
     parquet_dir.mkdir(parents=True, exist_ok=True)
     text = gzip.decompress(SAMPLE.read_bytes())
     for n, path in enumerate(ndjson):
-        if not path.exists():
-            path.write_bytes(gzip.compress(shifted_copy(text, n), compresslevel=6))
+        if not path.exists():  # written under another name first: a killed run leaves no stub
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(gzip.compress(shifted_copy(text, n), compresslevel=1))
+            partial.rename(path)
     connection = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
     for first, path in zip(range(0, copies, 5), parquet, strict=True):
+        if path.exists():
+            continue
         files = [str(p) for p in ndjson[first : first + 5]]
+        partial = path.with_suffix(".partial")
         connection.execute(
             f"""COPY (
                 SELECT * REPLACE (
                     strptime(timestamp, '%Y-%m-%d %H:%M:%S.%f UTC')::TIMESTAMPTZ AS timestamp)
                 FROM read_json($files, format = 'newline_delimited')
-            ) TO '{path}' (FORMAT parquet, COMPRESSION zstd)""",
+            ) TO '{partial}' (FORMAT parquet, COMPRESSION zstd)""",
             {"files": files},
         )
+        partial.rename(path)
     return ndjson, parquet
 
 

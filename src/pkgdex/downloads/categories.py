@@ -84,23 +84,25 @@ _CUBE_SQL = f"""
         END AS system,
         CASE WHEN counted THEN installer END AS installer,
         CASE WHEN counted THEN coalesce(version, '{NULL_CATEGORY}') END AS version,
-        sum(n) AS n
-    FROM usable
-    GROUP BY ALL"""  # noqa: S608 (fixed SQL; values are bound parameters)
+        n
+    FROM usable"""  # noqa: S608 (fixed SQL; values are bound parameters)
 
 
 def cube_sql(source: str) -> str:
-    """One row per distinct combination of the rows ``source`` selects, with its count ``n``.
+    """The category columns of every (already grouped) row ``source`` selects, and its ``n``.
 
     Rejected rows keep only their day and reason, rows not counted by the breakdowns only their
-    package, day and CI flag, so the table stays small; the breakdowns are sums over it.
+    package, day and CI flag; the breakdowns are sums over it. Not grouped again: the scans
+    group by the raw values, and another hash aggregation here would cost more than it saves.
     """
     return f"WITH src AS ({source}),{_CUBE_SQL}"
 
 
 def _breakdown(name: str, category: str, where: str) -> str:
+    # The day as ISO text and the flag as 0/1: the form both databases take them in bulk.
     return f"""
-    SELECT package, '{name}' AS breakdown, day, {category} AS category, ci, sum(n) AS downloads
+    SELECT package, '{name}' AS breakdown, strftime(day, '%Y-%m-%d') AS day,
+        {category} AS category, ci::INTEGER AS ci, sum(n) AS downloads
     FROM cube WHERE {where} GROUP BY ALL"""  # noqa: S608 (fixed SQL; values are bound parameters)
 
 
@@ -124,7 +126,7 @@ BREAKDOWNS_SQL = " UNION ALL ".join(
         ),
     )
 )
-"""Per-package daily rows ``(package, breakdown, day, category, ci, downloads)`` from ``cube``."""
+"""Per-package daily rows ``(package, breakdown, 'YYYY-MM-DD', category, 0|1, downloads)``."""
 
 DAY_STATS_SQL = """
     SELECT day, reason, sum(n) AS n FROM cube GROUP BY ALL ORDER BY day NULLS FIRST, reason"""

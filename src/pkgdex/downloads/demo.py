@@ -18,8 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from pkgdex.downloads.services import DailyRow, DayLedger, replace_days
+from pkgdex.downloads.services import DayLedger, replace_days
 
+DemoRow = tuple[str, str, date, str, bool, int]  # package, breakdown, day, category, ci, n
 DAYS = 180
 LAST_DAY = date(2026, 10, 15)  # fixed, so the demo is the same on every machine
 DEMO_DATA = Path(__file__).resolve().parents[1] / "demo" / "data"
@@ -76,7 +77,7 @@ def split(total: int, shares: dict[str, float], rng: random.Random) -> dict[str,
     return {key: value for key, value in parts.items() if value > 0}
 
 
-def _package_days(package: str, rank: int, days: list[date]) -> Iterator[DailyRow]:
+def _package_days(package: str, rank: int, days: list[date]) -> Iterator[DemoRow]:
     rng = random.Random(f"pkgdex-demo-{package}")  # noqa: S311 (reproducible, not secret)
     base = 4_000_000 / (rank + 1) ** 0.9
     growth = rng.uniform(-0.001, 0.004)
@@ -98,7 +99,7 @@ def _package_days(package: str, rank: int, days: list[date]) -> Iterator[DailyRo
                 yield package, "version", day, category, ci, count
 
 
-def history(packages: list[str], last_day: date = LAST_DAY, days: int = DAYS) -> list[DailyRow]:
+def history(packages: list[str], last_day: date = LAST_DAY, days: int = DAYS) -> list[DemoRow]:
     span = [last_day - timedelta(days=days - 1 - n) for n in range(days)]
     return [row for rank, name in enumerate(packages) for row in _package_days(name, rank, span)]
 

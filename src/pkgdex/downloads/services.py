@@ -25,7 +25,9 @@ from pkgdex.downloads.models import (
     downloads_recent,
 )
 
-DailyRow = tuple[str, str, date, str, bool, int]  # package, breakdown, date, category, ci, n
+# package, breakdown, date, category, ci, downloads; the date may come as 'YYYY-MM-DD' and the
+# flag as 0/1 (the file ingest hands them over in that form, ready for both databases).
+DailyRow = tuple[str, str, date | str, str, bool | int, int]
 DAILY_COLUMNS = ("package", "breakdown", "date", "category", "ci", "downloads")
 WEEK, MONTH = 7, 30
 
@@ -105,14 +107,20 @@ def _insert_daily(conn: Connection, rows: Sequence[DailyRow]) -> None:
             for row in rows:
                 copy.write_row(row)
         return
+    if not isinstance(rows[0][2], str):
+        rows = [(p, b, _iso(d), c, int(ci), n) for p, b, d, c, ci, n in rows]
     cursor = driver.cursor()
     try:
         cursor.executemany(
             f"INSERT INTO {downloads_daily.name} ({columns}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608 (constant names)
-            [(p, b, d.isoformat(), c, int(ci), n) for p, b, d, c, ci, n in rows],
+            rows,
         )
     finally:
         cursor.close()
+
+
+def _iso(day: date | str) -> str:
+    return day if isinstance(day, str) else day.isoformat()
 
 
 def _insert_all_packages(conn: Connection, days: list[date]) -> None:

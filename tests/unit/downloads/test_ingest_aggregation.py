@@ -36,7 +36,10 @@ def aggregate(files: list[Path], scratch: Path) -> ingest.Aggregation:
 
 def daily(aggregation: ingest.Aggregation) -> dict[tuple[Any, ...], int]:
     rows = [row for batch in aggregation.daily_rows(batch=100) for row in batch]
-    result = {tuple(row[:5]): row[5] for row in rows}
+    result = {
+        (package, kind, date.fromisoformat(day), category, bool(ci)): n
+        for package, kind, day, category, ci, n in rows
+    }
     assert len(result) == len(rows), "one row per key"
     assert all(count > 0 for count in result.values()), "no zero rows"
     aggregation.connection.close()
