@@ -155,14 +155,16 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--requests", type=int, default=400, help="per endpoint")
+    parser.add_argument("--reuse", type=Path, help="a database an earlier run built (same sizes)")
     args = parser.parse_args()
     rng = random.Random(1)
     workdir = Path(tempfile.mkdtemp(prefix="pkgdex-bench-api-"))
     started = time.perf_counter()
-    url = build_database(workdir / "stats.db", args.packages, args.days)
-    conn = sqlite3.connect(workdir / "stats.db")
+    path = args.reuse or workdir / "stats.db"
+    url = f"sqlite:///{path}" if args.reuse else build_database(path, args.packages, args.days)
+    conn = sqlite3.connect(path)
     rows = conn.execute("SELECT count(*) FROM downloads_daily").fetchone()[0]
-    size = (workdir / "stats.db").stat().st_size / 2**20
+    size = path.stat().st_size / 2**20
     print(f"built {rows:,} daily rows ({size:,.0f} MiB) in {time.perf_counter() - started:.0f} s\n")
     names = [f"pkg-{i:05d}" for i in range(args.packages - 1)]
     # half the requests ask for the biggest packages (the most rows per answer)
@@ -232,7 +234,7 @@ def main() -> None:
         cpu_text = f"{cpu:.2f}" if cpu is not None else "-"
         print(f"| {name} | {via} | {p50:.2f} | {p99:.2f} | {worst:.2f} | {cpu_text} | {target} |")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\n{args.packages:,} packages x {args.days} days, {rows:,} rows; database in {workdir}")
+    print(f"\n{args.packages:,} packages x {args.days} days, {rows:,} rows; database {path}")
     print(f"load average at the end (1/5/15 min, 2 cores): {load}")
 
 
