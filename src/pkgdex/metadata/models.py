@@ -9,7 +9,6 @@ rendered answers can be cached per (project, revision) in every process.
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -56,7 +55,7 @@ metadata_releases = Table(
     Column("yanked", Boolean, nullable=False),
     Column("yanked_reason", Text, nullable=True),
     Column("requires_python", Text, nullable=True),
-    Column("info", JSON, nullable=True, comment="the release's own pypi.org info, when known"),
+    Column("info", Text, nullable=True, comment="the release's own pypi.org info (JSON), if known"),
     UniqueConstraint("project_id", "version", name="uq_metadata_releases_project_version"),
 )
 
@@ -91,5 +90,5 @@ metadata_files = Table(
     Column("yanked", Boolean, nullable=False),
     Column("yanked_reason", Text, nullable=True),
     Column("comment_text", Text, nullable=True),
-    Column("core_metadata", JSON, nullable=True, comment="PEP 714: hashes, true, or unknown"),
+    Column("core_metadata", Text, nullable=True, comment="PEP 714 (JSON): hashes or true"),
 )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
@@ -93,8 +94,9 @@ def load_project(conn: Connection, state: ProjectState) -> ProjectView:
             metadata_files.c.project_id == state.id
         )
     )
-    for release_id, *values in file_rows:
-        files.setdefault(release_id, []).append(FileRow(*values))
+    for row in file_rows:
+        values = (*row[1:-1], _loads(row[-1]))  # the last column is core_metadata, as JSON
+        files.setdefault(row[0], []).append(FileRow(*values))
     for release_files in files.values():
         # By code point, as pypi.org lists them (database collations disagree on "-" and ".").
         release_files.sort(key=lambda f: f.filename)
@@ -108,8 +110,15 @@ def load_project(conn: Connection, state: ProjectState) -> ProjectView:
             metadata_releases.c.info,
         ).where(metadata_releases.c.project_id == state.id)
     )
-    releases = [ReleaseRow(*row, files=tuple(files.get(row.id, ()))) for row in release_rows]
+    releases = [
+        ReleaseRow(*row[:-1], _loads(row.info), files=tuple(files.get(row.id, ())))
+        for row in release_rows
+    ]
     return ProjectView(state, tuple(newest_first(releases)))
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
 
 
 def list_projects(conn: Connection) -> list[tuple[str, str, int]]:

@@ -140,7 +140,8 @@ def file_entry(f: FileRow) -> dict[str, Any]:
 
 
 def _plain_time(stamp: datetime | None) -> str | None:
-    return None if stamp is None else stamp.strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat() starts with exactly strftime("%Y-%m-%dT%H:%M:%S"), and is several times faster.
+    return None if stamp is None else stamp.isoformat()[:19]
 
 
 def _iso_time(stamp: datetime | None) -> str | None:

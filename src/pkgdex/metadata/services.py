@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -121,7 +122,7 @@ def _replace_releases(
     conn: Connection, project_id: int, doc: PyPIDocument, *, existed: bool
 ) -> list[ReleaseRow]:
     assert doc.releases is not None
-    known_info: dict[str, Any] = {}
+    known_info: dict[str, str] = {}  # version -> stored info JSON, kept byte for byte
     if existed:
         known_info = dict(
             conn.execute(
@@ -132,7 +133,7 @@ def _replace_releases(
             ).all()
         )
         _delete_releases(conn, project_id)
-    known_info[doc.info.version] = doc.info_raw
+    known_info[doc.info.version] = _json(doc.info_raw)
     releases = dict(doc.releases)
     releases.setdefault(doc.info.version, list(doc.urls))
     rows = {
@@ -161,17 +162,14 @@ def _replace_releases(
 def _release_row(
     release_id: int, values: dict[str, Any], files: list[dict[str, Any]]
 ) -> ReleaseRow:
-    file_rows = sorted(
-        (FileRow(**{name: f[name] for name in _FILE_FIELDS}) for f in files),
-        key=lambda f: f.filename,
-    )
+    file_rows = sorted((_file_row(f) for f in files), key=lambda f: f.filename)
     return ReleaseRow(
         id=release_id,
         version=values["version"],
         yanked=values["yanked"],
         yanked_reason=values["yanked_reason"],
         requires_python=values["requires_python"],
-        info=values["info"],
+        info=orjson.loads(values["info"]) if values["info"] else None,
         files=tuple(file_rows),
     )
 
@@ -186,7 +184,7 @@ def _replace_release(conn: Connection, project_id: int, doc: PyPIDocument) -> No
     )
     conn.execute(delete(metadata_files).where(metadata_files.c.release_id.in_(old)))
     conn.execute(delete(metadata_releases).where(metadata_releases.c.id.in_(old)))
-    values = _release_values(project_id, version, doc.urls, doc, doc.info_raw)
+    values = _release_values(project_id, version, doc.urls, doc, _json(doc.info_raw))
     release_id = conn.execute(
         metadata_releases.insert().values(values).returning(metadata_releases.c.id)
     ).scalar_one()
@@ -201,7 +199,7 @@ def _release_values(
     version: str,
     files: list[FileDoc],
     doc: PyPIDocument,
-    info: dict[str, Any] | None,
+    info: str | None,
 ) -> dict[str, Any]:
     if version == doc.info.version:
         yanked, reason, requires = doc.info.yanked, doc.info.yanked_reason, doc.info.requires_python
@@ -237,8 +235,19 @@ def _file_values(project_id: int, release_id: int, f: FileDoc) -> dict[str, Any]
         "yanked": f.yanked,
         "yanked_reason": f.yanked_reason,
         "comment_text": f.comment_text,
-        "core_metadata": f.core_metadata,
+        "core_metadata": None if f.core_metadata is None else _json(f.core_metadata),
     }
+
+
+def _file_row(values: dict[str, Any]) -> FileRow:
+    row = {name: values[name] for name in _FILE_FIELDS}
+    if row["core_metadata"] is not None:
+        row["core_metadata"] = orjson.loads(row["core_metadata"])
+    return FileRow(**row)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _delete_releases(conn: Connection, project_id: int) -> None:

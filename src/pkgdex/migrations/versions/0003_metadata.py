@@ -51,9 +51,9 @@ def upgrade() -> None:
         sa.Column("requires_python", sa.Text(), nullable=True),
         sa.Column(
             "info",
-            sa.JSON(),
+            sa.Text(),
             nullable=True,
-            comment="the release's own pypi.org info, when known",
+            comment="the release's own pypi.org info (JSON), if known",
         ),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -62,9 +62,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metadata_releases")),
-        sa.UniqueConstraint(
-            "project_id", "version", name="uq_metadata_releases_project_version"
-        ),
+        sa.UniqueConstraint("project_id", "version", name="uq_metadata_releases_project_version"),
     )
     op.create_table(
         "metadata_files",
@@ -88,9 +86,9 @@ def upgrade() -> None:
         sa.Column("comment_text", sa.Text(), nullable=True),
         sa.Column(
             "core_metadata",
-            sa.JSON(),
+            sa.Text(),
             nullable=True,
-            comment="PEP 714: hashes, true, or unknown",
+            comment="PEP 714 (JSON): hashes or true",
         ),
         sa.ForeignKeyConstraint(
             ["project_id"],
