@@ -73,7 +73,9 @@ def build_database(path: Path, packages: int, days: int) -> str:
     conn.executemany("INSERT INTO cats VALUES (?, ?, ?, ?)", CATEGORIES)
     conn.execute(
         "INSERT INTO downloads_daily (package, breakdown, date, category, ci, downloads) "
-        "SELECT p.name, c.breakdown, d.d, c.category, c.ci, 1 + abs(random()) % p.scale "
+        # a level per package with day-to-day noise of up to a quarter, like real series
+        "SELECT p.name, c.breakdown, d.d, c.category, c.ci, p.scale + abs(random()) % "
+        "(p.scale / 4 + 1) "
         "FROM pkgs p CROSS JOIN cats c CROSS JOIN days d WHERE p.big OR NOT c.big "
         "ORDER BY p.name, c.breakdown, d.d, c.category, c.ci"
     )
@@ -165,7 +167,8 @@ def main() -> None:
     conn = sqlite3.connect(path)
     rows = conn.execute("SELECT count(*) FROM downloads_daily").fetchone()[0]
     size = path.stat().st_size / 2**20
-    print(f"built {rows:,} daily rows ({size:,.0f} MiB) in {time.perf_counter() - started:.0f} s\n")
+    verb, took = "reused" if args.reuse else "built", time.perf_counter() - started
+    print(f"{verb} {rows:,} daily rows ({size:,.0f} MiB) in {took:.0f} s\n")
     names = [f"pkg-{i:05d}" for i in range(args.packages - 1)]
     # half the requests ask for the biggest packages (the most rows per answer)
     def pick() -> str:
