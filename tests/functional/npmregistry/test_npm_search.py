@@ -108,12 +108,12 @@ def test_newly_seen_package_joins_the_name_index(searchable: TestClient) -> None
     assert answer["objects"][0]["flags"] == {"unstable": True}
 
 
-@pytest.mark.parametrize(("size", "offset"), [(2, 0), (2, 1), (3, 5), (20, 7), (250, 0)])
-def test_size_and_from_page_the_ranking(searchable: TestClient, size: int, offset: int) -> None:
-    params = {"text": "pad", "size": str(size), "from": str(offset)}
-    answer = searchable.get(SEARCH, params=params).json()
-    assert names(answer) == EXPECTED_ORDER[offset : offset + size]
-    assert answer["total"] == len(EXPECTED_ORDER)
+def test_size_and_from_page_the_ranking(searchable: TestClient) -> None:
+    for size, offset in [(2, 0), (2, 1), (3, 5), (20, 7), (250, 0)]:
+        params = {"text": "pad", "size": str(size), "from": str(offset)}
+        answer = searchable.get(SEARCH, params=params).json()
+        assert names(answer) == EXPECTED_ORDER[offset : offset + size], (size, offset)
+        assert answer["total"] == len(EXPECTED_ORDER)
 
 
 def test_popular_prefix_matches_first_however_many_there_are(
@@ -148,9 +148,9 @@ def test_popular_prefix_matches_first_however_many_there_are(
     ],
 )
 def test_bad_parameters_are_npm_shaped_400s(
-    searchable: TestClient, params: dict[str, str], message: str
+    npm_client: NpmClient, params: dict[str, str], message: str
 ) -> None:
-    response = searchable.get(SEARCH, params=params)
+    response = npm_client().get(SEARCH, params=params)
     assert response.status_code == 400
     assert response.json()["error"].startswith(message)
 
