@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, delete, insert, text
 
 from pkgdex.downloads.models import downloads_daily, downloads_ledger, downloads_recent
 
@@ -70,3 +71,16 @@ def store_all(
     store_daily(engine, daily)
     store_ledger(engine, {key[2] for key in daily}, synthetic=synthetic)
     store_recent(engine, recent)
+
+
+@contextmanager
+def table_missing(engine: Engine, table: str) -> Iterator[None]:
+    """The table is renamed away (so queries on it fail) and put back afterwards; the test
+    databases are shared by a session, so dropping it would break later tests."""
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))

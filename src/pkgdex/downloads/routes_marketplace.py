@@ -6,6 +6,7 @@ surface's envelope (``success: false``) rather than in pkgdex's native error sha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,7 @@ from pkgdex.errors import request_id
 from pkgdex.ratelimit import RateLimit
 
 PREFIX = "/pypistats-api/v1"
+log = logging.getLogger(__name__)
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
@@ -82,6 +84,10 @@ async def answer(request: Request, response: Response, build: Build, message: st
         except MarketError as exc:
             body = marketplace.envelope(None, exc.message, rid, status=exc.code)
             status = exc.status
+        except Exception:  # this surface promises its envelope even for our own failures
+            log.exception("unhandled error on %s", request.url.path)
+            body = marketplace.envelope(None, "internal server error", rid, status="internal_error")
+            status = 500
         return carry_headers(_json(body, status), response)
 
     return await run_with_data(request, response, enveloped)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from conftest import ClientFactory
 from support.download_rows import ALL, Expected, expected_stats, generate_rows
-from support.stats_tables import store_all
+from support.stats_tables import store_all, table_missing
 
 BREAKDOWNS = ("python_major", "python_minor", "system")
 
@@ -255,3 +255,15 @@ def test_empty_database(client: TestClient) -> None:
     body = client.get("/api/packages/numpy/system").json()
     assert body == {"data": [], "package": "numpy", "type": "system_downloads"}
     assert client.get("/api/packages/numpy/system").headers["X-Data-As-Of"] == "none"
+
+
+def test_a_failing_database_answers_internal_error_in_the_envelope(
+    stats: TestClient, engine: Engine
+) -> None:
+    with table_missing(engine, "downloads_daily"):
+        as_served = TestClient(stats.app, raise_server_exceptions=False)
+        response = as_served.get("/api/packages/numpy/overall")
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error" and error["requestId"]
+    assert "downloads_daily" not in response.text  # no internals leak out

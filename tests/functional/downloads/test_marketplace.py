@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from conftest import ClientFactory
 from support.download_rows import Expected, expected_stats, generate_rows
-from support.stats_tables import store_all
+from support.stats_tables import store_all, table_missing
 
 V1 = "/pypistats-api/v1"
 
@@ -132,3 +132,13 @@ def test_rate_limit_in_the_envelope(
     limited = client.get(f"{V1}/recent?package=numpy")
     failed(limited, 429, "rate_limited")
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_a_failing_database_still_answers_in_the_envelope(
+    stats: TestClient, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with table_missing(engine, "downloads_recent"):
+        response = stats.get(f"{V1}/recent?package=numpy")
+    message = failed(response, 500, "internal_error")
+    assert message == "internal server error"
+    assert "unhandled error on /pypistats-api/v1/recent" in caplog.text
