@@ -141,9 +141,12 @@ def _refuse_unusable(report: LoadReport, strict: bool) -> None:
 
 def _tune_for_bulk(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
-        # Stage on disk, not in memory, so 4.5 M rows stay within the memory budget.
+        # Stage on disk, not in memory, and read through the page cache rather than a map of
+        # the whole file, so 4.5 M rows stay within the memory budget.
         conn.exec_driver_sql("PRAGMA temp_store=FILE")
+        conn.exec_driver_sql("PRAGMA mmap_size=0")
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        conn.exec_driver_sql("PRAGMA temp.cache_size=-131072")
     conn.commit()
 
 

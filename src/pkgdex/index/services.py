@@ -112,7 +112,8 @@ def number_new_names(conn: Connection, ecosystem: str) -> int:
             "INSERT INTO index_numbers (ecosystem, key, no) "
             "SELECT CAST(:eco AS VARCHAR(16)), key, :base + row_number() OVER (ORDER BY line) "
             "FROM tmp_index_rows s WHERE NOT EXISTS (SELECT 1 FROM index_numbers n "
-            "WHERE n.ecosystem = :eco AND n.key = s.key)"
+            "WHERE n.ecosystem = :eco AND n.key = s.key) "
+            "ORDER BY key"  # appends to the key index instead of inserting all over it
         ),
         {"eco": ecosystem, "base": base},
     )
