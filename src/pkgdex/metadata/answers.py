@@ -56,33 +56,40 @@ def project_json(cache: PyPICache, raw_name: str, suffix: str) -> Answer | Redir
     state, stale = _project(cache, raw_name)
     if state.name != raw_name:
         return Redirect(f"/pypi/{state.name}/json{suffix}", 301)
-    view = cache.view(state)
-    release = pick_latest(view.releases)
-    if release is None:
-        raise NotFound(raw_name)
-    key = (state.name, state.revision, "json")
-    rendered = cache.memory.get_or_make(key, lambda: render.project_json(view, release), _size)
+
+    def make() -> Rendered:
+        view = cache.view(state)
+        release = pick_latest(view.releases)
+        if release is None:
+            raise NotFound(raw_name)
+        return render.project_json(view, release)
+
+    rendered = cache.memory.get_or_make((state.name, state.revision, "json"), make, _size)
     return Answer(rendered, stale)
 
 
 def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> Answer | Redirect:
     """``/pypi/<project>/<version>/json``; the ``latest*`` names redirect to a version."""
     state, stale = _project(cache, raw_name)
-    view = cache.view(state)
     if version in ALIASES:
-        chosen = ALIASES[version](view.releases)
+        chosen = ALIASES[version](cache.view(state).releases)
         if chosen is None:
             raise NotFound(version)
         return Redirect(f"/pypi/{state.name}/{quote(chosen.version)}/json", 302)
     if state.name != raw_name:
         return Redirect(f"/pypi/{state.name}/{quote(version)}/json{suffix}", 301)
+    cached = cache.memory.get((state.name, state.revision, "release", version))
+    if isinstance(cached, Rendered):
+        return Answer(cached, stale or cached.derived_info)
+    view = cache.view(state)
     release = find_version(view.releases, version)
     if release is None:
         raise NotFound(version)
     if release.info is None and not stale and not cache.offline:
         view, release, stale = _with_release_info(cache, view, release)
-    key = (state.name, state.revision, "release", release.version)
-    rendered = cache.memory.get_or_make(key, lambda: render.release_json(view, release), _size)
+    rendered = render.release_json(view, release)
+    key = (view.state.name, view.state.revision, "release", version)
+    cache.memory.put(key, rendered, _size)
     return Answer(rendered, stale or rendered.derived_info)
 
 

@@ -30,6 +30,8 @@ from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NewProjectHook = Callable[[Engine, PyPIDocument], None]
+STATE_MEMO_SECONDS = 1.0
+STATE_MEMO_ENTRIES = 100_000
 
 
 class NotFound(Exception):  # noqa: N818 (answered as PyPI's 404)
@@ -43,6 +45,15 @@ class MemoryCache:
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
         self._max_entries, self._max_bytes, self._bytes = max_entries, max_bytes, 0
+
+    def get(self, key: Hashable) -> object | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            self._items.move_to_end(key)
+            value: object = hit[0]
+            return value
 
     def get_or_make(self, key: Hashable, make: Callable[[], T], size: Callable[[T], int]) -> T:
         with self._lock:
@@ -79,6 +90,7 @@ class PyPICache:
     offline: bool
     memory: MemoryCache
     on_new_project: NewProjectHook | None = None
+    _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
     )
@@ -105,8 +117,7 @@ class PyPICache:
 
     def project(self, name: str) -> tuple[ProjectState, bool]:
         """A stored, found project (PEP 503 ``name``) and whether the copy is stale."""
-        with self.engine.connect() as conn:
-            state = queries.project_state(conn, name)
+        state = self._state(name)
         if state is not None and self.policy.is_fresh(
             state.fetched_at, negative=state.status == MISSING
         ):
@@ -132,6 +143,7 @@ class PyPICache:
             and state is not None
             and self.policy.is_fresh(state.fetched_at, negative=state.status == MISSING)
         ):
+            self._remember(state)
             return state
         url = f"{self.base_url}/pypi/{quote(name)}/json"
         validator = state.upstream_etag if state and state.status == FOUND else None
@@ -165,6 +177,9 @@ class PyPICache:
         if stored.view is not None:
             state = stored.view.state
             self.memory.put((state.name, state.revision, "view"), stored.view, _view_size)
+            self._remember(state)
+        else:
+            self._states.pop(doc.canonical_name, None)  # a new revision: read it next time
         if stored.is_new and self.on_new_project is not None:
             self.background.submit(self._tell_name_index, doc)
         return stored.view
@@ -187,10 +202,33 @@ class PyPICache:
         key = (state.name, state.revision, "view")
         return self.memory.get_or_make(key, load, _view_size)
 
+    def _state(self, name: str) -> ProjectState | None:
+        """The project's bookkeeping, read at most once a second per name and process.
+
+        The memo only saves database reads: freshness is still judged on every request, and
+        this process's own refreshes replace it at once; another process's refresh shows
+        here within ``STATE_MEMO_SECONDS``.
+        """
+        memo = self._states.get(name)
+        now = time.monotonic()
+        if memo is not None and now - memo[0] < STATE_MEMO_SECONDS:
+            return memo[1]
+        with self.engine.connect() as conn:
+            state = queries.project_state(conn, name)
+        if state is not None:
+            self._remember(state, now)
+        return state
+
+    def _remember(self, state: ProjectState, now: float | None = None) -> None:
+        if len(self._states) > STATE_MEMO_ENTRIES:
+            self._states.clear()
+        self._states[state.name] = (time.monotonic() if now is None else now, state)
+
     def _reread(self, name: str) -> ProjectState:
         with self.engine.connect() as conn:
             state = queries.project_state(conn, name)
         assert state is not None, "stored in this call"
+        self._remember(state)
         return state
 
 
