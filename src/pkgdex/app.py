@@ -23,6 +23,8 @@ EXPOSED_HEADERS = [
     "X-RateLimit-Reset",
     "X-Request-ID",
     "X-Data-As-Of",
+    "X-Data-Synthetic",
+    "X-Chart-Cache",
     "X-Pkgdex-Stale",
     "X-PyPI-Last-Serial",
     "ETag",

@@ -192,3 +192,10 @@ def test_rate_limit_is_shared_through_redis(
     limited = second.get("/badge/pypi/numpy/month.svg")
     assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
     assert first.get("/pypistats-api/v1/meta").json()["status"] == "rate_limited"
+
+
+def test_browsers_may_read_the_freshness_headers(stats: TestClient) -> None:
+    response = stats.get("/api/packages/numpy/overall", headers={"Origin": "https://example.org"})
+    listed = response.headers["access-control-expose-headers"].split(",")
+    exposed = {h.strip().lower() for h in listed}
+    assert {"x-data-as-of", "x-data-synthetic", "x-chart-cache"} <= exposed
