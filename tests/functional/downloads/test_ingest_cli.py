@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from pkgdex.cli import app
 from pkgdex.downloads.models import downloads_daily
-from support.download_rows import generate_rows, write_ndjson, write_parquet
+from support.download_rows import generate_rows, make_row, write_ndjson, write_parquet
 
 
 @pytest.fixture
@@ -81,3 +82,15 @@ def test_ingest_bigquery_validates_dates(runner: CliRunner) -> None:
 def test_status_of_an_empty_database(runner: CliRunner) -> None:
     result = runner.invoke(app, ["downloads", "status"])
     assert result.exit_code == 0 and "no download statistics ingested yet" in result.output
+
+
+def test_status_shows_gaps(runner: CliRunner, tmp_path: Path) -> None:
+    rows = [
+        make_row("numpy", day)
+        for day in (date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 5), date(2026, 9, 7))
+    ]
+    path = write_ndjson(rows, tmp_path / "rows.ndjson")
+    assert runner.invoke(app, ["downloads", "ingest", str(path)]).exit_code == 0
+    status = runner.invoke(app, ["downloads", "status"])
+    assert "gap: 2026-09-03 .. 2026-09-04" in status.output
+    assert "gap: 2026-09-06 .. 2026-09-06" in status.output
