@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from pkgdex.downloads import compat
+from pkgdex.downloads.badges import metric
 from pkgdex.downloads.params import StatsQuery
 
 CHART_KINDS = ("overall", "python_major", "python_minor", "system", "installer", "version")
@@ -28,8 +29,8 @@ TITLES = {
     "version": "Downloads by version",
 }
 PALETTE = (
-    "#2563eb", "#0891b2", "#059669", "#d97706", "#7c3aed", "#db2777", "#64748b", "#dc2626",
-)  # fmt: skip
+    "#2563eb", "#d97706", "#059669", "#7c3aed", "#dc2626", "#0891b2", "#db2777", "#64748b",
+)  # fmt: skip  (neighbours differ in hue, so two-series charts stay readable)
 MAX_DATASETS = 12  # the rest are summed into "other categories" so the legend stays legible
 
 
@@ -115,7 +116,7 @@ def render_png(chart: dict[str, Any], width: int, height: int) -> bytes:
     axes.set_xticks(positions[::step], [chart["labels"][i] for i in positions[::step]])
     axes.set_ylim(bottom=0)
     axes.yaxis.set_major_locator(MaxNLocator(nbins=6))
-    axes.yaxis.set_major_formatter(_thousands)
+    axes.yaxis.set_major_formatter(_compact)
     figure.text(0.5, 0.95, chart["title"], ha="center", fontsize=12)
     axes.set_xlabel("Date")
     axes.set_ylabel("Downloads")
@@ -148,8 +149,10 @@ def _stacked_bars(axes: Any, datasets: list[dict[str, Any]], days: int) -> None:
     axes.set_ylim(0, max(1.0, float(bottom.max(initial=0)) * 1.05))
 
 
-def _thousands(value: float, _position: float) -> str:
-    return f"{value:,.0f}"
+def _compact(value: float, _position: float) -> str:
+    """Axis labels as badges write numbers (2.5M): long digit strings pushed the axis title
+    off a 1200-pixel-wide chart."""
+    return metric(round(value))
 
 
 class ChartCache:
