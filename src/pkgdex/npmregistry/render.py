@@ -44,7 +44,7 @@ ABBREVIATED_VERSION_FIELDS = (
     "hasInstallScript",
 )
 _KEPT = frozenset(ABBREVIATED_VERSION_FIELDS)
-INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
+INSTALL_SCRIPTS = frozenset({"preinstall", "install", "postinstall"})
 
 NOT_FOUND = {"error": "Not found"}
 
@@ -66,17 +66,11 @@ def abbreviate(doc: Packument) -> Packument:
 def abbreviate_version(manifest: Packument) -> Packument:
     """One version with only the install-relevant fields."""
     kept = {k: v for k, v in manifest.items() if k in _KEPT}
-    if _has_install_script(manifest):
+    # The registry computes this at publish time from the lifecycle scripts.
+    scripts = manifest.get("scripts")
+    if isinstance(scripts, dict) and not scripts.keys().isdisjoint(INSTALL_SCRIPTS):
         kept["hasInstallScript"] = True
     return kept
-
-
-def _has_install_script(manifest: Packument) -> bool:
-    # The registry computes this at publish time from the lifecycle scripts.
-    if manifest.get("hasInstallScript") is True:
-        return True
-    scripts = manifest.get("scripts")
-    return isinstance(scripts, dict) and any(s in scripts for s in INSTALL_SCRIPTS)
 
 
 def version_not_found(version: str) -> str:
