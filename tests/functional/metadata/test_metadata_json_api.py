@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
-import pytest
 from fastapi.testclient import TestClient
 
 from support.fake_pypi import FakePyPI, pick_latest
@@ -60,22 +59,20 @@ def test_trailing_slash_is_answered_not_redirected(pypi_client: PyPIClient) -> N
     assert version.json()["info"]["version"] == "1.0.0"
 
 
-@pytest.mark.parametrize(
-    ("path", "location"),
-    [
-        ("/pypi/SampleProject/json", "/pypi/sampleproject/json"),
-        ("/pypi/Zope.Interface_Extra/json", "/pypi/zope-interface-extra/json"),
-        ("/pypi/zope_interface.extra/json/", "/pypi/zope-interface-extra/json/"),
-        ("/pypi/Zope.Interface_Extra/5.1/json", "/pypi/zope-interface-extra/5.1/json"),
-    ],
-)
-def test_non_normalised_names_redirect_permanently(
-    pypi_client: PyPIClient, path: str, location: str
-) -> None:
-    response = pypi_client().get(path, follow_redirects=False)
-    assert response.status_code == 301
-    assert response.headers["location"] == location
-    assert response.headers["access-control-allow-origin"] == "*"
+REDIRECTS = [
+    ("/pypi/SampleProject/json", "/pypi/sampleproject/json"),
+    ("/pypi/Zope.Interface_Extra/json", "/pypi/zope-interface-extra/json"),
+    ("/pypi/zope_interface.extra/json/", "/pypi/zope-interface-extra/json/"),
+    ("/pypi/Zope.Interface_Extra/5.1/json", "/pypi/zope-interface-extra/5.1/json"),
+]
+
+
+def test_non_normalised_names_redirect_permanently(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    for path, location in REDIRECTS:
+        response = client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (301, location), path
+        assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_normalised_project_keeps_its_display_name(pypi_client: PyPIClient) -> None:
@@ -85,29 +82,26 @@ def test_normalised_project_keeps_its_display_name(pypi_client: PyPIClient) -> N
     assert body["info"]["version"] == "5.1"
 
 
-@pytest.mark.parametrize(("asked", "found"), [("3.0", "3.0.0"), ("3", "3.0.0"), ("v2.0", "2.0.0")])
-def test_versions_match_in_normalised_form(pypi_client: PyPIClient, asked: str, found: str) -> None:
-    response = pypi_client().get(f"/pypi/sampleproject/{asked}/json")
-    assert response.status_code == 200
-    assert response.json()["info"]["version"] == found
+def test_versions_match_in_normalised_form(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    for asked, found in [("3.0", "3.0.0"), ("3", "3.0.0"), ("v2.0", "2.0.0"), ("2.0.0", "2.0.0")]:
+        response = client.get(f"/pypi/sampleproject/{asked}/json")
+        assert response.status_code == 200, asked
+        assert response.json()["info"]["version"] == found, asked
 
 
-@pytest.mark.parametrize(
-    ("project", "expected"),
-    [
-        ("sampleproject", "3.0.0"),  # 3.1.0 yanked, 4.0.0b1 pre-release
-        ("only-pre", "1.0b2"),
-        ("all-yanked", "1.1"),
-        ("big-project", None),
-    ],
-)
-def test_project_endpoint_picks_like_pypi(
-    pypi_client: PyPIClient, fake: FakePyPI, project: str, expected: str | None
-) -> None:
-    body = pypi_client().get(f"/pypi/{project}/json").json()
-    want = expected or pick_latest(fake.projects[project].releases).version
-    assert body["info"]["version"] == want
-    assert body["urls"] == body["releases"][want]
+def test_project_endpoint_picks_like_pypi(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    client = pypi_client()
+    expectations = {
+        "sampleproject": "3.0.0",  # 3.1.0 yanked, 4.0.0b1 pre-release
+        "only-pre": "1.0b2",
+        "all-yanked": "1.1",
+        "big-project": pick_latest(fake.projects["big-project"].releases).version,
+    }
+    for project, expected in expectations.items():
+        body = client.get(f"/pypi/{project}/json").json()
+        assert body["info"]["version"] == expected, project
+        assert body["urls"] == body["releases"][expected]
 
 
 def test_hundreds_of_releases(pypi_client: PyPIClient, fake: FakePyPI) -> None:
@@ -118,22 +112,14 @@ def test_hundreds_of_releases(pypi_client: PyPIClient, fake: FakePyPI) -> None:
     assert yanked and all(body["releases"][v][0]["yanked_reason"] == "broken wheel" for v in yanked)
 
 
-@pytest.mark.parametrize(
-    ("alias", "target"),
-    [
-        ("latest", "3.0.0"),
-        ("latest-stable", "3.0.0"),
-        ("latest-unstable", "4.0.0b1"),
-    ],
-)
-def test_latest_aliases_redirect_to_the_version(
-    pypi_client: PyPIClient, alias: str, target: str
-) -> None:
+def test_latest_aliases_redirect_to_the_version(pypi_client: PyPIClient) -> None:
     client = pypi_client()
-    response = client.get(f"/pypi/sampleproject/{alias}/json", follow_redirects=False)
-    assert response.status_code == 302
-    assert response.headers["location"] == f"/pypi/sampleproject/{target}/json"
-    assert client.get(response.headers["location"]).json()["info"]["version"] == target
+    aliases = [("latest", "3.0.0"), ("latest-stable", "3.0.0"), ("latest-unstable", "4.0.0b1")]
+    for alias, target in aliases:
+        response = client.get(f"/pypi/sampleproject/{alias}/json", follow_redirects=False)
+        assert response.status_code == 302
+        assert response.headers["location"] == f"/pypi/sampleproject/{target}/json"
+        assert client.get(response.headers["location"]).json()["info"]["version"] == target
 
 
 def test_latest_stable_is_404_without_a_final_release(pypi_client: PyPIClient) -> None:
@@ -144,20 +130,21 @@ def test_latest_stable_is_404_without_a_final_release(pypi_client: PyPIClient) -
     assert unstable.headers["location"] == "/pypi/only-pre/1.0b2/json"
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/pypi/no-such-project/json",
-        "/pypi/sampleproject/9.9.9/json",
-        "/pypi/-bad-name-/json",
-        "/pypi/sampleproject/latest-stable-ish/json",
-    ],
-)
-def test_not_found_is_pypis_body_with_cors(pypi_client: PyPIClient, path: str) -> None:
-    response = pypi_client().get(path)
-    assert response.status_code == 404
-    assert response.content == b'{"message": "Not Found"}'
-    assert response.headers["access-control-allow-origin"] == "*"
+NOT_FOUND = [
+    "/pypi/no-such-project/json",
+    "/pypi/sampleproject/9.9.9/json",
+    "/pypi/-bad-name-/json",
+    "/pypi/sampleproject/latest-stable-ish/json",
+]
+
+
+def test_not_found_is_pypis_body_with_cors(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    for path in NOT_FOUND:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.content == b'{"message": "Not Found"}'
+        assert response.headers["access-control-allow-origin"] == "*"
 
 
 def test_invalid_names_never_reach_the_upstream(pypi_client: PyPIClient, fake: FakePyPI) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
@@ -75,23 +74,23 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "status", "code"), FAULTS)
-def test_fault_with_nothing_cached_is_a_clear_error(
-    pypi_client: PyPIClient, fake: FakePyPI, fault: str, status: int, code: str
+def test_faults_with_nothing_cached_are_clear_errors(
+    pypi_client: PyPIClient, fake: FakePyPI
 ) -> None:
-    fake.fault, fake.slow_seconds = fault, 3
     client = pypi_client(upstream_timeout_seconds=0.5, upstream_max_bytes=4 * 1024 * 1024)
-    response = client.get(PROJECT)
-    assert response.status_code == status
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    assert client.get("/simple/sampleproject/").status_code == status
+    fake.slow_seconds = 3
+    for fault, status, code in FAULTS:
+        fake.fault = fault
+        response = client.get(PROJECT)
+        assert response.status_code == status, fault
+        error = response.json()["error"]
+        assert error["code"] == code, fault
+        assert error["message"]
+        assert client.get("/simple/sampleproject/").status_code == status
 
 
-@pytest.mark.parametrize(("fault", "status", "code"), FAULTS)
-def test_fault_serves_the_stale_copy_untouched(
-    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, fault: str, status: int, code: str
+def test_faults_serve_the_stale_copy_untouched(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine
 ) -> None:
     client = pypi_client(
         metadata_ttl_seconds=0, upstream_timeout_seconds=0.5, upstream_max_bytes=4 * 1024 * 1024
@@ -99,17 +98,20 @@ def test_fault_serves_the_stale_copy_untouched(
     good = client.get(PROJECT)
     release = client.get("/pypi/sampleproject/2.0.0/json")
     stored = _counts(engine)
-    fake.fault, fake.slow_seconds = fault, 3
-    stale = client.get(PROJECT)
-    assert stale.status_code == 200
-    assert stale.content == good.content
-    assert stale.headers["warning"] == STALE
-    assert stale.headers["x-pkgdex-stale"] == "1"
-    assert client.get("/pypi/sampleproject/2.0.0/json").content == release.content
-    assert _counts(engine) == stored
+    fake.slow_seconds = 3
+    for fault, _, _ in FAULTS:
+        fake.fault = fault
+        stale = client.get(PROJECT)
+        assert stale.status_code == 200, fault
+        assert stale.content == good.content
+        assert stale.headers["warning"] == STALE
+        assert stale.headers["x-pkgdex-stale"] == "1"
+        assert client.get("/pypi/sampleproject/2.0.0/json").content == release.content
+        assert _counts(engine) == stored, fault
     fake.fault = None
     healed = client.get(PROJECT)
     assert "x-pkgdex-stale" not in healed.headers
+    assert healed.content == good.content
 
 
 def test_unreachable_upstream(make_client: object, pypi_client: PyPIClient) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pytest
 from fastapi.testclient import TestClient
 
 from support.fake_pypi import FakePyPI
@@ -46,42 +45,41 @@ def test_files_are_oldest_release_first(pypi_client: PyPIClient) -> None:
     assert versions[-1] == "4.0.0b1"
 
 
-@pytest.mark.parametrize(
-    ("accept", "query", "expected"),
-    [
-        (V1_JSON, None, V1_JSON),
-        (f"{V1_JSON}, text/html;q=0.5", None, V1_JSON),
-        (f"{V1_JSON};q=0.2, text/html", None, "text/html"),
-        (V1_HTML, None, V1_HTML),
-        ("application/*", None, V1_HTML),
-        ("*/*", None, "text/html"),
-        ("text/html", "json", V1_JSON),
-        (None, V1_JSON, V1_JSON),
-        (None, "html", "text/html"),
-    ],
-)
-def test_content_negotiation(
-    pypi_client: PyPIClient, accept: str | None, query: str | None, expected: str
-) -> None:
-    headers = {"Accept": accept} if accept else {}
-    params = {"format": query} if query else {}
-    response = pypi_client().get("/simple/sampleproject/", headers=headers, params=params)
-    assert response.status_code == 200
-    assert response.headers["content-type"].split(";")[0] == expected
+NEGOTIATION = [
+    (V1_JSON, None, V1_JSON),
+    (f"{V1_JSON}, text/html;q=0.5", None, V1_JSON),
+    (f"{V1_JSON};q=0.2, text/html", None, "text/html"),
+    (V1_HTML, None, V1_HTML),
+    ("application/*", None, V1_HTML),
+    ("*/*", None, "text/html"),
+    ("text/html", "json", V1_JSON),
+    (None, V1_JSON, V1_JSON),
+    (None, "html", "text/html"),
+]
 
 
-@pytest.mark.parametrize(
-    ("accept", "query"),
-    [("application/xml", None), ("text/html;q=0, application/json", None), (None, "yaml")],
-)
-def test_unsupported_types_are_406(
-    pypi_client: PyPIClient, fake: FakePyPI, accept: str | None, query: str | None
-) -> None:
-    headers = {"Accept": accept} if accept else {}
-    params = {"format": query} if query else {}
-    response = pypi_client().get("/simple/sampleproject/", headers=headers, params=params)
-    assert response.status_code == 406
-    assert "Accept" in response.headers["vary"].split(", ")
+def test_content_negotiation(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    for accept, query, expected in NEGOTIATION:
+        headers = {"Accept": accept} if accept else {}
+        params = {"format": query} if query else {}
+        response = client.get("/simple/sampleproject/", headers=headers, params=params)
+        assert response.status_code == 200
+        assert response.headers["content-type"].split(";")[0] == expected, (accept, query)
+
+
+def test_unsupported_types_are_406(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    client = pypi_client()
+    for accept, query in [
+        ("application/xml", None),
+        ("text/html;q=0, application/json", None),
+        (None, "yaml"),
+    ]:
+        headers = {"Accept": accept} if accept else {}
+        params = {"format": query} if query else {}
+        response = client.get("/simple/sampleproject/", headers=headers, params=params)
+        assert response.status_code == 406, (accept, query)
+        assert "Accept" in response.headers["vary"].split(", ")
     assert fake.total() == 0
 
 
@@ -121,18 +119,15 @@ def test_index_lists_stored_projects_with_serials(pypi_client: PyPIClient) -> No
     assert '<a href="/simple/zope-interface-extra/">Zope.Interface_Extra</a>' in html
 
 
-@pytest.mark.parametrize(
-    ("path", "location"),
-    [
+def test_redirects_to_the_normalised_url(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    for path, location in [
         ("/simple/Zope.Interface_Extra/", "/simple/zope-interface-extra/"),
         ("/simple/sampleproject", "/simple/sampleproject/"),
         ("/simple", "/simple/"),
-    ],
-)
-def test_redirects_to_the_normalised_url(pypi_client: PyPIClient, path: str, location: str) -> None:
-    response = pypi_client().get(path, follow_redirects=False)
-    assert response.status_code == 301
-    assert response.headers["location"] == location
+    ]:
+        response = client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (301, location), path
 
 
 def test_unknown_project_is_404(pypi_client: PyPIClient) -> None:
