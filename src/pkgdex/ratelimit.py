@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Response
-from limits import RateLimitItem, parse_many
-from limits.storage import Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits import RateLimitItem, WindowStats, parse_many
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.storage import storage_from_string
 
 from pkgdex.clientip import client_ip
 from pkgdex.config import Settings
@@ -39,12 +40,16 @@ class Limiter:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limiter:
+        # The asyncio flavour of ``limits``: counting costs no worker-thread hop, and its memory
+        # storage expires keys with an asyncio task where the threaded one starts a thread.
         if settings.redis_url:
             storage = storage_from_string(
-                settings.redis_url, key_prefix=f"{settings.redis_prefix}:limits"
+                f"async+{settings.redis_url}",
+                implementation="redispy",
+                key_prefix=f"{settings.redis_prefix}:limits",
             )
         else:
-            storage = storage_from_string("memory://")
+            storage = storage_from_string("async+memory://")
         assert isinstance(storage, Storage)
         return cls(FixedWindowRateLimiter(storage), settings.rate_limits_enabled, settings)
 
@@ -77,31 +82,30 @@ class RateLimit:
         self.items = parse_many(limits_text)
         self.render = render
 
-    def __call__(self, request: Request, response: Response) -> None:
+    async def __call__(self, request: Request, response: Response) -> None:
         limiter: Limiter = request.app.state.limiter
         if not limiter.enabled or self._bypassed(request, limiter.settings):
             return
         ip = client_ip(request, limiter.settings.trusted_proxies)
+        windows: list[tuple[RateLimitItem, WindowStats]] = []
         for item in self.items:
-            if not limiter.strategy.hit(item, self.scope, ip):
-                headers = self._headers(limiter, item, ip, exceeded=True)
+            allowed = await limiter.strategy.hit(item, self.scope, ip)
+            stats = await limiter.strategy.get_window_stats(item, self.scope, ip)
+            if not allowed:
+                headers = self._headers(item, stats, exceeded=True)
                 raise ResponseError(self.render(request, item, headers))
-        response.headers.update(self._headers(limiter, self._tightest(limiter, ip), ip))
-
-    def _tightest(self, limiter: Limiter, ip: str) -> RateLimitItem:
-        def remaining(item: RateLimitItem) -> int:
-            return limiter.strategy.get_window_stats(item, self.scope, ip).remaining
-
-        return min(self.items, key=remaining)
+            windows.append((item, stats))
+        # The window closest to tripping is the one the headers describe.
+        item, stats = min(windows, key=lambda window: window[1].remaining)
+        response.headers.update(self._headers(item, stats))
 
     def _bypassed(self, request: Request, settings: Settings) -> bool:
         secret = settings.bypass_secret.get_secret_value() if settings.bypass_secret else None
         return bypass_token_valid(secret, request.headers.get(BYPASS_HEADER))
 
     def _headers(
-        self, limiter: Limiter, item: RateLimitItem, ip: str, *, exceeded: bool = False
+        self, item: RateLimitItem, stats: WindowStats, *, exceeded: bool = False
     ) -> dict[str, str]:
-        stats = limiter.strategy.get_window_stats(item, self.scope, ip)
         reset = math.ceil(stats.reset_time)
         headers = {
             "X-RateLimit-Limit": str(item.amount),

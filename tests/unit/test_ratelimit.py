@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from limits.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import MemoryStorage, RedisStorage
 
 from pkgdex.config import Settings
 from pkgdex.ratelimit import (

@@ -8,14 +8,17 @@ dataclasses: search answers hundreds of rows and must stay within a few millisec
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from limits import RateLimitItem
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from pkgdex.config import Settings
-from pkgdex.deps import ConnectionDep, EngineDep, SettingsDep
+from pkgdex.deps import SettingsDep
 from pkgdex.index import osma, queries
 from pkgdex.index.queries import ECOSYSTEMS
 from pkgdex.index.reloads import IndexReloads, NoReloadSourceError, ReloadRunningError
@@ -29,6 +32,7 @@ PONG = b'{"ping":"pong"}'
 # query holding one is refused as a bad parameter rather than searched.
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 
+T = TypeVar("T")
 SecretParam = Annotated[str, Query(description="The server's configured secret.")]
 
 
@@ -70,6 +74,21 @@ def add_ping_routes(app: FastAPI) -> None:
         app.add_route(path, fast_ping, methods=["GET", "HEAD"], include_in_schema=False)
 
 
+def engine(request: Request) -> Engine:
+    value: Engine = request.app.state.engine
+    return value
+
+
+async def in_thread(request: Request, query: Callable[..., T], *args: Any) -> T:
+    """``query(conn, *args)`` on a pooled connection, in one worker-thread hop."""
+    return await run_in_threadpool(_with_connection, engine(request), query, *args)
+
+
+def _with_connection(engine: Engine, query: Callable[..., T], *args: Any) -> T:
+    with engine.connect() as conn:
+        return query(conn, *args)
+
+
 def get_reloads(request: Request) -> IndexReloads:
     reloads: IndexReloads = request.app.state.index_reloads
     return reloads
@@ -95,37 +114,41 @@ def make_router(ecosystem: str, settings: Settings) -> APIRouter:
         """Liveness: never touches the database."""
         return pong()
 
+    # The handlers below are async and take no sync dependency: their database work runs in
+    # exactly one worker-thread hop (every sync dependency would cost another).
+
     @router.get("/health", responses=osma.HEALTH_DOC)
-    def health(engine: EngineDep, reloads: ReloadsDep) -> Response:
+    async def health(request: Request) -> Response:
         """200 with the index size; 503 while a cold start is still loading the index."""
-        status, body = osma.health(engine, ecosystem, reloads)
+        reloads: IndexReloads = request.app.state.index_reloads
+        status, body = await run_in_threadpool(osma.health, engine(request), ecosystem, reloads)
         return json_response(body, status=status)
 
     @router.get("/stats", responses=osma.stats_doc(ecosystem))
-    def stats(conn: ConnectionDep) -> Response:
+    async def stats(request: Request) -> Response:
         """How many names the index holds and when it was last loaded."""
-        return json_response(osma.stats(conn, ecosystem))
+        return json_response(await in_thread(request, osma.stats, ecosystem))
 
     @router.get("/browse", dependencies=limited("browse"), responses=osma.BROWSE_DOC)
-    def browse(
-        conn: ConnectionDep,
+    async def browse(
+        request: Request,
         response: Response,
         page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
     ) -> Response:
         """Every name in ``no`` order, a page at a time (page 10,000 is as fast as page 1)."""
-        rows = queries.browse(conn, ecosystem, page, limit)
+        rows = await in_thread(request, queries.browse, ecosystem, page, limit)
         return json_response({"page": page, "limit": limit, "results": rows}, response)
 
     @router.get("/search", dependencies=limited("search"), responses=osma.SEARCH_DOC)
-    def search(
-        conn: ConnectionDep,
+    async def search(
+        request: Request,
         response: Response,
         q: Annotated[str, Query(min_length=2, max_length=100, pattern=NO_CONTROL_CHARACTERS)],
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 250,
     ) -> Response:
         """Exact (rank 0), prefix (1) and substring (2) matches, by rank then name."""
-        hits = queries.search(conn, ecosystem, q, limit)
+        hits = await in_thread(request, queries.search, ecosystem, q, limit)
         return json_response({"query": q, "count": len(hits), "results": hits}, response)
 
     @router.get("/debug-ip", responses=osma.DEBUG_IP_DOC)
