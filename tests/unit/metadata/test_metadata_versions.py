@@ -1,0 +1,85 @@
+"""PEP 440 ordering and pypi.org's choices of the release a project page describes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pkgdex.metadata.versions import (
+    find_version,
+    is_prerelease,
+    newest_first,
+    order_key,
+    pick_latest,
+    pick_latest_stable,
+    pick_latest_unstable,
+)
+
+VECTORS = Path(__file__).resolve().parents[4] / "shared/testdata/version-ordering/pypi-versions.txt"
+
+
+@dataclass(frozen=True)
+class R:
+    version: str
+    yanked: bool = False
+
+
+def _vectors() -> list[tuple[str, str, str]]:
+    if not VECTORS.exists():
+        pytest.skip(f"{VECTORS} is not present")
+    lines = VECTORS.read_text().splitlines()
+    return [tuple(line.split()) for line in lines if line.strip() and not line.startswith("//")]  # type: ignore[misc]
+
+
+def test_ordering_vectors() -> None:
+    for left, op, right in _vectors():
+        a, b = order_key(left)[:2], order_key(right)[:2]
+        if op == "=":
+            assert a == b, (left, right)
+        elif op == "<":
+            assert [r.version for r in newest_first([R(left), R(right)])] == [right, left]
+        else:
+            assert [r.version for r in newest_first([R(left), R(right)])] == [left, right]
+
+
+def test_invalid_versions_sort_below_valid_ones() -> None:
+    releases = [R("1.0"), R("banana"), R("0.1")]
+    assert [r.version for r in newest_first(releases)] == ["1.0", "0.1", "banana"]
+    assert is_prerelease("banana") is None
+    assert is_prerelease("1.0rc1") is True
+    assert is_prerelease("1.0.dev3") is True
+    assert is_prerelease("1.0.post1") is False
+
+
+def test_pick_latest_prefers_final_then_pre_then_yanked() -> None:
+    assert pick_latest([R("1.0"), R("2.0b1"), R("1.5", yanked=True)]) == R("1.0")
+    assert pick_latest([R("1.0a1"), R("1.0b1"), R("0.9", yanked=True)]) == R("1.0b1")
+    assert pick_latest([R("1.0", yanked=True), R("2.0a1", yanked=True)]) == R("1.0", True)
+    assert pick_latest([R("banana"), R("0.1a1")]) == R("0.1a1")
+    assert pick_latest([]) is None
+
+
+def test_latest_stable_and_unstable() -> None:
+    releases = [R("1.0"), R("2.0", yanked=True), R("3.0rc1")]
+    assert pick_latest_stable(releases) == R("1.0")
+    assert pick_latest_unstable(releases) == R("3.0rc1")
+    assert pick_latest_stable([R("1.0a1")]) is None
+    assert pick_latest_stable([R("1.0", yanked=True)]) == R("1.0", True)
+
+
+def test_find_version_in_normalised_form() -> None:
+    releases = [R("3.0.0"), R("1.0.post1"), R("2.0")]
+    assert find_version(releases, "3.0") == R("3.0.0")
+    assert find_version(releases, "3") == R("3.0.0")
+    assert find_version(releases, "1.0-1") == R("1.0.post1")
+    assert find_version(releases, "V2.0") == R("2.0")
+    assert find_version(releases, "4.0") is None
+
+
+def test_find_version_with_duplicates_needs_the_exact_spelling() -> None:
+    releases = [R("1.0"), R("1.0.0")]
+    assert find_version(releases, "1.0.0") == R("1.0.0")
+    assert find_version(releases, "1.0") == R("1.0")
+    assert find_version(releases, "1") is None
