@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from pkgdex.clientip import client_ip, forwarding_headers, is_trusted_proxy
 from pkgdex.config import Settings
 from pkgdex.index.queries import index_status
-from pkgdex.index.reloads import IndexReloads, ReloadState
+from pkgdex.index.reloads import IndexReloads, NoReloadSourceError, ReloadRunningError
+from pkgdex.ratelimit import BYPASS_VALID_SECONDS, make_bypass_token
 
 SOURCES = {"pypi": "pypi.org", "npm": "npmjs.com"}
 NOTE = "Snapshot dataset — updated periodically."
@@ -69,7 +70,27 @@ def require_secret(configured: SecretStr | None, given: str, setting: str) -> st
     return expected
 
 
-def rebuild_started(ecosystem: str, state: ReloadState) -> dict[str, Any]:
+def bypass_token(settings: Settings, secret: str) -> dict[str, Any]:
+    """A fresh token for a caller who knows the bypass secret."""
+    configured = require_secret(settings.bypass_secret, secret, "PKGDEX_BYPASS_SECRET")
+    token = make_bypass_token(configured)
+    return {
+        "bypass_token": token,
+        "valid_for_seconds": BYPASS_VALID_SECONDS,
+        "usage": f"Send as header: X-Bypass-Token: {token}",
+    }
+
+
+def start_rebuild(reloads: IndexReloads, ecosystem: str, secret: str) -> dict[str, Any]:
+    """Start a background reload for a caller who knows the rebuild secret (409 if one runs)."""
+    require_secret(reloads.settings.rebuild_secret, secret, "PKGDEX_REBUILD_SECRET")
+    try:
+        state = reloads.rebuild(ecosystem)
+    except ReloadRunningError:
+        message = f"A rebuild of the {ecosystem} index is already running."
+        raise HTTPException(409, message) from None
+    except NoReloadSourceError as exc:
+        raise HTTPException(503, str(exc)) from exc
     return {"status": "started", "ecosystem": ecosystem, "started": state.started}
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from limits import RateLimitItem
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -21,8 +21,8 @@ from pkgdex.config import Settings
 from pkgdex.deps import SettingsDep
 from pkgdex.index import osma, queries
 from pkgdex.index.queries import ECOSYSTEMS
-from pkgdex.index.reloads import IndexReloads, NoReloadSourceError, ReloadRunningError
-from pkgdex.ratelimit import BYPASS_VALID_SECONDS, RateLimit, make_bypass_token
+from pkgdex.index.reloads import IndexReloads
+from pkgdex.ratelimit import RateLimit
 
 MAX_LIMIT = 500
 # page * limit must stay far inside a 64-bit integer on every backend; no registry comes close.
@@ -159,28 +159,12 @@ def make_router(ecosystem: str, settings: Settings) -> APIRouter:
     @router.get("/get-bypass", responses=osma.BYPASS_DOC)
     def get_bypass(secret: SecretParam, settings: SettingsDep) -> Response:
         """A token that skips the rate limits for an hour (``X-Bypass-Token`` header)."""
-        configured = osma.require_secret(settings.bypass_secret, secret, "PKGDEX_BYPASS_SECRET")
-        token = make_bypass_token(configured)
-        return json_response(
-            {
-                "bypass_token": token,
-                "valid_for_seconds": BYPASS_VALID_SECONDS,
-                "usage": f"Send as header: X-Bypass-Token: {token}",
-            }
-        )
+        return json_response(osma.bypass_token(settings, secret))
 
     @router.get("/rebuild", status_code=202, responses=osma.REBUILD_DOC)
     @router.post("/rebuild", name="rebuild_post", status_code=202, responses=osma.REBUILD_DOC)
-    def rebuild(secret: SecretParam, settings: SettingsDep, reloads: ReloadsDep) -> Response:
+    def rebuild(secret: SecretParam, reloads: ReloadsDep) -> Response:
         """Reload the index in the background; the current index serves until the swap."""
-        osma.require_secret(settings.rebuild_secret, secret, "PKGDEX_REBUILD_SECRET")
-        try:
-            state = reloads.rebuild(ecosystem)
-        except ReloadRunningError:
-            message = f"A rebuild of the {ecosystem} index is already running."
-            raise HTTPException(409, message) from None
-        except NoReloadSourceError as exc:
-            raise HTTPException(503, str(exc)) from exc
-        return json_response(osma.rebuild_started(ecosystem, state), status=202)
+        return json_response(osma.start_rebuild(reloads, ecosystem, secret), status=202)
 
     return router
