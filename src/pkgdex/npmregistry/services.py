@@ -10,11 +10,12 @@ import functools
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import BackgroundTasks, Request
 from sqlalchemy import Connection, Engine, Insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,6 +45,13 @@ class Answer:
     stale: bool = False
 
 
+Later = Callable[..., None]  # runs a function with its arguments, now or after the response
+
+
+def _now(fn: Callable[..., None], *args: Any) -> None:
+    fn(*args)
+
+
 @dataclass(frozen=True)
 class NpmRegistry:
     """The pull-through cache of packuments; one is made per request from the app's parts."""
@@ -53,18 +61,29 @@ class NpmRegistry:
     single_flight: SingleFlight
     policy: CachePolicy
     upstream_url: str
+    later: Later = _now
 
     @classmethod
-    def from_request(cls, request: Request) -> NpmRegistry:
+    def from_request(cls, request: Request, background: BackgroundTasks) -> NpmRegistry:
+        """For a route: telling the name index about a new package waits until after the
+        response, so a client never waits for index bookkeeping."""
         state = request.app.state
-        return cls.from_parts(state.engine, state.upstream, state.single_flight, state.settings)
+        return cls.from_parts(
+            state.engine, state.upstream, state.single_flight, state.settings, background.add_task
+        )
 
     @classmethod
     def from_parts(
-        cls, engine: Engine, upstream: Upstream, single_flight: SingleFlight, settings: Settings
+        cls,
+        engine: Engine,
+        upstream: Upstream,
+        single_flight: SingleFlight,
+        settings: Settings,
+        later: Later = _now,
     ) -> NpmRegistry:
         policy = CachePolicy.from_settings(settings)
-        return cls(engine, upstream, single_flight, policy, settings.npm_upstream.rstrip("/"))
+        upstream_url = settings.npm_upstream.rstrip("/")
+        return cls(engine, upstream, single_flight, policy, upstream_url, later)
 
     def packument(self, name: str, body: queries.Body = "doc") -> Answer:
         """The packument of ``name``: cached when fresh, else pulled through.
@@ -145,7 +164,7 @@ class NpmRegistry:
         with self.engine.begin() as conn:
             stored = store_packument(conn, doc, upstream_etag=upstream_etag)
         if previous is None or previous.latest != stored.latest:
-            record_in_index(self.engine, doc)
+            self.later(record_in_index, self.engine, doc)
         return stored
 
     def packument_url(self, name: str) -> str:
