@@ -2,8 +2,8 @@
 
 A reload runs in a thread, so the server keeps answering from the old index until the load
 swaps the new one in (loads are atomic: a failed or cancelled one leaves the old index). One
-reload per ecosystem runs at a time. With Redis configured the lock lives there, so it holds
-across every server process and host; without Redis it is a lock of this process.
+reload per ecosystem runs at a time, across every server process: the lock lives in Redis when
+it is configured, else in the database (see :mod:`pkgdex.index.reload_locks`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 import redis
-from redis.exceptions import LockError
 from sqlalchemy import Engine
 
 from pkgdex.config import Settings
 from pkgdex.index import jobs
 from pkgdex.index.queries import ECOSYSTEMS
+from pkgdex.index.reload_locks import RedisLock, ReloadLock, database_lock
 
 log = logging.getLogger(__name__)
 
@@ -39,63 +38,6 @@ class NoReloadSourceError(Exception):
 
 class ReloadCancelledError(Exception):
     """The server is shutting down; the load stops and the old index stays."""
-
-
-class ReloadLock(Protocol):
-    def acquire(self) -> bool: ...
-
-    def release(self) -> None: ...
-
-
-class LocalLock:
-    """One reload at a time within this process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def acquire(self) -> bool:
-        return self._lock.acquire(blocking=False)
-
-    def release(self) -> None:
-        self._lock.release()
-
-
-class RedisLock:
-    """One reload at a time across processes.
-
-    The Redis key expires after ``timeout`` seconds so a holder that dies (SIGKILL, lost host)
-    cannot block reloads forever; while the holder lives, a heartbeat keeps the key alive.
-    """
-
-    def __init__(self, client: redis.Redis[bytes], name: str, timeout: float = 30.0) -> None:
-        # thread_local=False: the lock is taken by a request thread, released by the worker.
-        self._lock = client.lock(name, timeout=timeout, blocking=False, thread_local=False)
-        self._timeout = timeout
-        self._stop = threading.Event()
-
-    def acquire(self) -> bool:
-        if not self._lock.acquire(blocking=False):
-            return False
-        self._stop = threading.Event()
-        threading.Thread(
-            target=self._keep_alive, args=(self._stop,), name="index-reload-lock", daemon=True
-        ).start()
-        return True
-
-    def _keep_alive(self, stop: threading.Event) -> None:
-        while not stop.wait(self._timeout / 3):
-            try:
-                self._lock.reacquire()
-            except (LockError, redis.RedisError):
-                log.exception("lost the index reload lock %s", self._lock.name)
-                return
-
-    def release(self) -> None:
-        self._stop.set()
-        try:
-            self._lock.release()
-        except (LockError, redis.RedisError):
-            log.warning("the index reload lock %s had already expired", self._lock.name)
 
 
 @dataclass
@@ -124,7 +66,7 @@ class IndexReloads:
 
     def _make_lock(self, ecosystem: str) -> ReloadLock:
         if self._redis is None:
-            return LocalLock()
+            return database_lock(self.engine, f"index-reload-{ecosystem}")
         return RedisLock(self._redis, f"{self.settings.redis_prefix}:index:reload:{ecosystem}")
 
     def rebuild(self, ecosystem: str) -> ReloadState:

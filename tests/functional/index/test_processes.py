@@ -128,6 +128,28 @@ def test_one_rebuild_at_a_time_across_processes(
             )
 
 
+def test_without_redis_one_rebuild_at_a_time_across_processes_still_holds(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    load_index(engine, "pypi", write_listing(tmp_path, "pypi", PYPI_NAMES))
+    with gated_source(tsv("pypi", many_names("pypi", 300))) as source:
+        settings = base_settings(
+            database_url, rebuild_secret=SECRET, index_sources=f"pypi={source.url}"
+        )
+        with (
+            running_server(settings, log_dir=tmp_path) as one,
+            running_server(settings, log_dir=tmp_path) as two,
+        ):
+            assert httpx.post(f"{one.url}/pypi/rebuild", params={"secret": SECRET}).status_code == (
+                202
+            )
+            assert httpx.post(f"{two.url}/pypi/rebuild", params={"secret": SECRET}).status_code == (
+                409
+            )
+            source.release()
+            wait_for(lambda: total(two.url) == 300)
+
+
 def test_a_cold_start_serves_at_once_and_reports_initializing(
     database_url: str, tmp_path: Path
 ) -> None:
