@@ -22,8 +22,8 @@ from pkgdex.errors import ApiError
 COMPATIBLE_DAYS = 180
 MAX_PACKAGE_LENGTH = 200
 # PEP 508 names: letters, digits, and . _ - inside.
-VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+VALID_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fullmatch: no trailing newline
 
 
 class ParameterError(ValueError):
@@ -38,7 +38,7 @@ def canonical_package(raw: str) -> str:
     """The PEP 503 form of ``raw``; raises PackageNameError when it cannot be a name."""
     if raw == ALL_PACKAGES:
         return raw
-    if len(raw) > MAX_PACKAGE_LENGTH or not VALID_NAME.match(raw):
+    if len(raw) > MAX_PACKAGE_LENGTH or not VALID_NAME.fullmatch(raw):
         shown = raw if len(raw) <= 60 else raw[:60] + "..."
         raise PackageNameError(f"not a valid PyPI package name: {shown!r}")
     return canonicalize_name(raw)
@@ -47,7 +47,7 @@ def canonical_package(raw: str) -> str:
 def parse_day(value: str | None, name: str) -> dt.date | None:
     if value is None or value == "":
         return None
-    if not ISO_DAY.match(value):
+    if not ISO_DAY.fullmatch(value):
         raise ParameterError(f"{name} must be a date like 2024-01-31, got {value[:40]!r}")
     try:
         return dt.date.fromisoformat(value)

@@ -7,6 +7,7 @@ surface's envelope (``success: false``) rather than in pkgdex's native error sha
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,8 @@ from pkgdex.errors import request_id
 from pkgdex.ratelimit import RateLimit
 
 PREFIX = "/pypistats-api/v1"
+WHOLE_NUMBER = re.compile(r"[0-9]{1,4}")
+OVERALL_MAX_DAYS = marketplace.OVERALL_MAX_DAYS
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +61,8 @@ def query(
         raise MarketError(400, "invalid_package", "the package parameter is required")
     days = COMPATIBLE_DAYS
     if limit is not None:
-        if not limit.isdigit() or not 1 <= int(limit) <= marketplace.OVERALL_MAX_DAYS:
+        # str.isdigit() also accepts "²", which int() refuses: check ASCII digits only.
+        if not WHOLE_NUMBER.fullmatch(limit) or not 1 <= int(limit) <= OVERALL_MAX_DAYS:
             raise MarketError(422, "invalid_parameter", "limit must be a whole number 1-180")
         days = int(limit)
     try:

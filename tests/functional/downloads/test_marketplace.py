@@ -115,7 +115,7 @@ def test_errors_keep_the_envelope(stats: TestClient, path: str) -> None:
     failed(stats.get(f"{V1}/{path}?package=numpy&ci=perhaps"), 422, "invalid_parameter")
 
 
-@pytest.mark.parametrize("limit", ["0", "181", "-1", "ten", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "181", "-1", "ten", "1.5", "²", "99999999999999999999"])
 def test_overall_bad_limit(stats: TestClient, limit: str) -> None:
     message = failed(stats.get(f"{V1}/overall?package=numpy&limit={limit}"), 422,
                      "invalid_parameter")  # fmt: skip

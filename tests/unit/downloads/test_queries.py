@@ -46,7 +46,9 @@ def test_names_are_pep503_normalised(raw: str, canonical: str) -> None:
     assert canonical_package(raw) == canonical
 
 
-@pytest.mark.parametrize("raw", ["", "-a", "a-", ".a", "a b", "a/b", "naïve", "a" * 201, "_all_"])
+@pytest.mark.parametrize(
+    "raw", ["", "-a", "a-", ".a", "a b", "a/b", "naïve", "a" * 201, "_all_", "numpy\n"]
+)
 def test_impossible_names_are_refused(raw: str) -> None:
     with pytest.raises(PackageNameError, match="not a valid PyPI package name"):
         canonical_package(raw)
@@ -55,7 +57,9 @@ def test_impossible_names_are_refused(raw: str) -> None:
 def test_days_are_strict() -> None:
     assert parse_day("2026-02-28", "start") == dt.date(2026, 2, 28)
     assert parse_day(None, "start") is None and parse_day("", "start") is None
-    for bad in ("2026-02-30", "2026-2-3", "20260203", "2026-02-03T00:00", " 2026-02-03"):
+    bad_days = ("2026-02-30", "2026-2-3", "20260203", "2026-02-03T00:00", " 2026-02-03",
+                "2026-02-03\n", "２０２６-02-03")  # fmt: skip
+    for bad in bad_days:
         with pytest.raises(ParameterError, match="start"):
             parse_day(bad, "start")
 
