@@ -8,7 +8,8 @@ pypi.org's renderer does), each release's files by filename.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gzip
+from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
 from typing import Any
@@ -52,6 +53,18 @@ class Rendered:
     etag: str
     last_serial: int
     derived_info: bool = False  # the release's own info was unknown (offline import)
+    _gzipped: list[bytes] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def gzip_etag(self) -> str:
+        """The gzip representation is another representation: it needs its own strong ETag."""
+        return self.etag[:-1] + '-gz"'
+
+    def gzipped(self) -> bytes:
+        """The body compressed once, on first demand (a race compresses it twice, harmlessly)."""
+        if not self._gzipped:
+            self._gzipped.append(gzip.compress(self.body, compresslevel=6, mtime=0))
+        return self._gzipped[0]
 
 
 def make_etag(body: bytes) -> str:

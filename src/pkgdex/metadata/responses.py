@@ -25,6 +25,7 @@ CORS_HEADERS = {
 NOT_FOUND_BODY = b'{"message": "Not Found"}'
 JSON_API_CACHE = "max-age=900, public"
 SIMPLE_CACHE = "max-age=600, public"
+GZIP_MIN_BYTES = 1024  # below about a packet, compressing saves nothing
 
 
 def answer(
@@ -45,19 +46,32 @@ def answer(
     if isinstance(outcome, Redirect):
         headers = {**CORS_HEADERS, "Location": outcome.location}
         return Response(status_code=outcome.status, headers=headers)
+    rendered = outcome.rendered
+    compress = len(rendered.body) >= GZIP_MIN_BYTES and accepts_gzip(request)
     headers = {
         **CORS_HEADERS,
         "Cache-Control": cache_control,
-        "ETag": outcome.rendered.etag,
-        "X-PyPI-Last-Serial": str(outcome.rendered.last_serial),
+        "ETag": rendered.gzip_etag if compress else rendered.etag,
+        "Vary": f"{vary}, Accept-Encoding" if vary else "Accept-Encoding",
+        "X-PyPI-Last-Serial": str(rendered.last_serial),
     }
-    if vary:
-        headers["Vary"] = vary
     if outcome.stale:
         headers.update(STALE_HEADERS)
-    if etag_matches(request.headers.get("if-none-match"), outcome.rendered.etag):
+    validators = request.headers.get("if-none-match")
+    if etag_matches(validators, rendered.etag) or etag_matches(validators, rendered.gzip_etag):
         return Response(status_code=304, headers=headers)
-    return Response(outcome.rendered.body, media_type=media_type, headers=headers)
+    if compress:
+        headers["Content-Encoding"] = "gzip"
+        return Response(rendered.gzipped(), media_type=media_type, headers=headers)
+    return Response(rendered.body, media_type=media_type, headers=headers)
+
+
+def accepts_gzip(request: Request) -> bool:
+    for coding in request.headers.get("accept-encoding", "").lower().split(","):
+        name, _, params = coding.partition(";")
+        if name.strip() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 def not_found() -> Response:

@@ -189,3 +189,22 @@ def test_head_is_answered(pypi_client: PyPIClient) -> None:
     client = pypi_client()
     assert client.head("/pypi/sampleproject/json").status_code == 200
     assert client.head("/pypi/").status_code == 200
+
+
+def test_gzip_is_a_separate_representation(pypi_client: PyPIClient) -> None:
+    client = pypi_client()
+    plain = client.get("/pypi/big-project/json", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/pypi/big-project/json", headers={"Accept-Encoding": "gzip, br"})
+    refused = client.get("/pypi/big-project/json", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in plain.headers
+    assert "content-encoding" not in refused.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # decoded by the client
+    assert int(packed.headers["content-length"]) < len(plain.content) / 4
+    assert packed.headers["etag"] != plain.headers["etag"]
+    assert "Accept-Encoding" in packed.headers["vary"]
+    for etag in (plain.headers["etag"], packed.headers["etag"]):
+        again = client.get("/pypi/big-project/json", headers={"If-None-Match": etag})
+        assert again.status_code == 304
+    small = client.get("/pypi/no-such-project/json", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
