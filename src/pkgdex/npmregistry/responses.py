@@ -59,11 +59,8 @@ def packument_response(request: Request, lookup: PackageLookup) -> Response:
     """The full or install-v1 packument; a matching If-None-Match never reads the document."""
     abbreviated = wants_abbreviated(request)
     variant: Literal["doc", "abbreviated"] = "abbreviated" if abbreviated else "doc"
-    if request.headers.get("if-none-match"):
-        answer = lookup(None)
-        etag = _etag(answer, variant)
-        if _matches(request.headers["if-none-match"], etag):
-            return _not_modified(answer, etag)
+    if (unchanged := _not_modified(request, lookup, variant)) is not None:
+        return unchanged
     answer = lookup(variant)
     assert answer.stored.body is not None  # a served 200 row has its documents
     return _ok(answer, answer.stored.body, _etag(answer, variant), abbreviated)
@@ -73,11 +70,8 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     """One version (or the version a dist-tag points at), full or install-v1."""
     abbreviated = wants_abbreviated(request)
     variant = f"{'abbreviated' if abbreviated else 'doc'}/{version_or_tag}"
-    if request.headers.get("if-none-match"):
-        answer = lookup(None)
-        etag = _etag(answer, variant)
-        if _matches(request.headers["if-none-match"], etag):
-            return _not_modified(answer, etag)
+    if (unchanged := _not_modified(request, lookup, variant)) is not None:
+        return unchanged
     answer = lookup("doc")
     assert answer.stored.body is not None
     manifest = pk.resolve_version(orjson.loads(answer.stored.body), version_or_tag)
@@ -87,15 +81,23 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     return _ok(answer, dumps(chosen), _etag(answer, variant), abbreviated)
 
 
+def _not_modified(request: Request, lookup: PackageLookup, variant: str) -> Response | None:
+    """A 304 when the client's ETag still matches, found without reading the document."""
+    if_none_match = request.headers.get("if-none-match")
+    if not if_none_match:
+        return None
+    answer = lookup(None)
+    etag = _etag(answer, variant)
+    if not _matches(if_none_match, etag):
+        return None
+    return Response(status_code=304, headers=_headers(answer, etag))
+
+
 def _headers(answer: Answer, etag: str) -> dict[str, str]:
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
     if answer.stale:
         headers.update(STALE_HEADERS)
     return headers
-
-
-def _not_modified(answer: Answer, etag: str) -> Response:
-    return Response(status_code=304, headers=_headers(answer, etag))
 
 
 def _ok(answer: Answer, body: bytes, etag: str, abbreviated: bool) -> Response:
@@ -109,9 +111,7 @@ def _etag(answer: Answer, variant: str) -> str:
     return '"' + hashlib.sha256(seed).hexdigest()[:32] + '"'
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
+def _matches(if_none_match: str, etag: str) -> bool:
     tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
     return "*" in tags or etag in tags
 

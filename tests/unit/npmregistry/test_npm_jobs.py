@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from pkgdex import db
 from pkgdex.cli import app as cli
 from pkgdex.config import Settings
 from pkgdex.index import queries as index_queries
 from pkgdex.npmregistry import jobs
 from pkgdex.npmregistry.models import npm_packuments
 from pkgdex.npmregistry.packument import InvalidPackumentError
-from support.fake_npm import FakeNpm, serve_fake_npm, unused_port_url
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeNpm]:
-    with serve_fake_npm() as served:
-        yield served
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = db.make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
+from support.fake_npm import FakeNpm, unused_port_url
 
 
 def stored_names(engine: Engine) -> list[str]:

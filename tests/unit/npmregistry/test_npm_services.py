@@ -4,7 +4,6 @@ Redis for several processes), against the fake registry on loopback."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,25 +11,11 @@ import pytest
 import redis
 from sqlalchemy import Engine
 
-from pkgdex import db
 from pkgdex.config import Settings
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError
 from pkgdex.npmregistry.services import NpmRegistry, PackageNotFoundError
-from support.fake_npm import FakeNpm, serve_fake_npm
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeNpm]:
-    with serve_fake_npm() as served:
-        yield served
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = db.make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
+from support.fake_npm import FakeNpm
 
 
 def settings(url: str, fake: FakeNpm, **overrides: Any) -> Settings:
