@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -18,11 +19,14 @@ from fastapi import Request, Response
 from limits import RateLimitItem, WindowStats, parse_many
 from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 
 from pkgdex.clientip import client_ip
 from pkgdex.config import Settings
 from pkgdex.errors import ResponseError
+
+log = logging.getLogger(__name__)
 
 BYPASS_HEADER = "x-bypass-token"
 BYPASS_VALID_SECONDS = 3600
@@ -47,6 +51,7 @@ class Limiter:
                 f"async+{settings.redis_url}",
                 implementation="redispy",
                 key_prefix=f"{settings.redis_prefix}:limits",
+                wrap_exceptions=True,
             )
         else:
             storage = storage_from_string("async+memory://")
@@ -87,6 +92,14 @@ class RateLimit:
         if not limiter.enabled or self._bypassed(request, limiter.settings):
             return
         ip = client_ip(request, limiter.settings.trusted_proxies)
+        try:
+            response.headers.update(await self._count(request, limiter, ip))
+        except StorageError:
+            # A limit is a protection, not the service: while Redis is unreachable, serve.
+            log.warning("rate-limit storage unreachable; %s is not limited", self.scope)
+
+    async def _count(self, request: Request, limiter: Limiter, ip: str) -> dict[str, str]:
+        """Count the request in every window: the headers to send, or a 429 raised."""
         windows: list[tuple[RateLimitItem, WindowStats]] = []
         for item in self.items:
             allowed = await limiter.strategy.hit(item, self.scope, ip)
@@ -97,7 +110,7 @@ class RateLimit:
             windows.append((item, stats))
         # The window closest to tripping is the one the headers describe.
         item, stats = min(windows, key=lambda window: window[1].remaining)
-        response.headers.update(self._headers(item, stats))
+        return self._headers(item, stats)
 
     def _bypassed(self, request: Request, settings: Settings) -> bool:
         secret = settings.bypass_secret.get_secret_value() if settings.bypass_secret else None

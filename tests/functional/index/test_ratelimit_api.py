@@ -96,6 +96,16 @@ def test_ping_health_and_stats_are_never_limited(limited: ClientFactory) -> None
         assert "x-ratelimit-limit" not in answers[0].headers
 
 
+def test_an_unreachable_redis_leaves_requests_unlimited_not_failing(
+    limited: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = limited(rate_limit_index="1/minute", redis_url="redis://127.0.0.1:9/0")
+    answers = [search(client) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert "x-ratelimit-limit" not in answers[0].headers
+    assert "rate-limit storage unreachable" in caplog.text
+
+
 def test_rate_limits_off_switches_every_limit_off(limited: ClientFactory) -> None:
     client = limited(rate_limits="off", rate_limit_index="1/minute")
     answers = [search(client) for _ in range(5)]
