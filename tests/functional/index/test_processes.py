@@ -86,6 +86,8 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(
 ) -> None:
     forwarded = {"X-Forwarded-For": "198.51.100.23"}
     with running_server(base_settings(database_url), log_dir=tmp_path) as direct:
+        head = httpx.head(f"{direct.url}/npm/ping")
+        assert (head.status_code, head.content) == (200, b"")
         seen = httpx.get(f"{direct.url}/pypi/debug-ip", headers=forwarded).json()
         assert (seen["client_ip"], seen["peer_is_trusted_proxy"]) == ("127.0.0.1", False)
     trusting = base_settings(database_url, trusted_proxies="127.0.0.1/32")
