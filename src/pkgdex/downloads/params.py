@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 from packaging.utils import canonicalize_name
+from pydantic import AfterValidator
 
 from pkgdex.downloads import queries
 from pkgdex.downloads.models import ALL_PACKAGES
@@ -146,6 +147,18 @@ def resolve(
     return StatsQuery(params.package, days, params.ci, fresh)
 
 
+def printable(value: str | None) -> str | None:
+    """A category filter: PostgreSQL refuses NUL in text, so control characters stop here."""
+    if value is not None and not value.isprintable():
+        raise ValueError("must not contain control characters")
+    return value
+
+
+CategoryFilter = Annotated[
+    str | None,
+    AfterValidator(printable),
+    Query(max_length=64, description="Only this category (case-insensitive)."),
+]
 StartParam = Annotated[str | None, Query(description="First day, YYYY-MM-DD (inclusive).")]
 EndParam = Annotated[str | None, Query(description="Last day, YYYY-MM-DD (inclusive).")]
 CiParam = Annotated[str | None, Query(description="'false' leaves out CI downloads.")]

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from pkgdex.config import Settings
 from pkgdex.downloads import charts
 from pkgdex.downloads.context import json_stats, run_stats
-from pkgdex.downloads.params import StatsParamsDep, StatsQuery
+from pkgdex.downloads.params import CategoryFilter, StatsParamsDep, StatsQuery
 from pkgdex.downloads.rendering import binary, rate_limited
 from pkgdex.errors import ApiError
 from pkgdex.ratelimit import RateLimit
@@ -24,8 +24,8 @@ async def chart_request(
     type: ChartKind,  # the path segment is called "type" in pypistats.dev's API
     chart: Literal["line", "bar"] = "line",
     mirrors: Literal["true", "false"] | None = None,
-    version: Annotated[str | None, Query(max_length=64)] = None,
-    os: Annotated[str | None, Query(max_length=64)] = None,
+    version: CategoryFilter = None,
+    os: CategoryFilter = None,
     width: Annotated[int, Query(ge=300, le=4000, description="Pixels.")] = 1200,
     height: Annotated[int, Query(ge=200, le=3000, description="Pixels.")] = 600,
 ) -> charts.ChartRequest:

@@ -7,23 +7,19 @@ latest ingested day) and ``ci=false``; see :mod:`pkgdex.downloads.params`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from pkgdex.config import Settings
 from pkgdex.downloads import compat
 from pkgdex.downloads.context import json_stats
-from pkgdex.downloads.params import StatsParamsDep
+from pkgdex.downloads.params import CategoryFilter, StatsParamsDep
 from pkgdex.downloads.rendering import rate_limited
 from pkgdex.ratelimit import RateLimit
 
 Period = Literal["day", "week", "month"]
 TrueFalse = Literal["true", "false"]
-CategoryFilter = Annotated[str | None, Query(max_length=64, description="One category only.")]
-OsFilter = Annotated[
-    str | None, Query(max_length=64, description="Windows, Linux, Darwin, other or null.")
-]
 
 
 async def recent(
@@ -58,7 +54,7 @@ async def python_minor(
 
 
 async def system(
-    p: StatsParamsDep, request: Request, response: Response, os: OsFilter = None
+    p: StatsParamsDep, request: Request, response: Response, os: CategoryFilter = None
 ) -> Response:
     """Daily downloads per operating system; ``os`` matches case-insensitively."""
     return await json_stats(request, response, p, compat.breakdown_downloads, "system", os)

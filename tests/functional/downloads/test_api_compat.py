@@ -267,3 +267,26 @@ def test_a_failing_database_answers_internal_error_in_the_envelope(
     error = response.json()["error"]
     assert error["code"] == "internal_error" and error["requestId"]
     assert "downloads_daily" not in response.text  # no internals leak out
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "system?os=%00",
+        "python_minor?version=3.1%00",
+        "installer?name=pip%0A",
+        "chart/system?os=%1F&format=json",
+        "versions?version=" + "9" * 65,
+    ],
+)
+def test_control_characters_and_long_filters_are_refused(stats: TestClient, query: str) -> None:
+    # PostgreSQL refuses NUL in text parameters: it must never reach the database.
+    response = stats.get(f"/api/packages/numpy/{query}")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_parameter"
+
+
+def test_odd_but_printable_filters_just_match_nothing(stats: TestClient) -> None:
+    for query in ("system?os=%C3%28", "versions?version=%E2%9C%93", "installer?name=%22'%3B"):
+        response = stats.get(f"/api/packages/numpy/{query}")
+        assert response.status_code == 200 and response.json()["data"] == []
