@@ -91,7 +91,9 @@ def window(
         end = as_of if as_of is not None else start
     assert end is not None
     if start is None:
-        start = end - dt.timedelta(days=default_days - 1)
+        # Near year 1 the subtraction would overflow: the range then starts at the first day.
+        span = min(default_days - 1, (end - dt.date.min).days)
+        start = end - dt.timedelta(days=span)
     if end < start:
         raise ParameterError(f"end ({end}) is before start ({start})")
     return Window(start, end)

@@ -243,6 +243,14 @@ def test_bad_parameters_get_clear_errors(stats: TestClient, query: str, fragment
     assert error["code"] == "invalid_parameter" and fragment in error["message"]
 
 
+def test_extreme_but_valid_ranges(stats: TestClient) -> None:
+    for query in ("end=0001-01-05", "start=0001-01-01&end=9999-12-31", "start=9999-12-31"):
+        response = stats.get(f"/api/packages/numpy/system?{query}")
+        assert response.status_code in (200, 422), query
+        assert response.status_code == 200 or "before start" in response.text
+    assert stats.get("/api/packages/numpy/overall?end=0001-01-05").status_code == 404
+
+
 def test_bad_period(stats: TestClient) -> None:
     response = stats.get("/api/packages/numpy/recent?period=year")
     assert response.status_code == 422

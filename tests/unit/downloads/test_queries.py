@@ -83,6 +83,8 @@ def test_window_defaults_to_the_days_ending_on_as_of() -> None:
     assert only_end is not None and only_end.start == dt.date(2026, 1, 1)
     with pytest.raises(ParameterError, match="before start"):
         window(DAY, DAY + dt.timedelta(days=1), None)  # start after the latest day
+    earliest = window(DAY, None, dt.date(1, 1, 5))
+    assert earliest is not None and earliest.start == dt.date.min
 
 
 def test_end_before_start_is_refused_while_parsing() -> None:
