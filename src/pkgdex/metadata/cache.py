@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from pkgdex.config import Settings
 from pkgdex.metadata import queries, services
@@ -172,8 +173,12 @@ class PyPICache:
     def store(self, doc: PyPIDocument, *, etag: str | None = None) -> ProjectView | None:
         """Store ``doc`` in one transaction; remember what was written so the first answer
         needs no read back; tell the name index about new projects after answering."""
-        with self.engine.begin() as conn:
-            stored = services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
+        try:
+            stored = self._store_once(doc, etag)
+        except IntegrityError:
+            # Another process stored the same new project between our read and our insert
+            # (possible without Redis locks); the retry finds its row and replaces it.
+            stored = self._store_once(doc, etag)
         if stored.view is not None:
             state = stored.view.state
             self.memory.put((state.name, state.revision, "view"), stored.view, _view_size)
@@ -183,6 +188,10 @@ class PyPICache:
         if stored.is_new and self.on_new_project is not None:
             self.background.submit(self._tell_name_index, doc)
         return stored.view
+
+    def _store_once(self, doc: PyPIDocument, etag: str | None) -> services.Stored:
+        with self.engine.begin() as conn:
+            return services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
 
     def _tell_name_index(self, doc: PyPIDocument) -> None:
         assert self.on_new_project is not None
