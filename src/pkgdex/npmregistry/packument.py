@@ -38,19 +38,29 @@ def check_packument(data: Any, expected_name: str | None = None) -> Packument:
         raise InvalidPackumentError(f"asked for {expected_name!r}, got the packument of {name!r}")
     _check_mapping(data, "versions", dict, f"{name}: versions")
     _check_mapping(data, "dist-tags", str, f"{name}: dist-tags")
-    _check_mapping(data, "time", str, f"{name}: time")
+    _check_mapping(data, "time", (str, dict), f"{name}: time")  # dict: time.unpublished
     for version, manifest in data.get("versions", {}).items():
         if manifest.get("version", version) != version:
             raise InvalidPackumentError(f"{name}: versions[{version!r}] says it is another version")
     return data
 
 
-def _check_mapping(data: Packument, key: str, value_type: type, what: str) -> None:
+def _check_mapping(
+    data: Packument, key: str, value_type: type | tuple[type, ...], what: str
+) -> None:
     value = data.get(key, {})
     if not isinstance(value, dict):
         raise InvalidPackumentError(f"{what} must be an object")
     if not all(isinstance(v, value_type) for v in value.values()):
-        raise InvalidPackumentError(f"{what} must map to {value_type.__name__} values")
+        names = [
+            t.__name__ for t in (value_type if isinstance(value_type, tuple) else (value_type,))
+        ]
+        raise InvalidPackumentError(f"{what} must map to {' or '.join(names)} values")
+
+
+def is_unpublished(doc: Packument) -> bool:
+    """The registry still answers for a fully unpublished package, with no versions left."""
+    return not doc.get("versions") and isinstance(doc.get("time", {}).get("unpublished"), dict)
 
 
 def latest_version(doc: Packument) -> str | None:
@@ -71,8 +81,9 @@ def summary(doc: Packument) -> str:
 
 
 def modified(doc: Packument) -> str | None:
-    time: dict[str, str] = doc.get("time", {})
-    return time.get("modified") or time.get("created")
+    time: dict[str, Any] = doc.get("time", {})
+    stamp = time.get("modified") or time.get("created")
+    return stamp if isinstance(stamp, str) else None
 
 
 def resolve_version(doc: Packument, version_or_tag: str) -> Packument | None:

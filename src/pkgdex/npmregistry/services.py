@@ -150,6 +150,8 @@ class NpmRegistry:
             doc = pk.check_packument(fetched.data, expected_name=name)
         except pk.InvalidPackumentError as exc:
             raise UpstreamError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
+        if pk.is_unpublished(doc):
+            raise UpstreamNotFound(name)
         etag = fetched.headers.get("etag")
         return self.save(doc, upstream_etag=etag, previous=stored)
 

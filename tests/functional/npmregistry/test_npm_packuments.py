@@ -118,6 +118,21 @@ def test_unknown_package_is_npms_404_and_remembered(
     assert fake_npm.hits("no-such-package") == 1  # the negative TTL holds the answer
 
 
+def test_unpublished_package_is_npms_404_and_remembered(
+    npm_client: NpmClient, fake_npm: FakeNpm
+) -> None:
+    unpublished = {
+        "time": {"modified": "2020-01-01T00:00:00.000Z", "unpublished": {"versions": ["1.0.0"]}}
+    }
+    fake_npm.add({"_id": "gone", "name": "gone", **unpublished})
+    client = npm_client()
+    for _ in range(2):
+        response = client.get(f"{BASE}/gone")
+        assert response.status_code == 404
+        assert response.json() == {"error": "Not found"}
+    assert fake_npm.hits("gone") == 1
+
+
 def test_expired_404_asks_again(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
     client = npm_client(metadata_negative_ttl_seconds=0)
     assert client.get(f"{BASE}/no-such-package").status_code == 404

@@ -9,6 +9,7 @@ import pytest
 from pkgdex.npmregistry.packument import (
     InvalidPackumentError,
     check_packument,
+    is_unpublished,
     latest_version,
     modified,
     resolve_version,
@@ -65,6 +66,7 @@ def test_a_good_packument_is_returned_as_it_is() -> None:
         (doc(versions={"1.0.0": "text"}), "versions must map to dict values"),
         (doc(**{"dist-tags": {"latest": 1}}), "dist-tags must map to str values"),
         (doc(time="yesterday"), "time must be an object"),
+        (doc(time={"modified": 5}), "time must map to str or dict values"),
         (doc(versions={"1.0.0": {"version": "2.0.0"}}), "says it is another version"),
     ],
 )
@@ -95,3 +97,18 @@ def test_resolve_version_by_number_or_tag() -> None:
     assert resolve_version(doc(), "latest")["version"] == "1.1.0"  # type: ignore[index]
     assert resolve_version(doc(), "3.0.0") is None
     assert resolve_version(doc(**{"dist-tags": {"gone": "7.0.0"}}), "gone") is None
+
+
+def test_unpublished_packument() -> None:
+    gone = {
+        "_id": "gone",
+        "name": "gone",
+        "time": {
+            "created": "2016-01-01T00:00:00.000Z",
+            "modified": "2020-01-01T00:00:00.000Z",
+            "unpublished": {"time": "2020-01-01T00:00:00.000Z", "versions": ["1.0.0"]},
+        },
+    }
+    assert check_packument(gone) is gone
+    assert is_unpublished(gone)
+    assert not is_unpublished(doc())
