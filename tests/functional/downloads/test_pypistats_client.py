@@ -23,7 +23,7 @@ from pkgdex import db
 from pkgdex.downloads import jobs
 from pkgdex.downloads.models import downloads_daily, downloads_ledger, downloads_recent
 from support.download_rows import Expected, expected_stats, generate_rows, write_ndjson
-from support.server import ServerProcess, running_server
+from support.server import ServerProcess, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -69,8 +69,20 @@ def served(
     finally:
         engine.dispose()
     settings = {"PKGDEX_DATABASE_URL": url, "PKGDEX_RATE_LIMITS": "off", "PKGDEX_OFFLINE": "1"}
-    with running_server(settings, log_dir=workdir) as server:
+    server = start_with_retry(settings, workdir)
+    try:
         yield server, expected_stats(rows)
+    finally:
+        server.stop()
+
+
+def start_with_retry(settings: dict[str, str], workdir: Path) -> ServerProcess:
+    """Start the server; once more if the first start fails, since on a busy machine another
+    process can take the free port between the probe and uvicorn's bind."""
+    try:
+        return start_server(settings, log_dir=workdir)
+    except RuntimeError:
+        return start_server(settings, log_dir=workdir)
 
 
 def clear_downloads(url: str) -> None:
