@@ -34,6 +34,12 @@ def search_packages(request: Request, conn: ConnectionDep) -> Response:
     return responses.json_response(search(conn, _search_query(request)))
 
 
+@router.get("/-/{endpoint:path}")
+def other_registry_endpoint(endpoint: str) -> Response:
+    """``/-/...`` names registry endpoints, never packages: those pkgdex lacks are npm's 404."""
+    raise responses.not_found()
+
+
 @router.get("/{name}")
 def packument(name: str, request: Request, registry: RegistryDep) -> Response:
     """The packument of an unscoped package (abbreviated when the client asks for install-v1)."""

@@ -209,6 +209,16 @@ def test_offline_serves_the_cache_and_never_calls_out(
     assert fake_npm.hits("never-fetched") == 0
 
 
+@pytest.mark.parametrize("path", ["-/whoami", "-/package/left-pad/dist-tags", "-/v1/other"])
+def test_other_registry_endpoints_are_npms_404(
+    npm_client: NpmClient, fake_npm: FakeNpm, path: str
+) -> None:
+    response = npm_client().get(f"{BASE}/{path}")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found"}
+    assert fake_npm.requests == []
+
+
 def test_ping(npm_client: NpmClient) -> None:
     response = npm_client().get(f"{BASE}/-/ping")
     assert response.status_code == 200 and response.json() == {}
