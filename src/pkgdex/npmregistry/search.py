@@ -48,7 +48,7 @@ def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
     page = hits[query.offset : query.offset + query.size]
     details = index_queries.package_details(conn, ECOSYSTEM, [hit.name for hit in page])
     cards = queries.search_cards(conn, [hit.name for hit in page])
-    objects = [_object(hit, details.get(hit.name), cards.get(hit.name), query.text) for hit in page]
+    objects = [_object(hit, details.get(hit.name), cards.get(hit.name)) for hit in page]
     now = time.strftime(TIME_FORMAT, time.gmtime())
     return {"objects": objects, "total": len(hits), "time": now}
 
@@ -69,7 +69,7 @@ def _downloads(details: PackageDetails | None) -> int:
 
 
 def _object(
-    hit: SearchHit, details: PackageDetails | None, card_json: bytes | None, text: str
+    hit: SearchHit, details: PackageDetails | None, card_json: bytes | None
 ) -> dict[str, Any]:
     card = orjson.loads(card_json) if card_json else {}
     summary = details.summary if details is not None else None
@@ -91,7 +91,7 @@ def _object(
     result: dict[str, Any] = {
         "package": package,
         "score": {"final": round(final, 6), "detail": detail},
-        "searchScore": _search_score(hit.name, text, detail["popularity"]),
+        "searchScore": _search_score(hit, detail["popularity"]),
     }
     if card.get("flags"):
         result["flags"] = card["flags"]
@@ -126,10 +126,9 @@ def _maintenance(date: str | None) -> float:
     return float(0.5 ** (days / MAINTENANCE_HALF_LIFE_DAYS))
 
 
-def _search_score(name: str, text: str, popularity: float) -> float:
-    """Agrees with the index's order: the match tier first, then popularity within a tier."""
-    name, text = name.lower(), text.strip().lower()
-    tier = 3 if name == text else 2 if name.startswith(text) else 1 if text in name else 0
+def _search_score(hit: SearchHit, popularity: float) -> float:
+    """Agrees with the order served: the match tier first, then popularity within a tier."""
+    tier = 3 - hit.rank  # the index's rank: 0 exact, 1 prefix, 2 substring
     return round(tier + popularity * 0.999, 6)
 
 
