@@ -41,20 +41,16 @@ def import_packument(engine: Engine, doc: Any) -> str:
     return str(checked["name"])
 
 
-def looks_like_packument(doc: Any) -> bool:
-    """Tell an npm packument from a PyPI JSON document in a mixed import."""
-    return isinstance(doc, dict) and "versions" in doc and "dist-tags" in doc
-
-
 def sync(engine: Engine, settings: Settings, names: Iterable[str]) -> list[SyncResult]:
     """Refresh ``names`` from the npm upstream now, whatever the cache holds."""
     upstream = Upstream.from_settings(settings)
-    single_flight = SingleFlight()
+    single_flight = SingleFlight.from_settings(settings)  # with Redis, shared with the servers
     registry = NpmRegistry.from_parts(engine, upstream, single_flight, settings)
     try:
         return [_sync_one(registry, name) for name in names]
     finally:
         upstream.close()
+        single_flight.close()
 
 
 def _sync_one(registry: NpmRegistry, name: str) -> SyncResult:

@@ -55,12 +55,6 @@ def test_bad_document_writes_nothing(sqlite_engine: Engine, fake: FakeNpm) -> No
     assert latest == "1.3.0"
 
 
-def test_looks_like_packument() -> None:
-    assert jobs.looks_like_packument({"name": "x", "versions": {}, "dist-tags": {}})
-    assert not jobs.looks_like_packument({"info": {}, "releases": {}, "urls": []})
-    assert not jobs.looks_like_packument([])
-
-
 def test_sync_reports_each_name(sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm) -> None:
     settings = Settings(_env_file=None, database_url=sqlite_url, npm_upstream=fake.base_url)  # type: ignore[call-arg]
     results = jobs.sync(
