@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from pkgdex.npmregistry.models import npm_packuments
+from support import fake_npm as fake_registry
 from support.fake_npm import FakeNpm, NpmClient, unused_port_url
 
 BASE = "/registry/npm"
@@ -20,6 +21,10 @@ FAULTS = [
     ("endless", 502, "upstream_too_large"),
     ("drop", 502, "upstream_unreachable"),
 ]
+
+
+def test_every_fault_of_the_fake_is_tested() -> None:
+    assert {fault for fault, _, _ in FAULTS} == set(fake_registry.FAULTS)
 
 
 def stored_row(engine: Engine, name: str) -> tuple[object, ...] | None:
