@@ -185,16 +185,17 @@ class ChartCache:
         return len(self._items)
 
 
-def chart_png(
-    conn: Connection, q: StatsQuery, request: ChartRequest, cache: ChartCache, use_cache: bool
-) -> tuple[bytes, str]:
-    """The PNG and whether it came from the cache ("hit", "miss" or "bypass")."""
-    key = (q.package, q.window, q.ci, q.freshness, request)
-    if use_cache and (found := cache.get(key)) is not None:
-        return found, "hit"
-    chart = chart_json(conn, q, request)
+def cache_key(q: StatsQuery, request: ChartRequest) -> tuple[object, ...]:
+    """Everything that changes the picture, the data's as-of day included."""
+    return (q.package, q.window, q.ci, q.freshness, request)
+
+
+def render_to_cache(
+    chart: dict[str, Any], request: ChartRequest, cache: ChartCache, key: tuple[object, ...] | None
+) -> bytes:
+    """Draw ``chart`` (one drawing at a time) and keep it under ``key`` unless that is None."""
     with cache.render_lock:
         png = render_png(chart, request.width, request.height)
-    if use_cache:
+    if key is not None:
         cache.put(key, png)
-    return png, "miss" if use_cache else "bypass"
+    return png

@@ -27,8 +27,11 @@ from pkgdex.downloads.params import (
 )
 from pkgdex.downloads.rendering import sorted_json
 
-WithData = Callable[[Connection, queries.Freshness], Response]
-WithQuery = Callable[[Connection, StatsQuery], Response]
+# Work answers a Response, or a function that finishes the answer once the connection is back
+# in the pool (a chart's drawing takes a hundred milliseconds it does not need the database).
+Later = Callable[[], Response]
+WithData = Callable[[Connection, queries.Freshness], Response | Later]
+WithQuery = Callable[[Connection, StatsQuery], Response | Later]
 
 
 async def run_with_data(request: Request, response: Response, work: WithData) -> Response:
@@ -41,7 +44,8 @@ def _with_data(engine: Engine, response: Response, work: WithData) -> Response:
     with engine.connect() as conn:
         fresh = queries.freshness(conn)
         response.headers.update(freshness_headers(fresh))
-        return work(conn, fresh)
+        answer = work(conn, fresh)
+    return answer if isinstance(answer, Response) else answer()
 
 
 async def run_stats(
@@ -53,7 +57,7 @@ async def run_stats(
 ) -> Response:
     """Run ``work`` for the resolved statistics query (range errors become the envelope)."""
 
-    def with_query(conn: Connection, fresh: queries.Freshness) -> Response:
+    def with_query(conn: Connection, fresh: queries.Freshness) -> Response | Later:
         try:
             q = resolve(params, fresh, default_days)
         except ParameterError as exc:

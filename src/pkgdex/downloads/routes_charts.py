@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from pkgdex.config import Settings
 from pkgdex.downloads import charts
-from pkgdex.downloads.context import json_stats, run_stats
+from pkgdex.downloads.context import Later, json_stats, run_stats
 from pkgdex.downloads.params import CategoryFilter, StatsParamsDep, StatsQuery
 from pkgdex.downloads.rendering import binary, rate_limited
 from pkgdex.errors import ApiError
@@ -59,10 +59,18 @@ async def chart(
     use_cache = nocache not in ("1", "true") and cache not in ("0", "false")
     store: charts.ChartCache = request.app.state.chart_cache
 
-    def png(conn: Connection, q: StatsQuery) -> Response:
-        image, state = charts.chart_png(conn, q, spec, store, use_cache)
+    def answer(image: bytes, state: str) -> Response:
         response.headers["X-Chart-Cache"] = state
         return binary(image, "image/png", response)
+
+    def png(conn: Connection, q: StatsQuery) -> Response | Later:
+        key = charts.cache_key(q, spec)
+        if use_cache and (image := store.get(key)) is not None:
+            return answer(image, "hit")
+        chart = charts.chart_json(conn, q, spec)
+        if not use_cache:
+            return lambda: answer(charts.render_to_cache(chart, spec, store, None), "bypass")
+        return lambda: answer(charts.render_to_cache(chart, spec, store, key), "miss")
 
     return await run_stats(request, response, p, png)
 
