@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from pkgdex import db
@@ -27,7 +33,7 @@ def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=True,
@@ -51,17 +57,19 @@ def ingest(
             task = progress.add_task("aggregating", total=None)
 
             def on_files(files: list[Path]) -> None:
-                progress.update(task, total=len(files))
+                progress.update(task, total=100, description=f"aggregating {len(files)} file(s)")
 
-            def on_file(path: Path) -> None:
-                progress.update(task, advance=1, description=f"aggregated {path.name}")
+            def on_progress(fraction: float) -> None:
+                progress.update(task, completed=round(fraction * 100))
+                if fraction >= 1:
+                    progress.update(task, description="writing the daily rows")
 
             report = jobs.ingest_files(
                 engine,
                 paths,
                 retention_days=settings.downloads_retention_days,
                 on_files=on_files,
-                on_file=on_file,
+                on_progress=on_progress,
             )
     except jobs.IngestError as exc:
         console.print(f"[red]ingest failed, nothing was written:[/red] {exc}")

@@ -26,7 +26,9 @@ import itertools
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,7 +42,7 @@ from pkgdex.downloads import categories
 JSON_SUFFIXES = (".ndjson", ".json", ".jsonl")
 PARQUET_SUFFIXES = (".parquet",)
 MAX_PROBLEMS = 20
-JSON_FILES_PER_SCAN = 4  # enough for both threads, small enough for a moving progress bar
+PROGRESS_INTERVAL = 0.25  # seconds
 
 # JSON leaves are read as JSON so a wrong type is seen instead of silently cast.
 JSON_COLUMNS = {
@@ -166,6 +168,8 @@ def connect(scratch: Path, memory_limit: str = "1GB") -> Any:
         },
     )
     connection.execute("SET TimeZone = 'UTC'")
+    connection.execute("SET enable_progress_bar = true")  # for query_progress(), never printed
+    connection.execute("SET enable_progress_bar_print = false")
     connection.execute(f"CREATE TABLE cube ({CUBE_COLUMNS})")
     return connection
 
@@ -174,27 +178,76 @@ def aggregate_files(
     files: list[Path],
     scratch: Path,
     *,
-    on_file: Callable[[Path], None] | None = None,
+    on_progress: Callable[[float], None] | None = None,
     memory_limit: str = "1GB",
 ) -> Aggregation:
-    """Scan every file into one aggregation; raise :class:`IngestError` on unreadable input."""
+    """Scan every file into one aggregation; raise :class:`IngestError` on unreadable input.
+
+    All NDJSON files go through one scan, and all Parquet files of one schema through another:
+    a single hash aggregation over every file costs a fraction of one per file, since the same
+    combinations recur from file to file. ``on_progress`` gets the fraction done (0..1).
+    """
     connection = connect(scratch, memory_limit)
     result = Aggregation(connection, files)
     result.problems.extend(f"{path}: no rows" for path in files if _is_empty(path))
+    scans: list[tuple[str, list[Path]]] = []
     json_files = [path for path in files if _kind(path) == "json"]
-    for start in range(0, len(json_files), JSON_FILES_PER_SCAN):
-        chunk = json_files[start : start + JSON_FILES_PER_SCAN]
-        _aggregate_json(connection, chunk, scratch, result)
-        for path in chunk:
-            if on_file:
-                on_file(path)
+    if json_files:
+        scans.append((JSON_SOURCE, json_files))
+    parquet: dict[str, list[Path]] = {}
     for path in files:
         if _kind(path) == "parquet":
-            _insert_cube(connection, _parquet_source(path), {"paths": [str(path)]}, path)
-            if on_file:
-                on_file(path)
+            parquet.setdefault(_parquet_source(path), []).append(path)
+    scans.extend(parquet.items())
+    done = 0.0
+    for source, paths in scans:
+        share = len(paths) / len(files)
+        with _reporting(connection, on_progress, done, share):
+            if source == JSON_SOURCE:
+                _aggregate_json(connection, paths, scratch, result)
+            else:
+                _aggregate_parquet(connection, source, paths)
+        done += share
     _read_day_stats(result)
     return result
+
+
+@contextmanager
+def _reporting(
+    connection: Any, on_progress: Callable[[float], None] | None, done: float, share: float
+) -> Iterator[None]:
+    """Report DuckDB's progress through the running statement, polled from a thread."""
+    if on_progress is None:
+        yield
+        return
+    finished = threading.Event()
+
+    def poll() -> None:
+        while not finished.wait(PROGRESS_INTERVAL):
+            percent = connection.query_progress()
+            if percent >= 0:
+                on_progress(done + share * min(percent, 100.0) / 100.0)
+
+    watcher = threading.Thread(target=poll, name="ingest-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        watcher.join()
+        on_progress(done + share)
+
+
+def _aggregate_parquet(connection: Any, source: str, paths: list[Path]) -> None:
+    try:
+        connection.execute(
+            f"INSERT INTO cube {categories.cube_sql(source)}", {"paths": [str(p) for p in paths]}
+        )
+    except duckdb.Error as exc:
+        if len(paths) == 1:
+            raise IngestError(f"{paths[0]}: {_first_line(exc)}") from exc
+        for path in paths:  # the failed statement left nothing behind: find the culprit
+            _aggregate_parquet(connection, source, [path])
 
 
 def _is_empty(path: Path) -> bool:

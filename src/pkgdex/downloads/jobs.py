@@ -43,7 +43,7 @@ def ingest_files(
     *,
     retention_days: int | None = None,
     on_files: Callable[[list[Path]], None] | None = None,
-    on_file: Callable[[Path], None] | None = None,
+    on_progress: Callable[[float], None] | None = None,
     memory_limit: str = "1GB",
 ) -> IngestReport:
     """Aggregate NDJSON/Parquet exports and replace the days they contain, atomically.
@@ -60,7 +60,7 @@ def ingest_files(
     aggregation: ingest.Aggregation | None = None
     try:
         aggregation = ingest.aggregate_files(
-            files, scratch, on_file=on_file, memory_limit=memory_limit
+            files, scratch, on_progress=on_progress, memory_limit=memory_limit
         )
         ledger = _ledger(aggregation)
         if not ledger:

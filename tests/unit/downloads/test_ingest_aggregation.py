@@ -163,3 +163,16 @@ def test_large_random_sample_matches_the_reference(tmp_path: Path, scratch: Path
     rows = generate_rows(seed=seed, days=3, rows_per_day=2000)
     path = write_ndjson(rows, tmp_path / "rows.ndjson.gz")
     assert daily(aggregate([path], scratch)) == without_all(expected_stats(rows).daily)
+
+
+def test_progress_reaches_one_and_never_goes_back(tmp_path: Path, scratch: Path) -> None:
+    rows = generate_rows(days=2, rows_per_day=100)
+    files = [
+        write_ndjson(rows[:100], tmp_path / "a.ndjson.gz"),
+        write_parquet(rows[100:], tmp_path / "b.parquet"),
+    ]
+    seen: list[float] = []
+    aggregation = ingest.aggregate_files(files, scratch, on_progress=seen.append)
+    aggregation.connection.close()
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert 0.5 in seen  # the NDJSON half is done before the Parquet half starts
