@@ -165,7 +165,7 @@ async def meta(request: Request, response: Response) -> Response:
 
 def router(settings: Settings) -> APIRouter:
     limit = RateLimit("stats", settings.rate_limit_stats, rate_limited)
-    api = APIRouter(prefix=PREFIX, tags=["downloads"], dependencies=[Depends(limit)])
+    api = APIRouter(prefix=PREFIX, tags=["downloads-marketplace"], dependencies=[Depends(limit)])
     for handler in (recent, overall, python, system, meta):
         api.add_api_route(f"/{handler.__name__}", handler, methods=["GET"], response_class=Response)
     return api

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import warnings
 from collections import Counter
 from typing import Any
 
@@ -199,3 +200,17 @@ def test_browsers_may_read_the_freshness_headers(stats: TestClient) -> None:
     listed = response.headers["access-control-expose-headers"].split(",")
     exposed = {h.strip().lower() for h in listed}
     assert {"x-data-as-of", "x-data-synthetic", "x-chart-cache"} <= exposed
+
+
+def test_every_statistics_route_is_documented_once(client: TestClient) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # other domains' duplicates are theirs to pin
+        spec = client.get("/openapi.json").json()
+    ours = {
+        path: item["get"]["operationId"]
+        for path, item in spec["paths"].items()
+        if path.startswith(("/api/packages", "/api/top", "/api/downloads", "/badge/",
+                            "/pypistats-api/"))
+    }  # fmt: skip
+    assert len(ours) == 17
+    assert len(set(ours.values())) == len(ours)
