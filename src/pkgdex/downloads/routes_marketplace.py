@@ -163,9 +163,18 @@ async def meta(request: Request, response: Response) -> Response:
     )
 
 
+async def unknown(request: Request, rest: str) -> Response:
+    """Any other path under the prefix: a 404 in this surface's envelope."""
+    names = ", ".join(path for path, _, _ in marketplace.ENDPOINTS)
+    message = f"no endpoint {rest[:60]!r}; the endpoints are {names}"
+    return _json(marketplace.envelope(None, message, request_id(request), status="not_found"), 404)
+
+
 def router(settings: Settings) -> APIRouter:
     limit = RateLimit("stats", settings.rate_limit_stats, rate_limited)
     api = APIRouter(prefix=PREFIX, tags=["downloads-marketplace"], dependencies=[Depends(limit)])
     for handler in (recent, overall, python, system, meta):
         api.add_api_route(f"/{handler.__name__}", handler, methods=["GET"], response_class=Response)
+    # last, so that it only catches what no endpoint above matched
+    api.add_api_route("/{rest:path}", unknown, methods=["GET"], include_in_schema=False)
     return api

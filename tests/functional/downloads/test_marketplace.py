@@ -142,3 +142,8 @@ def test_a_failing_database_still_answers_in_the_envelope(
     message = failed(response, 500, "internal_error")
     assert message == "internal server error"
     assert "unhandled error on /pypistats-api/v1/recent" in caplog.text
+
+
+def test_unknown_endpoint_answers_in_the_envelope(stats: TestClient) -> None:
+    message = failed(stats.get(f"{V1}/downloads?package=numpy"), 404, "not_found")
+    assert "'downloads'" in message and f"{V1}/recent" in message
