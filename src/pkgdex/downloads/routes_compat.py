@@ -25,7 +25,10 @@ TrueFalse = Literal["true", "false"]
 async def recent(
     p: StatsParamsDep, request: Request, response: Response, period: Period | None = None
 ) -> Response:
-    """Downloads (without mirrors) over the latest ingested day, 7 and 30 days."""
+    """Downloads (without mirrors) over the latest ingested day, 7 and 30 days.
+
+    Not a series: ``start``/``end`` are checked but do not change the answer.
+    """
     return await json_stats(request, response, p, compat.recent_downloads, period)
 
 
