@@ -97,15 +97,38 @@ def _scan_contains(
     return [row._mapping for row in conn.execute(sql, params)]
 
 
+_PG_SCAN = text(
+    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen "
+    "AND e.key LIKE :pattern ESCAPE '\\' AND strpos(e.key, :key) > 1 "
+    "ORDER BY e.key LIMIT :limit"
+)
+# Every match through the trigram index, at most :cap of them, then the first :limit by key.
+_PG_TRIGRAM = text(
+    "WITH m AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.key LIKE :pattern ESCAPE '\\' "
+    "LIMIT :cap) "
+    "SELECT c.found, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS found FROM m) c "
+    "LEFT JOIN LATERAL (SELECT * FROM m WHERE strpos(m.key, :key) > 1 "
+    "ORDER BY m.key LIMIT :limit) r ON true"
+)
+PG_TRIGRAM_CAP = 10_000
+
+
 def _pg_contains(
     conn: Connection, ecosystem: str, gen: int, key: str, limit: int
 ) -> list[RowMapping]:
+    """Rare substrings through pg_trgm; common ones (cap reached) by a key-ordered scan.
+
+    The planner cannot tell a rare substring from a common one, and an ordered scan that finds
+    nothing reads the whole index, so the trigram index goes first; when it reports more than
+    ``PG_TRIGRAM_CAP`` candidates, matches are dense and the ordered scan stops early.
+    2-character keys have no trigram: only the ordered scan serves them.
+    """
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    sql = text(
-        "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
-        "WHERE e.ecosystem = :eco AND e.gen = :gen "
-        "AND e.key LIKE :pattern ESCAPE '\\' AND strpos(e.key, :key) > 1 "
-        "ORDER BY e.key LIMIT :limit"
-    )
     params = {"eco": ecosystem, "gen": gen, "pattern": pattern, "key": key, "limit": limit}
-    return [row._mapping for row in conn.execute(sql, params)]
+    if len(key) >= 3:
+        rows = conn.execute(_PG_TRIGRAM, {**params, "cap": PG_TRIGRAM_CAP}).all()
+        if rows[0].found < PG_TRIGRAM_CAP:
+            return [row._mapping for row in rows if row.key is not None]
+    return [row._mapping for row in conn.execute(_PG_SCAN, params)]
