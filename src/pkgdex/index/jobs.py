@@ -72,27 +72,33 @@ def load_items(
 ) -> None:
     """Stage ``items``, build the next generation beside the serving one and swap it in."""
     with engine.connect() as conn:
-        _tune_for_bulk(conn)
-        serving = services.ensure_state(conn, report.ecosystem)
-        services.clear_leftovers(conn, report.ecosystem, serving.gen)
-        services.create_stage(conn)
-        _stage(conn, report, items, progress)
-        for bad in services.drop_duplicates(conn):
-            report.note_bad(bad)
-        _refuse_unusable(report, strict)
-        services.number_new_names(conn, report.ecosystem)
-        gen = serving.gen + 1
-        details_from = serving.gen if report.format in NAME_ONLY_FORMATS else None
-        first_id, last_id, total = services.build_generation(
-            conn, report.ecosystem, gen, details_from
-        )
-        services.build_search_index(conn, report.ecosystem, gen)
-        common = (
-            services.count_common(conn, report.ecosystem, serving.gen, gen) if serving.total else 0
-        )
-        swap = services.Swap(gen, first_id, last_id, total, report.source, report.format)
-        services.swap_in(conn, report.ecosystem, swap)
-        services.clear_leftovers(conn, report.ecosystem, gen)
+        try:
+            _tune_for_bulk(conn)
+            serving = services.ensure_state(conn, report.ecosystem)
+            services.clear_leftovers(conn, report.ecosystem, serving.gen)
+            services.create_stage(conn)
+            _stage(conn, report, items, progress)
+            for bad in services.drop_duplicates(conn):
+                report.note_bad(bad)
+            _refuse_unusable(report, strict)
+            _build_and_swap(conn, report, serving)
+        finally:
+            # The staging table and the bulk-load settings live as long as the driver
+            # connection: close it rather than hand it back to the pool.
+            conn.invalidate()
+
+
+def _build_and_swap(conn: Connection, report: LoadReport, serving: services.Serving) -> None:
+    eco, gen = report.ecosystem, serving.gen + 1
+    services.number_new_names(conn, eco)
+    details_from = serving.gen if report.format in NAME_ONLY_FORMATS else None
+    first_id, last_id, total = services.build_generation(conn, eco, gen, details_from)
+    services.build_search_index(conn, eco, gen)
+    common = services.count_common(conn, eco, serving.gen, gen) if serving.total else 0
+    services.swap_in(
+        conn, eco, services.Swap(gen, first_id, last_id, total, report.source, report.format)
+    )
+    services.clear_leftovers(conn, eco, gen)
     report.loaded, report.added, report.removed = total, total - common, serving.total - common
 
 
