@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from pkgdex.app import create_app
+from pkgdex.config import Settings
 from pkgdex.index.jobs import load_index
 from support.index_data import NPM_NAMES, PYPI_NAMES, many_names, write_listing
 
@@ -281,12 +284,30 @@ BAD_PARAMETERS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def checking_client(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """One app for every parameter check: parameters are refused before any database work."""
+    path = tmp_path_factory.mktemp("parameters") / "pkgdex.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=f"sqlite:///{path}", rate_limits="off", offline=True
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
 @pytest.mark.parametrize(("route", "params", "error_type"), BAD_PARAMETERS)
 @pytest.mark.parametrize("eco", ["pypi", "npm"])
 def test_bad_parameters_answer_422_with_the_detail_list(
-    client: TestClient, eco: str, route: str, params: dict[str, str], error_type: str | None
+    checking_client: TestClient,
+    eco: str,
+    route: str,
+    params: dict[str, str],
+    error_type: str | None,
 ) -> None:
-    answer = client.get(f"/{eco}/{route}", params=params)
+    answer = checking_client.get(f"/{eco}/{route}", params=params)
     if error_type is None and answer.status_code == 200:
         return  # Python reads some non-ASCII digits as numbers; accepting them is harmless
     assert answer.status_code == 422
