@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pkgdex.app import create_app
+from pkgdex.config import Settings
 from pkgdex.ratelimit import BYPASS_VALID_SECONDS, make_bypass_token
 
 BYPASS_SECRET = "bypass-secret-for-the-tests"
@@ -18,15 +19,21 @@ ClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def limited(make_settings: Callable[..., Any]) -> Iterator[ClientFactory]:
+def limited(sqlite_url: str) -> Iterator[ClientFactory]:
     """Clients with limits on, each app with its own in-memory counters; ``peer`` sets the
-    socket address the app sees."""
+    socket address the app sees. (Counting never touches the database, so one backend.)"""
     clients: list[TestClient] = []
 
     def factory(peer: str = "203.0.113.1", **overrides: Any) -> TestClient:
-        values: dict[str, Any] = {"rate_limits": "on", "rate_limit_index": "3/minute;100/hour"}
+        values: dict[str, Any] = {
+            "database_url": sqlite_url,
+            "offline": True,
+            "rate_limits": "on",
+            "rate_limit_index": "3/minute;100/hour",
+        }
         values.update(overrides)
-        client = TestClient(create_app(make_settings(**values)), client=(peer, 40000))
+        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        client = TestClient(create_app(settings), client=(peer, 40000))
         client.__enter__()
         clients.append(client)
         return client
