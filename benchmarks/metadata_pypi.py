@@ -160,13 +160,13 @@ def measure_cached(client: httpx.Client, base: str, requests: int, seconds: floa
         ("small project JSON (6 releases)", "/pypi/small-miss-0/json", plain),
     ]  # fmt: skip
     rows = []
-    raw = RawClient(base)
     for label, path, headers in cases:
+        raw = RawClient(base)  # a fresh connection: the server closes idle ones after 5 s
         raw.get(path, headers)  # warm
-        p50, p99 = percentiles(timed(lambda p=path, h=headers: raw.get(p, h), requests))
+        p50, p99 = percentiles(timed(lambda p=path, h=headers, c=raw: c.get(p, h), requests))
+        raw.close()
         rate = throughput(base, path, headers, seconds)
         rows.append((label, f"{p50:.2f}", f"{p99:.2f}", f"{rate:,.0f}"))
-    raw.close()
     return rows
 
 

@@ -109,6 +109,20 @@ def simple_index(conn: Connection, content_type: str) -> Answer:
     return Answer(simple.index_page(queries.list_projects(conn), content_type))
 
 
+def from_memory(cache: PyPICache, raw_name: str, kind: tuple[str, ...]) -> Answer | None:
+    """The cached answer for ``kind`` of a fresh project with a normalised name, when memory
+    has it; None sends the request down the full path (which may read or fetch)."""
+    if not VALID_NAME.match(raw_name):
+        return None
+    state = cache.known_fresh(raw_name)
+    if state is None:
+        return None
+    rendered = cache.memory.get((state.name, state.revision, *kind))
+    if not isinstance(rendered, Rendered) or rendered.derived_info:
+        return None
+    return Answer(rendered)
+
+
 def _project(cache: PyPICache, raw_name: str) -> tuple[ProjectState, bool]:
     if not VALID_NAME.match(raw_name) or len(raw_name) > 255:
         raise NotFound(raw_name)

@@ -135,6 +135,16 @@ class PyPICache:
             raise
         return _found(fresh), False
 
+    def known_fresh(self, name: str) -> ProjectState | None:
+        """The project's state when memory alone says it is stored and fresh (no I/O), so an
+        answer can be given without leaving the event loop; None when that needs the store."""
+        memo = self._states.get(name)
+        if memo is None or time.monotonic() - memo[0] >= STATE_MEMO_SECONDS:
+            return None
+        state = memo[1]
+        fresh = self.offline or self.policy.is_fresh(state.fetched_at)
+        return state if fresh and state.status == FOUND else None
+
     def refresh(self, name: str, *, force: bool = False) -> ProjectState:
         """Fetch ``name`` from the upstream unless another caller just did; store the answer."""
         with self.engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from pkgdex.errors import ApiError
 from pkgdex.metadata.answers import Answer, Redirect
@@ -46,6 +47,36 @@ def answer(
     if isinstance(outcome, Redirect):
         headers = {**CORS_HEADERS, "Location": outcome.location}
         return Response(status_code=outcome.status, headers=headers)
+    return respond(request, outcome, media_type, cache_control, vary)
+
+
+async def answer_fast(
+    request: Request,
+    cached: Callable[[], Answer | None],
+    make: Callable[[], Answer | Redirect],
+    *,
+    media_type: str = "application/json",
+    cache_control: str = JSON_API_CACHE,
+    vary: str | None = None,
+) -> Response:
+    """Answer from memory on the event loop when ``cached`` can; otherwise run the full
+    path (database reads, upstream calls) in the thread pool."""
+    outcome = cached()
+    if outcome is not None:
+        return respond(request, outcome, media_type, cache_control, vary)
+    return await run_in_threadpool(
+        answer,
+        request,
+        make,
+        media_type=media_type,
+        cache_control=cache_control,
+        vary=vary,
+    )
+
+
+def respond(
+    request: Request, outcome: Answer, media_type: str, cache_control: str, vary: str | None
+) -> Response:
     rendered = outcome.rendered
     compress = len(rendered.body) >= GZIP_MIN_BYTES and accepts_gzip(request)
     headers = {

@@ -15,14 +15,14 @@ from packaging.utils import canonicalize_name
 from pkgdex.deps import ConnectionDep
 from pkgdex.metadata import answers
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.responses import SIMPLE_CACHE, answer
+from pkgdex.metadata.responses import SIMPLE_CACHE, answer, answer_fast
 from pkgdex.metadata.simple import HTML, NotAcceptableError, choose_format
 
 router = APIRouter(tags=["pypi-metadata"])
 GET = ["GET", "HEAD"]
 
 
-def get_pypi_cache(request: Request) -> PyPICache:
+async def get_pypi_cache(request: Request) -> PyPICache:  # async: no thread hop
     cache: PyPICache = request.app.state.pypi_cache
     return cache
 
@@ -37,17 +37,27 @@ def _suffix(request: Request) -> str:
 
 @router.api_route("/pypi/{project}/json", methods=GET)
 @router.api_route("/pypi/{project}/json/", methods=GET, include_in_schema=False)
-def project_json(project: str, request: Request, cache: PyPICacheDep) -> Response:
+async def project_json(project: str, request: Request, cache: PyPICacheDep) -> Response:
     """The project as pypi.org's JSON API describes it (its latest release, every release)."""
-    return answer(request, lambda: answers.project_json(cache, project, _suffix(request)))
+    return await answer_fast(
+        request,
+        lambda: answers.from_memory(cache, project, ("json",)),
+        lambda: answers.project_json(cache, project, _suffix(request)),
+    )
 
 
 @router.api_route("/pypi/{project}/{version}/json", methods=GET)
 @router.api_route("/pypi/{project}/{version}/json/", methods=GET, include_in_schema=False)
-def release_json(project: str, version: str, request: Request, cache: PyPICacheDep) -> Response:
+async def release_json(
+    project: str, version: str, request: Request, cache: PyPICacheDep
+) -> Response:
     """One release; ``latest``, ``latest-stable``, ``latest-unstable`` redirect to a version."""
     suffix = _suffix(request)
-    return answer(request, lambda: answers.release_json(cache, project, version, suffix))
+    return await answer_fast(
+        request,
+        lambda: answers.from_memory(cache, project, ("release", version)),
+        lambda: answers.release_json(cache, project, version, suffix),
+    )
 
 
 @router.api_route("/pypi", methods=GET, include_in_schema=False)
@@ -69,15 +79,20 @@ def simple_index(request: Request, conn: ConnectionDep, requested: FormatQuery =
 
 
 @router.api_route("/simple/{project}/", methods=GET)
-def simple_project(
+async def simple_project(
     project: str, request: Request, cache: PyPICacheDep, requested: FormatQuery = None
 ) -> Response:
     """PEP 503/691 file list of one project, pulled through from the upstream."""
     content_type = _negotiate(request, requested)
     if isinstance(content_type, Response):
         return content_type
-    return _simple(
-        request, content_type, lambda: answers.simple_project(cache, project, content_type)
+    return await answer_fast(
+        request,
+        lambda: answers.from_memory(cache, project, ("simple", content_type)),
+        lambda: answers.simple_project(cache, project, content_type),
+        media_type=_media_type(content_type),
+        cache_control=SIMPLE_CACHE,
+        vary="Accept",
     )
 
 
@@ -100,5 +115,9 @@ def _negotiate(request: Request, requested: str | None) -> str | Response:
 
 
 def _simple(request: Request, content_type: str, make: answers.Maker) -> Response:
-    media_type = f"{HTML}; charset=utf-8" if content_type == HTML else content_type
+    media_type = _media_type(content_type)
     return answer(request, make, media_type=media_type, cache_control=SIMPLE_CACHE, vary="Accept")
+
+
+def _media_type(content_type: str) -> str:
+    return f"{HTML}; charset=utf-8" if content_type == HTML else content_type
