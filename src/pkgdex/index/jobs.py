@@ -74,18 +74,30 @@ def load_items(
     with engine.connect() as conn:
         try:
             _tune_for_bulk(conn)
-            serving = services.ensure_state(conn, report.ecosystem)
-            services.clear_leftovers(conn, report.ecosystem, serving.gen)
-            services.create_stage(conn)
-            _stage(conn, report, items, progress)
-            for bad in services.drop_duplicates(conn):
-                report.note_bad(bad)
-            _refuse_unusable(report, strict)
-            _build_and_swap(conn, report, serving)
+            with services.load_lock(conn, report.ecosystem):
+                _load_locked(conn, report, items, strict=strict, progress=progress)
         finally:
             # The staging table and the bulk-load settings live as long as the driver
             # connection: close it rather than hand it back to the pool.
             conn.invalidate()
+
+
+def _load_locked(
+    conn: Connection,
+    report: LoadReport,
+    items: Iterator[Item],
+    *,
+    strict: bool,
+    progress: Progress | None,
+) -> None:
+    serving = services.ensure_state(conn, report.ecosystem)
+    services.clear_leftovers(conn, report.ecosystem, serving.gen)
+    services.create_stage(conn)
+    _stage(conn, report, items, progress)
+    for bad in services.drop_duplicates(conn):
+        report.note_bad(bad)
+    _refuse_unusable(report, strict)
+    _build_and_swap(conn, report, serving)
 
 
 def _build_and_swap(conn: Connection, report: LoadReport, serving: services.Serving) -> None:

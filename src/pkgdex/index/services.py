@@ -9,15 +9,18 @@ that commit readers keep using the previous generation; whatever a killed load l
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import fcntl
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
 from pkgdex.index.keys import END, check_ecosystem, search_key
 from pkgdex.index.search import fts_table
-from pkgdex.index.sources import PYPI_NAME, BadRow, Row
+from pkgdex.index.sources import PYPI_NAME, BadRow, Row, SourceError
 from pkgdex.index.sync import Change
 
 StagedRow = tuple[int, str, str, str, str | None, int | None, str | None]
@@ -42,6 +45,46 @@ def ensure_state(conn: Connection, ecosystem: str) -> Serving:
         conn.commit()
         return Serving(0, 0)
     return Serving(row.gen, row.total, row.changes_seq)
+
+
+class LoadInProgressError(SourceError):
+    """Another load of the same ecosystem holds the load lock."""
+
+
+@contextmanager
+def load_lock(conn: Connection, ecosystem: str) -> Iterator[None]:
+    """One load per ecosystem at a time, across processes; a dead loader's lock goes with it.
+
+    A second load would treat the first one's unfinished generation as leftovers of a killed
+    load and delete it mid-build. PostgreSQL: a session advisory lock. SQLite: ``flock`` on a
+    file beside the database (both are released by the operating system or server when the
+    holder dies).
+    """
+    if conn.dialect.name != "sqlite":
+        # Keyed by schema too: several pkgdex databases may share one PostgreSQL database.
+        tag = {"tag": f"/index-load/{ecosystem}"}
+        locked = conn.execute(
+            text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :tag))"), tag
+        )
+        if not locked.scalar():
+            raise LoadInProgressError(f"another load of the {ecosystem} index is running")
+        try:
+            yield
+        finally:
+            conn.rollback()
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(current_schema() || :tag))"), tag)
+            conn.commit()
+        return
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with Path(f"{database}.{ecosystem}-load.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LoadInProgressError(f"another load of the {ecosystem} index is running") from exc
+        yield
 
 
 def clear_leftovers(conn: Connection, ecosystem: str, serving_gen: int) -> None:

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
-from pkgdex.index import jobs, queries
+from pkgdex.index import jobs, queries, services
 from pkgdex.index.sources import SourceError
 
 HEADER = "name\tversion\tmonth\trank_among_15000_most_downloaded\tsummary"
@@ -174,6 +174,17 @@ def test_a_failed_load_keeps_the_previous_index(
     assert (numbers(engine), search(engine, "req"), status(engine)) == before
     jobs.load_index(engine, "pypi", listing(tmp_path, ["django"]))
     assert numbers(engine) == {"django": 3}
+
+
+def test_a_second_load_of_the_same_index_waits_its_turn(engine: Engine, tmp_path: Path) -> None:
+    jobs.load_index(engine, "pypi", listing(tmp_path, ["requests"]))
+    with engine.connect() as holder, services.load_lock(holder, "pypi"):
+        with pytest.raises(services.LoadInProgressError, match="another load"):
+            jobs.load_index(engine, "pypi", listing(tmp_path, ["flask"]))
+        jobs.load_index(engine, "npm", listing(tmp_path, ["react"]))  # other ecosystem: free
+    assert numbers(engine) == {"requests": 1}
+    jobs.load_index(engine, "pypi", listing(tmp_path, ["flask"]))
+    assert numbers(engine) == {"flask": 2}
 
 
 def test_name_only_sources_keep_known_versions(engine: Engine, tmp_path: Path) -> None:
