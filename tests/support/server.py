@@ -67,6 +67,16 @@ def start_server(
     timeout: float = 30.0,
     log_dir: Path | None = None,
 ) -> ServerProcess:
+    server = _launch(settings, workers, log_dir)
+    try:
+        _wait_until_ready(server, timeout)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+def _launch(settings: dict[str, str], workers: int, log_dir: Path | None) -> ServerProcess:
     port = free_port()
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="pkgdex-server-"))
     log_path = log_dir / f"server-{port}.log"
@@ -83,13 +93,7 @@ def start_server(
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        _wait_until_ready(server, timeout)
-    except Exception:
-        server.stop()
-        raise
-    return server
+    return ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
 
 
 def _wait_until_ready(server: ServerProcess, timeout: float) -> None:
@@ -115,3 +119,18 @@ def running_server(
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def running_servers(
+    settings: dict[str, str], count: int, *, log_dir: Path | None = None
+) -> Iterator[list[ServerProcess]]:
+    """``count`` servers with the same settings, started side by side (start-up is slow)."""
+    servers = [_launch(settings, 1, log_dir) for _ in range(count)]
+    try:
+        for server in servers:
+            _wait_until_ready(server, 30.0)
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from pkgdex.index.jobs import load_index
 from support.index_data import PYPI_NAMES, gated_source, many_names, tsv, write_listing
-from support.server import running_server, start_server
+from support.server import running_server, running_servers, start_server
 
 pytestmark = pytest.mark.slow
 SECRET = "rebuild-secret-for-the-tests"
@@ -50,10 +50,7 @@ def test_rate_limits_hold_in_total_across_two_processes_sharing_redis(
     settings = base_settings(
         database_url, rate_limit_index="5/minute;100/hour", **shared_redis(redis_url)
     )
-    with (
-        running_server(settings, log_dir=tmp_path) as one,
-        running_server(settings, log_dir=tmp_path) as two,
-    ):
+    with running_servers(settings, 2, log_dir=tmp_path) as (one, two):
         answers = []
         for i in range(8):
             url = (one if i % 2 == 0 else two).url
@@ -72,10 +69,7 @@ def test_rate_limits_hold_in_total_across_two_processes_sharing_redis(
 def test_without_redis_each_process_counts_alone(database_url: str, tmp_path: Path) -> None:
     # Why PKGDEX_REDIS_URL matters behind a load balancer: memory counters are per process.
     settings = base_settings(database_url, rate_limit_index="1/minute")
-    with (
-        running_server(settings, log_dir=tmp_path) as one,
-        running_server(settings, log_dir=tmp_path) as two,
-    ):
+    with running_servers(settings, 2, log_dir=tmp_path) as (one, two):
         assert httpx.get(f"{one.url}/npm/browse").status_code == 200
         assert httpx.get(f"{two.url}/npm/browse").status_code == 200
         assert httpx.get(f"{one.url}/npm/browse").status_code == 429
@@ -110,10 +104,7 @@ def test_one_rebuild_at_a_time_across_processes(
             index_sources=f"pypi={source.url}",
             **shared_redis(redis_url),
         )
-        with (
-            running_server(settings, log_dir=tmp_path) as one,
-            running_server(settings, log_dir=tmp_path) as two,
-        ):
+        with running_servers(settings, 2, log_dir=tmp_path) as (one, two):
             started = httpx.post(f"{one.url}/pypi/rebuild", params={"secret": SECRET})
             assert started.status_code == 202
             refused = httpx.post(f"{two.url}/pypi/rebuild", params={"secret": SECRET})
@@ -138,10 +129,7 @@ def test_without_redis_one_rebuild_at_a_time_across_processes_still_holds(
         settings = base_settings(
             database_url, rebuild_secret=SECRET, index_sources=f"pypi={source.url}"
         )
-        with (
-            running_server(settings, log_dir=tmp_path) as one,
-            running_server(settings, log_dir=tmp_path) as two,
-        ):
+        with running_servers(settings, 2, log_dir=tmp_path) as (one, two):
             assert httpx.post(f"{one.url}/pypi/rebuild", params={"secret": SECRET}).status_code == (
                 202
             )
