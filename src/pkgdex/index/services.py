@@ -127,18 +127,25 @@ def stage_rows(conn: Connection, rows: list[StagedRow]) -> None:
             copy.write_row(row)
 
 
+# Rows whose key an earlier line already has (the window reads the staging key index).
+_REPEATED_ROWS = text(
+    "SELECT line, name FROM (SELECT line, name, key, "
+    "lag(key) OVER (ORDER BY key, line) AS previous FROM tmp_index_rows) AS ordered "
+    "WHERE key = previous"
+)
+_DROP_REPEATED_ROWS = text(
+    "DELETE FROM tmp_index_rows WHERE line IN (SELECT line FROM (SELECT line, key, "
+    "lag(key) OVER (ORDER BY key, line) AS previous FROM tmp_index_rows) AS ordered "
+    "WHERE key = previous)"
+)
+
+
 def drop_duplicates(conn: Connection) -> list[BadRow]:
     """Rows repeating an earlier row's key are bad rows; the first one wins."""
     conn.exec_driver_sql("CREATE INDEX tmp_index_rows_key ON tmp_index_rows (key, line)")
-    duplicates = conn.execute(
-        text(
-            "SELECT line, name FROM (SELECT line, name, key, "
-            "lag(key) OVER (ORDER BY key, line) AS previous FROM tmp_index_rows) AS ordered "
-            "WHERE key = previous"
-        )
-    ).all()
-    for line, _name in duplicates:
-        conn.execute(text("DELETE FROM tmp_index_rows WHERE line = :line"), {"line": line})
+    duplicates = conn.execute(_REPEATED_ROWS).all()
+    if duplicates:
+        conn.execute(_DROP_REPEATED_ROWS)
     return [
         BadRow(line, f"duplicate of an earlier name: {name[:60]!r}") for line, name in duplicates
     ]
