@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, select
@@ -29,8 +29,7 @@ class ProjectState:
     revision: str
 
 
-@dataclass(frozen=True)
-class FileRow:
+class FileRow(NamedTuple):  # a tuple: projects have thousands of files, built quickly
     filename: str
     packagetype: str
     python_version: str
@@ -47,8 +46,7 @@ class FileRow:
     core_metadata: dict[str, str] | bool | None
 
 
-@dataclass(frozen=True)
-class ReleaseRow:
+class ReleaseRow(NamedTuple):
     id: int
     version: str
     yanked: bool

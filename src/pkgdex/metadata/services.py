@@ -4,7 +4,7 @@ document is stored completely or not at all."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -174,7 +174,7 @@ def _release_row(
     )
 
 
-_FILE_FIELDS = tuple(f.name for f in fields(FileRow))
+_FILE_FIELDS = FileRow._fields
 
 
 def _replace_release(conn: Connection, project_id: int, doc: PyPIDocument) -> None:
@@ -240,10 +240,10 @@ def _file_values(project_id: int, release_id: int, f: FileDoc) -> dict[str, Any]
 
 
 def _file_row(values: dict[str, Any]) -> FileRow:
-    row = {name: values[name] for name in _FILE_FIELDS}
-    if row["core_metadata"] is not None:
-        row["core_metadata"] = orjson.loads(row["core_metadata"])
-    return FileRow(**row)
+    row = [values[name] for name in _FILE_FIELDS]
+    if row[-1] is not None:  # core_metadata, stored as JSON text
+        row[-1] = orjson.loads(row[-1])
+    return FileRow(*row)
 
 
 def _json(value: Any) -> str:
