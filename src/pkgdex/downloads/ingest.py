@@ -397,21 +397,30 @@ def _parquet_source(path: Path) -> str:
     else:
         raise IngestError(f"{path}: column timestamp has type {stamp}, expected a timestamp")
     names = [n for n in ("project", "file.project") if n in fields]
-    project = "coalesce(" + ", ".join(f"nullif(CAST({n} AS VARCHAR), '')" for n in names) + ")"
+    project = "coalesce(" + ", ".join(f"nullif({_cast(fields, n)}, '')" for n in names) + ")"
     return f"""
         SELECT
             {day} AS day,
             CASE WHEN timestamp IS NULL THEN 'missing_timestamp'
                  WHEN {day} IS NULL THEN 'invalid_timestamp' END AS bad,
             {project} AS project,
-            CAST(details.python AS VARCHAR) AS python,
-            CAST(details.installer.name AS VARCHAR) AS installer,
-            CAST(details.system.name AS VARCHAR) AS system,
-            CAST(file.version AS VARCHAR) AS version,
-            CAST(details.ci AS BOOLEAN) AS ci,
+            {_cast(fields, "details.python")} AS python,
+            {_cast(fields, "details.installer.name")} AS installer,
+            {_cast(fields, "details.system.name")} AS system,
+            {_cast(fields, "file.version")} AS version,
+            {_cast(fields, "details.ci", "BOOLEAN")} AS ci,
             count(*) AS n
         FROM read_parquet($paths)
         GROUP BY ALL"""  # noqa: S608 (fixed SQL; values are bound parameters)
+
+
+def _cast(fields: dict[str, Any], name: str, sql_type: str = "VARCHAR") -> str:
+    """``name`` as ``sql_type``; a column Parquet typed as null (all empty) is a NULL literal."""
+    import pyarrow as pa
+
+    if pa.types.is_null(fields[name]):
+        return f"CAST(NULL AS {sql_type})"
+    return f"CAST({name} AS {sql_type})"
 
 
 def _flatten(schema: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -127,3 +127,35 @@ def test_a_file_that_is_not_parquet(tmp_path: Path, scratch: Path) -> None:
     path.write_text("hello")
     with pytest.raises(ingest.IngestError, match=r"fake\.parquet: not a readable Parquet"):
         ingest.aggregate_files([path], scratch)
+
+
+def test_bad_lines_in_one_of_several_files(tmp_path: Path, scratch: Path) -> None:
+    good = write_ndjson([make_row("p", DAY)] * 3, tmp_path / "good.ndjson.gz")
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(lines(make_row("p", DAY), b"\x00garbage"))
+    aggregation = ingest.aggregate_files([good, mixed], scratch)
+    assert aggregation.rows_read == {DAY: 4, None: 1}
+    assert aggregation.rejected == {None: {"malformed_json": 1}}
+    assert aggregation.problems == [f"{mixed} line 2: malformed json"]
+    aggregation.connection.close()
+
+
+def test_parquet_with_text_timestamps_and_only_file_project(
+    tmp_path: Path, scratch: Path
+) -> None:
+    path = tmp_path / "flat.parquet"
+    details = {"python": "3.9.1", "installer": {"name": "pip"}, "system": {"name": "Linux"},
+               "ci": None}
+    table = pa.table(
+        {
+            "timestamp": ["2026-09-01 10:00:00 UTC", "not a time", None],
+            "file": [{"project": "Py_Yaml", "version": "6.0"}] * 3,
+            "details": [details] * 3,
+        }
+    )
+    pq.write_table(table, path)
+    aggregation = ingest.aggregate_files([path], scratch)
+    assert aggregation.rejected == {None: {"invalid_timestamp": 1, "missing_timestamp": 1}}
+    rows = [row for batch in aggregation.daily_rows() for row in batch]
+    assert ("py-yaml", "python_minor", "2026-09-01", "3.9", 0, 1) in rows
+    aggregation.connection.close()
