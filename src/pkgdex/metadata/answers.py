@@ -28,7 +28,7 @@ from pkgdex.metadata.versions import (
 )
 
 # PEP 508 names; anything else cannot exist upstream, so it is never asked for.
-VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+VALID_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 ALIASES = {
     "latest": pick_latest,
     "latest-stable": pick_latest_stable,
@@ -112,7 +112,7 @@ def simple_index(conn: Connection, content_type: str) -> Answer:
 def from_memory(cache: PyPICache, raw_name: str, kind: tuple[str, ...]) -> Answer | None:
     """The cached answer for ``kind`` of a fresh project with a normalised name, when memory
     has it; None sends the request down the full path (which may read or fetch)."""
-    if not VALID_NAME.match(raw_name):
+    if not VALID_NAME.fullmatch(raw_name):
         return None
     state = cache.known_fresh(raw_name)
     if state is None:
@@ -124,7 +124,7 @@ def from_memory(cache: PyPICache, raw_name: str, kind: tuple[str, ...]) -> Answe
 
 
 def _project(cache: PyPICache, raw_name: str) -> tuple[ProjectState, bool]:
-    if not VALID_NAME.match(raw_name) or len(raw_name) > 255:
+    if not VALID_NAME.fullmatch(raw_name) or len(raw_name) > 255:
         raise NotFound(raw_name)
     return cache.project(canonicalize_name(raw_name))
 

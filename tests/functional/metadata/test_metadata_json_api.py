@@ -148,8 +148,13 @@ def test_not_found_is_pypis_body_with_cors(pypi_client: PyPIClient) -> None:
 
 
 def test_invalid_names_never_reach_the_upstream(pypi_client: PyPIClient, fake: FakePyPI) -> None:
-    pypi_client().get("/pypi/..%2F..%2Fetc/json")
-    pypi_client().get("/pypi/-bad-name-/json")
+    client = pypi_client()
+    for path in [
+        "/pypi/..%2F..%2Fetc/json",
+        "/pypi/-bad-name-/json",
+        "/pypi/sampleproject%0A/json",
+    ]:
+        assert client.get(path).status_code == 404, path
     assert fake.total() == 0
 
 
