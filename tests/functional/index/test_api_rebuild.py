@@ -4,6 +4,7 @@ old index serves until the new one is swapped in (or forever, if the new one fai
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -224,3 +225,24 @@ def test_a_rebuild_during_the_bootstrap_is_409(make_client: ClientFactory) -> No
         assert client.post("/pypi/rebuild", params={"secret": SECRET}).status_code == 409
         source.release()
         finish(client, "pypi")
+
+
+@pytest.mark.usefixtures("old_index")
+def test_shutting_down_mid_rebuild_cancels_the_load_and_keeps_the_old_index(
+    make_client: ClientFactory,
+) -> None:
+    listing = tsv("pypi", many_names("pypi", 50_000))
+    with gated_source(listing, head=len(listing) * 3 // 4) as source:
+        client = make_client(rebuild_secret=SECRET, index_sources={"pypi": source.url})
+        state = reloads(client).rebuild("pypi")
+        wait_until = time.monotonic() + 30
+        while source.requests == 0 and time.monotonic() < wait_until:
+            time.sleep(0.02)
+        # The rest of the listing arrives only once the server is shutting down.
+        threading.Timer(0.5, source.release).start()
+        client.__exit__(None, None, None)
+    assert state.done.is_set()
+    assert state.error is not None and "ReloadCancelledError" in state.error
+    after = make_client()
+    assert total(after, "pypi") == len(PYPI_NAMES)
+    assert search_names(after, "pypi", "pkg0000") == []
