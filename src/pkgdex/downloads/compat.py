@@ -92,8 +92,11 @@ def summary(conn: Connection, q: StatsQuery) -> Body:
     """Totals per breakdown over the window; ``overall`` counts every download once."""
     if q.window is None:
         raise not_found(q)
-    start, end = q.window.start, q.window.end
-    overall = queries.totals(conn, q.package, "overall", start, end, ci=q.ci)
+    breakdowns = ("overall", *SUMMARY_BREAKDOWNS)
+    found = queries.totals_by_breakdown(
+        conn, q.package, breakdowns, q.window.start, q.window.end, ci=q.ci
+    )
+    overall = found.get("overall", {})
     if not any(overall.values()):
         raise not_found(q)
     totals: Body = {
@@ -102,6 +105,6 @@ def summary(conn: Connection, q: StatsQuery) -> Body:
         "overall_without_mirrors": overall.get("without_mirrors", 0),
     }
     for breakdown in SUMMARY_BREAKDOWNS:
-        found = queries.totals(conn, q.package, breakdown, start, end, ci=q.ci)
-        totals[breakdown] = {k: v for k, v in sorted(found.items()) if v > 0}
+        counts = found.get(breakdown, {})
+        totals[breakdown] = {k: v for k, v in sorted(counts.items()) if v > 0}
     return {"package": q.package, "type": "summary", "totals": totals, **extended_fields(q)}

@@ -133,15 +133,33 @@ def totals(
     ci: bool = True,
 ) -> dict[str, int]:
     """Downloads per category summed over [start, end]."""
+    return totals_by_breakdown(conn, package, [breakdown], start, end, ci=ci).get(breakdown, {})
+
+
+def totals_by_breakdown(
+    conn: Connection,
+    package: str,
+    breakdowns: Sequence[str],
+    start: dt.date,
+    end: dt.date,
+    *,
+    ci: bool = True,
+) -> dict[str, dict[str, int]]:
+    """Downloads per breakdown and category summed over [start, end], in one query."""
     t = downloads_daily.c
     stmt = (
-        select(t.category, _total(t.downloads))
-        .where(t.package == package, t.breakdown == breakdown, t.date.between(start, end))
-        .group_by(t.category)
+        select(t.breakdown, t.category, _total(t.downloads))
+        .where(
+            t.package == package, t.breakdown.in_(breakdowns), t.date.between(start, end)
+        )
+        .group_by(t.breakdown, t.category)
     )
     if not ci:
         stmt = stmt.where(t.ci == false())
-    return {category: int(n) for category, n in conn.execute(stmt)}
+    found: dict[str, dict[str, int]] = {}
+    for breakdown, category, n in conn.execute(stmt):
+        found.setdefault(breakdown, {})[category] = int(n)
+    return found
 
 
 def recent(conn: Connection, package: str, *, ci: bool = True) -> dict[str, int] | None:
