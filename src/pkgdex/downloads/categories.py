@@ -28,6 +28,8 @@ combination instead of once per download.
 
 from __future__ import annotations
 
+from pkgdex.downloads.models import ALL_PACKAGES
+
 MIRRORS = ("bandersnatch", "z3c.pypimirror", "Artifactory", "devpi")
 SYSTEMS = ("Windows", "Linux", "Darwin")
 PYTHON_PATTERN = r"^[0-9]\.[0-9]+.*$"
@@ -127,6 +129,15 @@ BREAKDOWNS_SQL = " UNION ALL ".join(
     )
 )
 """Per-package daily rows ``(package, breakdown, 'YYYY-MM-DD', category, 0|1, downloads)``."""
+
+DAILY_SQL = f"""
+    WITH per_package AS MATERIALIZED ({BREAKDOWNS_SQL})
+    SELECT * FROM per_package
+    UNION ALL
+    SELECT '{ALL_PACKAGES}', breakdown, day, category, ci, sum(downloads)
+    FROM per_package GROUP BY ALL
+    ORDER BY 1, 2, 3, 4, 5"""  # noqa: S608 (fixed SQL)
+"""The daily rows plus ``__all__``, in primary-key order: B-tree inserts then stay local."""
 
 DAY_STATS_SQL = """
     SELECT day, reason, sum(n) AS n FROM cube GROUP BY ALL ORDER BY day NULLS FIRST, reason"""

@@ -118,8 +118,8 @@ class Aggregation:
         )
 
     def daily_rows(self, batch: int = 50_000) -> Iterator[list[tuple[Any, ...]]]:
-        """``(package, breakdown, date, category, ci, downloads)`` rows, in batches."""
-        cursor = self.connection.execute(categories.BREAKDOWNS_SQL)
+        """``(package, breakdown, date, category, ci, downloads)`` rows, ``__all__`` included."""
+        cursor = self.connection.execute(categories.DAILY_SQL)
         while rows := cursor.fetchmany(batch):
             yield rows
 

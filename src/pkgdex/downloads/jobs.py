@@ -76,6 +76,7 @@ def ingest_files(
             source=_describe(files),
             started=started,
             retention_days=retention_days,
+            includes_all=True,
         )
     finally:
         if aggregation is not None:

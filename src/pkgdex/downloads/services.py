@@ -61,12 +61,14 @@ def replace_days(
     synthetic: bool = False,
     started: float | None = None,
     retention_days: int | None = None,
+    includes_all: bool = False,
 ) -> WriteResult:
     """Replace ``days`` with ``batches`` of per-package rows and their ``ledger``, atomically.
 
     ``ledger`` is read after ``batches`` is consumed, so a streaming source may fill it as it
     goes; every row of ``batches`` must fall on one of ``days``. ``started`` (a
-    ``time.monotonic()`` value) gives the ledger's ingest duration.
+    ``time.monotonic()`` value) gives the ledger's ingest duration. ``includes_all`` says the
+    batches already carry the ``__all__`` rows; otherwise they are summed here.
     """
     days = sorted(days)
     with engine.begin() as conn:
@@ -75,7 +77,8 @@ def replace_days(
         for batch in batches:
             _insert_daily(conn, batch)
             written += len(batch)
-        _insert_all_packages(conn, days)
+        if not includes_all:
+            _insert_all_packages(conn, days)
         seconds = None if started is None else time.monotonic() - started
         _write_ledger(conn, ledger, source, synthetic, seconds)
         purged = _apply_retention(conn, retention_days)
