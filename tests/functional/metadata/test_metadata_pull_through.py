@@ -3,9 +3,12 @@ offline mode, and concurrent misses sharing one upstream request."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
@@ -186,3 +189,19 @@ def _counts(engine: Engine) -> tuple[int, int]:
         releases = conn.execute(select(func.count()).select_from(metadata_releases)).scalar_one()
         files = conn.execute(select(func.count()).select_from(metadata_files)).scalar_one()
     return releases, files
+
+
+@pytest.mark.redis
+def test_with_redis_the_flight_takes_and_releases_a_shared_lock(
+    pypi_client: PyPIClient, fake: FakePyPI, redis_url: str
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    client = pypi_client(redis_url=redis_url, redis_prefix=prefix)
+    fake.delay = 0.2
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda _: client.get(PROJECT).status_code, range(20)))
+    assert statuses == [200] * 20
+    assert fake.count(UPSTREAM) == 1
+    server = redis.Redis.from_url(redis_url)
+    assert server.keys(f"{prefix}:singleflight:*") == []  # released, not left to expire
+    server.close()
