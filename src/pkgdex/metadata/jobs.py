@@ -19,7 +19,7 @@ import orjson
 from packaging.utils import canonicalize_name
 from sqlalchemy import Engine
 
-from pkgdex.metadata import services
+from pkgdex.metadata import demo, services
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, looks_like_pypi
 from pkgdex.metadata.documents import parse_document as parse_pypi
@@ -96,8 +96,8 @@ def sync_names(cache: PyPICache, names: Iterable[str]) -> list[SyncResult]:
 
 
 def load_demo(engine: Engine) -> None:
-    """Fill the demo database with this domain's bundled data (none: the demo runs offline
-    and answers PyPI metadata from what ``pkgdex metadata import`` is given)."""
+    """Fill the demo database with this domain's bundled illustration projects."""
+    _store_pypi(engine, [parse_pypi(doc) for doc in demo.documents()], ImportReport())
 
 
 def _store_pypi(engine: Engine, docs: list[PyPIDocument], report: ImportReport) -> None:

@@ -126,11 +126,10 @@ def list_projects(conn: Connection) -> list[tuple[str, str, int]]:
             metadata_projects.c.name,
             metadata_projects.c.display_name,
             metadata_projects.c.last_serial,
-        )
-        .where(metadata_projects.c.status == FOUND)
-        .order_by(metadata_projects.c.name)
+        ).where(metadata_projects.c.status == FOUND)
     )
-    return [(name, display, serial) for name, display, serial in rows]
+    # Sorted here, by code point: database collations disagree about "-" and ".".
+    return sorted((name, display, serial) for name, display, serial in rows)
 
 
 _FILE_COLUMNS = (
