@@ -88,8 +88,9 @@ def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> 
     if release.info is None and not stale and not cache.offline:
         view, release, stale = _with_release_info(cache, view, release)
     rendered = render.release_json(view, release)
-    key = (view.state.name, view.state.revision, "release", version)
-    cache.memory.put(key, rendered, _size)
+    if not rendered.derived_info or cache.offline:  # online, the next request asks again
+        key = (view.state.name, view.state.revision, "release", version)
+        cache.memory.put(key, rendered, _size)
     return Answer(rendered, stale or rendered.derived_info)
 
 

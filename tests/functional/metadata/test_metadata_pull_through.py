@@ -205,3 +205,22 @@ def test_with_redis_the_flight_takes_and_releases_a_shared_lock(
     server = redis.Redis.from_url(redis_url)
     assert server.keys(f"{prefix}:singleflight:*") == []  # released, not left to expire
     server.close()
+
+
+def test_release_info_unavailable_upstream_is_derived_and_marked_stale(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client()
+    client.get(PROJECT)  # stores every release, but only 3.0.0's own info
+    fake.fault = "status"
+    response = client.get("/pypi/sampleproject/1.0.0/json")
+    assert response.status_code == 200
+    assert response.headers["x-pkgdex-stale"] == "1"
+    assert response.json()["info"]["version"] == "1.0.0"
+    fake.fault = None
+    healed = client.get("/pypi/sampleproject/1.0.0/json")
+    assert "x-pkgdex-stale" not in healed.headers
+    assert healed.json() == fake.projects["sampleproject"].version_doc("1.0.0")
+    assert fake.count("/pypi/sampleproject/1.0.0/json") == 2
+    client.get("/pypi/sampleproject/1.0.0/json")
+    assert fake.count("/pypi/sampleproject/1.0.0/json") == 2  # now stored
