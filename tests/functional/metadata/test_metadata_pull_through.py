@@ -224,3 +224,17 @@ def test_release_info_unavailable_upstream_is_derived_and_marked_stale(
     assert fake.count("/pypi/sampleproject/1.0.0/json") == 2
     client.get("/pypi/sampleproject/1.0.0/json")
     assert fake.count("/pypi/sampleproject/1.0.0/json") == 2  # now stored
+
+
+def test_a_refresh_keeps_release_infos_already_fetched(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client(metadata_ttl_seconds=0)
+    client.get(PROJECT)
+    first = client.get("/pypi/sampleproject/2.0.0/json").json()
+    fake.projects["sampleproject"].last_serial = 150  # a changed document: a full refresh
+    assert client.get(PROJECT).json()["last_serial"] == 150
+    again = client.get("/pypi/sampleproject/2.0.0/json").json()
+    assert again["info"] == first["info"]
+    assert again["last_serial"] == 150
+    assert fake.count("/pypi/sampleproject/2.0.0/json") == 1
