@@ -97,38 +97,47 @@ def _scan_contains(
     return [row._mapping for row in conn.execute(sql, params)]
 
 
+# strpos() alone, no LIKE: the trigram index cannot serve it, so the planner walks the key
+# index in order and stops at :limit (2-character keys, which have no trigram).
 _PG_SCAN = text(
     "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
-    "WHERE e.ecosystem = :eco AND e.gen = :gen "
-    "AND e.key LIKE :pattern ESCAPE '\\' AND strpos(e.key, :key) > 1 "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND strpos(e.key, :key) > 1 "
     "ORDER BY e.key LIMIT :limit"
 )
-# Every match through the trigram index, at most :cap of them, then the first :limit by key.
+# Up to :cap matches through the trigram index, and the first :limit of them by key.
 _PG_TRIGRAM = text(
     "WITH m AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.key LIKE :pattern ESCAPE '\\' "
-    "LIMIT :cap) "
+    "AND strpos(e.key, :key) > 1 LIMIT :cap) "
     "SELECT c.found, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS found FROM m) c "
-    "LEFT JOIN LATERAL (SELECT * FROM m WHERE strpos(m.key, :key) > 1 "
-    "ORDER BY m.key LIMIT :limit) r ON true"
+    "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.key LIMIT :limit) r ON true"
 )
-PG_TRIGRAM_CAP = 10_000
+# Every match up to a key known to be preceded by :limit matches, first :limit by key.
+_PG_TRIGRAM_UPTO = text(
+    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.key LIKE :pattern ESCAPE '\\' "
+    "AND strpos(e.key, :key) > 1 AND e.key <= :upto ORDER BY e.key LIMIT :limit"
+)
+PG_TRIGRAM_CAP = 5_000
 
 
 def _pg_contains(
     conn: Connection, ecosystem: str, gen: int, key: str, limit: int
 ) -> list[RowMapping]:
-    """Rare substrings through pg_trgm; common ones (cap reached) by a key-ordered scan.
+    """Substring matches through pg_trgm, fetching only what the first ``limit`` need.
 
-    The planner cannot tell a rare substring from a common one, and an ordered scan that finds
-    nothing reads the whole index, so the trigram index goes first; when it reports more than
-    ``PG_TRIGRAM_CAP`` candidates, matches are dense and the ordered scan stops early.
-    2-character keys have no trigram: only the ordered scan serves them.
+    Up to ``PG_TRIGRAM_CAP`` matches come first; when there are more, the ``limit``-th smallest
+    key among them bounds the answer (at least ``limit`` matches sort before it), so a second
+    query reads only matches up to that key. A bulk load writes rows in key order, so the first
+    matches the index returns are nearly the smallest keys and the bound is tight.
     """
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     params = {"eco": ecosystem, "gen": gen, "pattern": pattern, "key": key, "limit": limit}
-    if len(key) >= 3:
-        rows = conn.execute(_PG_TRIGRAM, {**params, "cap": PG_TRIGRAM_CAP}).all()
-        if rows[0].found < PG_TRIGRAM_CAP:
-            return [row._mapping for row in rows if row.key is not None]
-    return [row._mapping for row in conn.execute(_PG_SCAN, params)]
+    if len(key) < 3:
+        return [row._mapping for row in conn.execute(_PG_SCAN, params)]
+    rows = conn.execute(_PG_TRIGRAM, {**params, "cap": PG_TRIGRAM_CAP}).all()
+    if rows[0].found < PG_TRIGRAM_CAP:
+        return [row._mapping for row in rows if row.key is not None]
+    upto = rows[-1].key if len(rows) >= limit else KEY_MAX  # fewer: no bound known
+    bounded = conn.execute(_PG_TRIGRAM_UPTO, {**params, "upto": upto})
+    return [row._mapping for row in bounded]

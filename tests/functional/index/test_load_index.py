@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from pkgdex.index import jobs, queries, services
+from pkgdex.index import search as search_backends
 from pkgdex.index.sources import SourceError
 
 HEADER = "name\tversion\tmonth\trank_among_15000_most_downloaded\tsummary"
@@ -108,6 +109,18 @@ def test_search_ranks_and_orders_by_key(engine: Engine, tmp_path: Path) -> None:
     assert search(engine, "test", limit=3) == [("test", 0), ("test_a", 1), ("Test-Utils", 1)]
     contains = ["attest", "latest", "tes", "test", "test_a", "Test-Utils", "xtest"]
     assert search(engine, "es") == [(name, 2) for name in contains]
+
+
+def test_dense_substrings_give_the_same_first_hits(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"{prefix}-json-{i}" for i in range(6) for prefix in ("zz", "aa", "mm")]
+    jobs.load_index(engine, "npm", listing(tmp_path, names))
+    expected = [(name, 2) for name in sorted(names)[:5]]
+    assert search(engine, "json", limit=5, ecosystem="npm") == expected
+    monkeypatch.setattr(search_backends, "PG_TRIGRAM_CAP", 4)  # PostgreSQL's capped path
+    assert search(engine, "json", limit=5, ecosystem="npm") == expected
+    assert search(engine, "json", limit=50, ecosystem="npm") == [(n, 2) for n in sorted(names)]
 
 
 def test_two_character_queries_find_names_ending_with_them(engine: Engine, tmp_path: Path) -> None:
