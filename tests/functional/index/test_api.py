@@ -378,8 +378,8 @@ def test_debug_ip_shows_the_address_and_forwarding_headers_only(client: TestClie
     assert "very-secret" not in answer.text
 
 
-def test_openapi_documents_both_index_apis(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+def test_openapi_documents_both_index_apis(checking_client: TestClient) -> None:
+    paths = checking_client.get("/openapi.json").json()["paths"]
     for eco in ("pypi", "npm"):
         for route in ("ping", "health", "stats", "browse", "search", "debug-ip", "get-bypass"):
             assert f"/{eco}/{route}" in paths
