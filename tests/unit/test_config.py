@@ -47,6 +47,7 @@ def test_values_come_from_pkgdex_environment_variables(monkeypatch: pytest.Monke
 def test_a_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("PKGDEX_REDIS_PREFIX=from-dotenv\n")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PKGDEX_REDIS_PREFIX", raising=False)  # the environment would win
     assert Settings().redis_prefix == "from-dotenv"
 
 
