@@ -19,8 +19,8 @@ from pkgdex.downloads.categories import (
     NULL_CATEGORY,
     SYSTEMS,
 )
-from pkgdex.downloads.ingest import IngestError
 from pkgdex.downloads.services import DailyRow, DayLedger
+from pkgdex.downloads.sources import IngestError
 
 TABLE = "bigquery-public-data.pypi.file_downloads"
 BATCH = 50_000

@@ -1,9 +1,10 @@
 """Aggregate BigQuery download-log exports (NDJSON, gzip or not, and Parquet) with DuckDB.
 
-Each input file is scanned once, streaming, into a small table of distinct combinations
-(``cube``, see :mod:`pkgdex.downloads.categories`); the per-day breakdowns are sums over it, so
-memory depends on the number of distinct categories, not on the number of rows. DuckDB runs with
-a memory limit, two threads and a spill directory.
+All NDJSON files are scanned once, together and streaming, and so are the Parquet files of
+each schema (SQL in :mod:`pkgdex.downloads.sources`): identical raw rows are grouped into a table
+of distinct combinations (``cube``, rules in :mod:`pkgdex.downloads.categories`), and the
+per-day breakdowns are sums over it, so memory follows the number of distinct combinations, not
+the number of rows. DuckDB runs with a memory limit, two threads and a spill directory.
 
 Bad input policy:
 
@@ -16,12 +17,12 @@ Bad input policy:
   (``missing_project``) or with a malformed Python version (``invalid_python``). DuckDB's
   ``ignore_errors`` would turn a broken line into a row of NULLs that cannot be told apart from a
   row without timestamp, so instead a file DuckDB refuses is re-read line by line in Python,
-  which sets the bad lines aside (with their line numbers) and hands the rest back to DuckDB.
+  which sets the bad lines aside (with their line numbers, :mod:`pkgdex.downloads.badlines`)
+  and hands the rest back to DuckDB.
 """
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import os
 import shutil
@@ -32,70 +33,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
-import orjson
 
 from pkgdex.downloads import categories
+from pkgdex.downloads.badlines import open_lines, set_bad_lines_aside
+from pkgdex.downloads.sources import JSON_COLUMNS, JSON_SOURCE, IngestError, parquet_source
+
+__all__ = ["Aggregation", "IngestError", "aggregate_files", "expand_inputs", "scratch_directory"]
 
 JSON_SUFFIXES = (".ndjson", ".json", ".jsonl")
 PARQUET_SUFFIXES = (".parquet",)
-MAX_PROBLEMS = 20
 PROGRESS_INTERVAL = 0.25  # seconds
-
-# JSON leaves are read as JSON so a wrong type is seen instead of silently cast.
-JSON_COLUMNS = {
-    "timestamp": "JSON",
-    "project": "JSON",
-    "file": "STRUCT(project JSON, version JSON)",
-    "details": "STRUCT(installer STRUCT(name JSON), python JSON, system STRUCT(name JSON), "
-    "ci JSON)",
-}
-_STRINGS = ("project", "file_project", "python", "installer", "system", "version")
-_TEXT_DAY = "try_cast(substr({0}, 1, 10) AS DATE)"
-
-# Pass 1 groups identical rows (the timestamp cut to its day, still as JSON text, so a
-# non-string is recognisable by its missing quote); pass 2 checks and decodes the groups.
-JSON_SOURCE = f"""
-    WITH scan AS (
-        SELECT
-            substr(timestamp::VARCHAR, 1, 11) AS stamp, project, file.project AS file_project,
-            details.python AS python, details.installer.name AS installer,
-            details.system.name AS system, file.version AS version, details.ci AS ci,
-            count(*) AS n
-        FROM read_json($paths, format = 'newline_delimited', columns = $columns)
-        GROUP BY ALL
-    )
-    SELECT
-        CASE WHEN stamp LIKE '"%' THEN {_TEXT_DAY.format("substr(stamp, 2)")} END AS day,
-        CASE
-            WHEN stamp IS NULL OR stamp = 'null' THEN 'missing_timestamp'
-            WHEN stamp NOT LIKE '"%' OR {_TEXT_DAY.format("substr(stamp, 2)")} IS NULL
-                THEN 'invalid_timestamp'
-            WHEN NOT ({" AND ".join(
-                f"coalesce(json_type({name}), 'NULL') IN ('VARCHAR', 'NULL')" for name in _STRINGS
-            )} AND coalesce(json_type(ci), 'NULL') IN ('BOOLEAN', 'NULL'))
-                THEN 'wrong_type'
-        END AS bad,
-        coalesce(nullif(project->>'$', ''), nullif(file_project->>'$', '')) AS project,
-        python->>'$' AS python,
-        installer->>'$' AS installer,
-        system->>'$' AS system,
-        version->>'$' AS version,
-        ci::VARCHAR = 'true' AS ci,
-        n
-    FROM scan"""  # noqa: S608 (fixed SQL; values are bound parameters)
 
 CUBE_COLUMNS = (
     "day DATE, reason VARCHAR, package VARCHAR, ci BOOLEAN, counted BOOLEAN, "
     "python_major VARCHAR, python_minor VARCHAR, system VARCHAR, installer VARCHAR, "
     "version VARCHAR, n BIGINT"
 )
-
-
-class IngestError(Exception):
-    """An input that cannot be ingested; the message names the file and the problem."""
 
 
 @dataclass
@@ -197,7 +153,7 @@ def aggregate_files(
     parquet: dict[str, list[Path]] = {}
     for path in files:
         if _kind(path) == "parquet":
-            parquet.setdefault(_parquet_source(path), []).append(path)
+            parquet.setdefault(parquet_source(path), []).append(path)
     scans.extend(parquet.items())
     done = 0.0
     for source, paths in scans:
@@ -257,7 +213,7 @@ def _is_empty(path: Path) -> bool:
             import pyarrow.parquet as pq
 
             return bool(pq.read_metadata(path).num_rows == 0)
-        with _open_lines(path) as lines:
+        with open_lines(path) as lines:
             return not any(line.strip() for line in itertools.islice(lines, 100))
     except Exception:  # unreadable: the scan reports it with the reason
         return False
@@ -302,7 +258,7 @@ def _aggregate_json_file(
     handle, name = tempfile.mkstemp(suffix=".ndjson", dir=scratch)
     os.close(handle)
     clean = Path(name)
-    rejected = _set_bad_lines_aside(path, clean, result.problems)
+    rejected = set_bad_lines_aside(path, clean, result.problems)
     for (day, reason), count in rejected.items():
         connection.execute(
             "INSERT INTO cube (day, reason, n) VALUES ($day, $reason, $n)",
@@ -310,127 +266,6 @@ def _aggregate_json_file(
         )
     _insert_cube(connection, JSON_SOURCE, {"paths": [str(clean)], "columns": JSON_COLUMNS}, path)
     clean.unlink()
-
-
-def _open_lines(path: Path) -> IO[bytes]:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
-
-
-def _set_bad_lines_aside(
-    source: Path, clean: Path, problems: list[str]
-) -> dict[tuple[date | None, str], int]:
-    """Copy the usable lines of ``source`` to ``clean``; count the others by (day, reason)."""
-    rejected: dict[tuple[date | None, str], int] = {}
-    try:
-        with _open_lines(source) as lines, clean.open("wb") as out:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                reason, day = _line_problem(line)
-                if reason is None:
-                    out.write(line.rstrip(b"\r\n") + b"\n")
-                    continue
-                rejected[day, reason] = rejected.get((day, reason), 0) + 1
-                if len(problems) < MAX_PROBLEMS:
-                    problems.append(f"{source} line {number}: {reason.replace('_', ' ')}")
-    except (OSError, EOFError) as exc:
-        raise IngestError(f"{source}: {exc}") from exc
-    return rejected
-
-
-def _line_problem(line: bytes) -> tuple[str | None, date | None]:
-    """Why DuckDB cannot read this line as a download row (None when it can)."""
-    try:
-        row = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return "malformed_json", None
-    if not isinstance(row, dict):
-        return "malformed_json", None
-    details = row.get("details")
-    shapes = (
-        row.get("file"),
-        details,
-        details.get("installer") if isinstance(details, dict) else None,
-        details.get("system") if isinstance(details, dict) else None,
-    )
-    if all(part is None or isinstance(part, dict) for part in shapes):
-        return None, None
-    return "wrong_type", _day_of(row.get("timestamp"))
-
-
-def _day_of(stamp: object) -> date | None:
-    if not isinstance(stamp, str):
-        return None
-    try:
-        return date.fromisoformat(stamp[:10])
-    except ValueError:
-        return None
-
-
-def _parquet_source(path: Path) -> str:
-    """SQL reading ``path`` into the ``src`` shape, after checking it has the fields we need."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise IngestError(f"{path}: not a readable Parquet file ({exc})") from exc
-    fields = dict(_flatten(schema))
-    needed = ["timestamp", "details.python", "details.installer.name",
-              "details.system.name", "details.ci", "file.version"]
-    missing = [name for name in needed if name not in fields]
-    if "project" not in fields and "file.project" not in fields:
-        missing.append("project or file.project")
-    if missing:
-        raise IngestError(
-            f"{path}: Parquet file lacks the download-log field(s) {', '.join(missing)} "
-            f"(it has {', '.join(sorted(fields)) or 'no columns'})"
-        )
-    stamp = fields["timestamp"]
-    if pa.types.is_timestamp(stamp) or pa.types.is_date(stamp):
-        day = "CAST(timestamp AS DATE)"
-    elif pa.types.is_string(stamp) or pa.types.is_large_string(stamp):
-        day = _TEXT_DAY.format("timestamp")
-    else:
-        raise IngestError(f"{path}: column timestamp has type {stamp}, expected a timestamp")
-    names = [n for n in ("project", "file.project") if n in fields]
-    project = "coalesce(" + ", ".join(f"nullif({_cast(fields, n)}, '')" for n in names) + ")"
-    return f"""
-        SELECT
-            {day} AS day,
-            CASE WHEN timestamp IS NULL THEN 'missing_timestamp'
-                 WHEN {day} IS NULL THEN 'invalid_timestamp' END AS bad,
-            {project} AS project,
-            {_cast(fields, "details.python")} AS python,
-            {_cast(fields, "details.installer.name")} AS installer,
-            {_cast(fields, "details.system.name")} AS system,
-            {_cast(fields, "file.version")} AS version,
-            {_cast(fields, "details.ci", "BOOLEAN")} AS ci,
-            count(*) AS n
-        FROM read_parquet($paths)
-        GROUP BY ALL"""  # noqa: S608 (fixed SQL; values are bound parameters)
-
-
-def _cast(fields: dict[str, Any], name: str, sql_type: str = "VARCHAR") -> str:
-    """``name`` as ``sql_type``; a column Parquet typed as null (all empty) is a NULL literal."""
-    import pyarrow as pa
-
-    if pa.types.is_null(fields[name]):
-        return f"CAST(NULL AS {sql_type})"
-    return f"CAST({name} AS {sql_type})"
-
-
-def _flatten(schema: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    import pyarrow as pa
-
-    for item in schema:
-        name = prefix + item.name
-        yield name, item.type
-        if pa.types.is_struct(item.type):
-            yield from _flatten(item.type, name + ".")
 
 
 def _read_day_stats(result: Aggregation) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from pkgdex.downloads import bigquery, demo, ingest, services
-from pkgdex.downloads.ingest import IngestError
 from pkgdex.downloads.services import DayLedger
+from pkgdex.downloads.sources import IngestError
 
 MAX_SOURCE_NAMES = 10
 
