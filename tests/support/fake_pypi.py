@@ -3,9 +3,10 @@
 It answers ``/pypi/<name>/json`` and ``/pypi/<name>/<version>/json`` with documents shaped
 exactly like pypi.org's (sorted keys, the full ``info`` field set, ``downloads`` -1 values,
 ``upload_time`` without zone and ``upload_time_iso_8601`` with ``Z``), built from
-:func:`project_doc`. Faults are switched on per test: ``slow``, ``status`` (e.g. 500),
+:class:`Project`. Faults are switched on per test: ``slow``, ``status`` (e.g. 500),
 ``malformed``, ``huge`` (2 GB announced), ``huge-chunked`` (2 GB streamed with no length),
-``drip`` (a byte at a time), and :func:`refused_url` gives an address nobody listens on.
+``drip`` (a byte at a time), ``drip-stall`` (a few bytes, then silence), and
+:func:`refused_url` gives an address nobody listens on.
 """
 
 from __future__ import annotations
@@ -306,6 +307,8 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 self._huge(announce=False)
             elif fault == "drip":
                 self._drip()
+            elif fault == "drip-stall":
+                self._drip(stall_after=8)
             else:
                 self._send(*fake.answer(self.path))
 
@@ -335,13 +338,15 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(chunk)
                 sent += len(chunk)
 
-        def _drip(self) -> None:
+        def _drip(self, stall_after: int | None = None) -> None:
             body = orjson.dumps({"info": {}, "releases": {}}) + b" " * 200
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            for byte in body:
+            for sent, byte in enumerate(body):
+                if sent == stall_after:
+                    time.sleep(fake.slow_seconds)  # then go silent, the connection open
                 self.wfile.write(bytes([byte]))
                 self.wfile.flush()
                 time.sleep(0.05)

@@ -8,8 +8,11 @@ sends gigabytes is cut off early), strict JSON parsing, and offline mode.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,6 +24,8 @@ from pkgdex.config import Settings
 
 USER_AGENT = "pkgdex/0.1 (+https://github.com/pkgdex/pkgdex)"
 NOT_FOUND_STATUSES = frozenset({404, 410})
+MAX_TRANSFERS = 64  # as many as the connection pool holds
+DEADLINE_SLACK_SECONDS = 0.05  # lets a transfer that ends right at the deadline report itself
 
 
 class UpstreamError(Exception):
@@ -55,6 +60,7 @@ class Upstream:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.offline = offline
+        self._workers = ThreadPoolExecutor(MAX_TRANSFERS, thread_name_prefix="pkgdex-upstream")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Upstream:
@@ -72,6 +78,7 @@ class Upstream:
         )
 
     def close(self) -> None:
+        self._workers.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 
     def get_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> Fetched:
@@ -83,14 +90,17 @@ class Upstream:
         if self.offline:
             raise UpstreamError(503, "offline", "pkgdex is offline and does not call upstreams")
         started = time.monotonic()
+        deadline = started + self.timeout
+        give_up = threading.Event()
+        # The transfer runs on a worker so the caller returns at the deadline even when the
+        # upstream stalls mid-body (httpx's read timeout restarts with every byte received);
+        # the abandoned worker sees ``give_up`` at its next chunk and closes the connection.
+        future = self._workers.submit(self._transfer, url, headers, deadline, give_up)
         try:
-            with self.client.stream("GET", url, headers=headers) as response:
-                body = self._read_body(response, url, deadline=started + self.timeout)
-        except httpx.TimeoutException as exc:
+            response, body = future.result(timeout=self.timeout + DEADLINE_SLACK_SECONDS)
+        except FutureTimeout as exc:
+            give_up.set()
             raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out") from exc
-        except httpx.TransportError as exc:
-            message = f"{_host(url)} is unreachable ({exc.__class__.__name__})"
-            raise UpstreamError(502, "upstream_unreachable", message) from exc
         elapsed = time.monotonic() - started
         if response.status_code == 304:
             return Fetched(None, response.headers, elapsed, 304)
@@ -101,7 +111,28 @@ class Upstream:
             raise UpstreamError(502, "upstream_malformed", message) from exc
         return Fetched(data, response.headers, elapsed, response.status_code)
 
-    def _read_body(self, response: httpx.Response, url: str, *, deadline: float) -> bytes:
+    def _transfer(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        deadline: float,
+        give_up: threading.Event,
+    ) -> tuple[httpx.Response, bytes]:
+        if give_up.is_set():  # waited for a free worker past the deadline
+            raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out")
+        try:
+            with self.client.stream("GET", url, headers=headers) as response:
+                body = self._read_body(response, url, deadline=deadline, give_up=give_up)
+        except httpx.TimeoutException as exc:
+            raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out") from exc
+        except httpx.TransportError as exc:
+            message = f"{_host(url)} is unreachable ({exc.__class__.__name__})"
+            raise UpstreamError(502, "upstream_unreachable", message) from exc
+        return response, body
+
+    def _read_body(
+        self, response: httpx.Response, url: str, *, deadline: float, give_up: threading.Event
+    ) -> bytes:
         status = response.status_code
         if status in NOT_FOUND_STATUSES:
             raise UpstreamNotFound(url)
@@ -118,7 +149,7 @@ class Upstream:
             size += len(chunk)
             if size > self.max_bytes:
                 raise self._too_large(url)
-            if time.monotonic() > deadline:
+            if give_up.is_set() or time.monotonic() > deadline:
                 raise httpx.ReadTimeout("total deadline passed", request=response.request)
             chunks.append(chunk)
         return b"".join(chunks)

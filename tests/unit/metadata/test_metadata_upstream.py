@@ -117,3 +117,16 @@ def test_conditional_request_answers_304(fake: FakePyPI, upstream: Upstream) -> 
     )
     assert again.status == 304
     assert again.data is None
+
+
+def test_a_stall_after_some_bytes_still_ends_at_the_deadline(fake: FakePyPI) -> None:
+    # 8 bytes over 0.4 s, then silence: a per-read timeout alone would wait until ~0.9 s.
+    fake.fault, fake.slow_seconds = "drip-stall", 3
+    client = Upstream.from_settings(settings(upstream_timeout_seconds=0.5))
+    started = time.monotonic()
+    with pytest.raises(UpstreamError) as caught:
+        client.get_json(f"{fake.url}/pypi/sampleproject/json")
+    elapsed = time.monotonic() - started
+    client.close()
+    assert caught.value.code == "upstream_timeout"
+    assert elapsed < 0.75
