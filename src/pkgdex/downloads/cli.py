@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pkgdex import db
 from pkgdex.config import Settings
@@ -74,9 +75,20 @@ def ingest(
     except jobs.IngestError as exc:
         console.print(f"[red]ingest failed, nothing was written:[/red] {exc}")
         raise typer.Exit(1) from exc
+    except SQLAlchemyError as exc:
+        _database_failed(exc)
     finally:
         engine.dispose()
     _print_report(report)
+
+
+def _database_failed(exc: SQLAlchemyError) -> NoReturn:
+    reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()[0]
+    console.print(
+        f"[red]database error, nothing was written:[/red] {reason} "
+        "(is the database migrated? run `pkgdex db upgrade`)"
+    )
+    raise typer.Exit(1) from exc
 
 
 def _print_report(report: jobs.IngestReport) -> None:
@@ -127,6 +139,8 @@ def ingest_bigquery(
     except jobs.IngestError as exc:
         console.print(f"[red]BigQuery ingest stopped:[/red] {exc}")
         raise typer.Exit(1) from exc
+    except SQLAlchemyError as exc:
+        _database_failed(exc)
     except Exception as exc:  # e.g. google.auth's DefaultCredentialsError
         console.print(f"[red]BigQuery is not usable:[/red] {exc}")
         raise typer.Exit(1) from exc

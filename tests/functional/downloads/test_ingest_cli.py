@@ -94,3 +94,13 @@ def test_status_shows_gaps(runner: CliRunner, tmp_path: Path) -> None:
     status = runner.invoke(app, ["downloads", "status"])
     assert "gap: 2026-09-03 .. 2026-09-04" in status.output
     assert "gap: 2026-09-06 .. 2026-09-06" in status.output
+
+
+def test_an_unmigrated_database_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PKGDEX_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    path = write_ndjson(generate_rows(days=1, rows_per_day=5), tmp_path / "rows.ndjson")
+    result = CliRunner().invoke(app, ["downloads", "ingest", str(path)])
+    assert result.exit_code == 1
+    assert "no such table" in result.output and "pkgdex db upgrade" in result.output
