@@ -33,6 +33,7 @@ T = TypeVar("T")
 NewProjectHook = Callable[[Engine, PyPIDocument], None]
 STATE_MEMO_SECONDS = 1.0
 STATE_MEMO_ENTRIES = 100_000
+UPSTREAM_BACKOFF_SECONDS = 10.0
 
 
 class NotFound(Exception):  # noqa: N818 (answered as PyPI's 404)
@@ -92,6 +93,7 @@ class PyPICache:
     memory: MemoryCache
     on_new_project: NewProjectHook | None = None
     _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
+    _upstream_down_until: float = 0.0
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
     )
@@ -127,11 +129,18 @@ class PyPICache:
             if state is None:
                 raise NotFound(name)
             return _found(state), False
+        copy = state if state is not None and state.status == FOUND else None
+        if copy is not None and time.monotonic() < self._upstream_down_until:
+            return copy, True
         try:
             fresh = self.flight.do(f"pypi:{name}", lambda: self.refresh(name))
         except UpstreamError:
-            if state is not None and state.status == FOUND:
-                return state, True
+            # Serve stale copies at once for a while instead of making every request wait
+            # for a failing upstream again (at most the TTL: a TTL of 0 asks every time).
+            backoff = min(UPSTREAM_BACKOFF_SECONDS, self.policy.ttl)
+            self._upstream_down_until = time.monotonic() + backoff
+            if copy is not None:
+                return copy, True
             raise
         return _found(fresh), False
 

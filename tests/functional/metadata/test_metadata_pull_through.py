@@ -3,6 +3,7 @@ offline mode, and concurrent misses sharing one upstream request."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -10,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.models import metadata_files, metadata_releases
+from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
 from support.fake_pypi import FakePyPI, refused_url
 
 PyPIClient = Callable[..., TestClient]
@@ -238,3 +239,21 @@ def test_a_refresh_keeps_release_infos_already_fetched(
     assert again["info"] == first["info"]
     assert again["last_serial"] == 150
     assert fake.count("/pypi/sampleproject/2.0.0/json") == 1
+
+
+def test_after_an_upstream_failure_stale_copies_are_served_without_waiting(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine
+) -> None:
+    pypi_client().get(PROJECT)
+    pypi_client().get("/pypi/only-pre/json")
+    with engine.begin() as conn:  # both copies are now past their TTL
+        conn.execute(update(metadata_projects).values(fetched_at=0.0))
+    client = pypi_client(metadata_ttl_seconds=60, upstream_timeout_seconds=0.5)
+    fake.fault, fake.slow_seconds = "slow", 3
+    assert client.get(PROJECT).headers["x-pkgdex-stale"] == "1"  # waited for the timeout
+    asked = fake.total()
+    started = time.monotonic()
+    for path in (PROJECT, "/pypi/only-pre/json"):
+        assert client.get(path).headers["x-pkgdex-stale"] == "1"
+    assert time.monotonic() - started < 0.4
+    assert fake.total() == asked  # not asked again during the back-off
