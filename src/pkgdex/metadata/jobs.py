@@ -19,6 +19,7 @@ import orjson
 from packaging.utils import canonicalize_name
 from sqlalchemy import Engine
 
+from pkgdex.index.jobs import record_seen
 from pkgdex.metadata import demo, services
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, looks_like_pypi
@@ -53,8 +54,6 @@ class SyncResult:
 
 def tell_name_index(engine: Engine, doc: PyPIDocument) -> None:
     """Let the name index learn a project pkgdex has just seen for the first time."""
-    from pkgdex.index.jobs import record_seen
-
     record_seen(engine, "pypi", doc.info.name, doc.info.version, doc.info.summary)
 
 
@@ -181,7 +180,7 @@ def _parse(raw: bytes) -> Any:
 
 
 def _packument_problem(data: Any) -> str | None:
-    try:
+    try:  # imported here, as in _import_packument
         from pkgdex.npmregistry.packument import InvalidPackumentError, check_packument
     except ImportError:
         return "neither a PyPI JSON document nor an npm packument"
@@ -193,6 +192,7 @@ def _packument_problem(data: Any) -> str | None:
 
 
 def _import_packument(engine: Engine, doc: Any) -> None:
+    # Imported here: pkgdex.npmregistry imports this package's upstream engine.
     from pkgdex.npmregistry.jobs import import_packument
 
     import_packument(engine, doc)
