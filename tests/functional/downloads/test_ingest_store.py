@@ -146,3 +146,12 @@ def test_ingested_numbers_are_served(
     assert {(r["date"], r["downloads"]) for r in overall} == {
         (d.isoformat(), n) for (c, d), n in series.items() if c == "without_mirrors" and n
     }
+
+
+def test_awkward_category_text_survives_the_bulk_load(engine: Engine, tmp_path: Path) -> None:
+    versions = ["1.0\t2", "back\\slash", "line\nbreak", "ünï\u2603", "quote\"'", "\\N"]
+    rows = [make_row("odd-pkg", START, version=v, installer="pip") for v in versions]
+    ingest(engine, tmp_path, rows, "odd.ndjson")
+    stored_versions = {k[3] for k in stored(engine) if k[:2] == ("odd-pkg", "version")}
+    assert stored_versions == set(versions)
+    assert stored(engine) == expected_stats(rows).daily
