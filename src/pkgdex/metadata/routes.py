@@ -6,7 +6,8 @@ The ``/pypi/ping``-style single-segment paths belong to the name index; these ar
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,7 +20,18 @@ from pkgdex.metadata.responses import SIMPLE_CACHE, answer, answer_fast
 from pkgdex.metadata.simple import HTML, NotAcceptableError, choose_format
 
 router = APIRouter(tags=["pypi-metadata"])
-GET = ["GET", "HEAD"]
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def get(path: str, *, documented: bool = True) -> Callable[[Handler], Handler]:
+    """Answer GET and HEAD on ``path``, documenting only the GET (one operation id each)."""
+
+    def register(handler: Handler) -> Handler:
+        router.api_route(path, methods=["GET"], include_in_schema=documented)(handler)
+        router.api_route(path, methods=["HEAD"], include_in_schema=False)(handler)
+        return handler
+
+    return register
 
 
 async def get_pypi_cache(request: Request) -> PyPICache:  # async: no thread hop
@@ -35,8 +47,8 @@ def _suffix(request: Request) -> str:
     return "/" if request.url.path.endswith("/") else ""
 
 
-@router.api_route("/pypi/{project}/json", methods=GET)
-@router.api_route("/pypi/{project}/json/", methods=GET, include_in_schema=False)
+@get("/pypi/{project}/json")
+@get("/pypi/{project}/json/", documented=False)
 async def project_json(project: str, request: Request, cache: PyPICacheDep) -> Response:
     """The project as pypi.org's JSON API describes it (its latest release, every release)."""
     return await answer_fast(
@@ -46,8 +58,8 @@ async def project_json(project: str, request: Request, cache: PyPICacheDep) -> R
     )
 
 
-@router.api_route("/pypi/{project}/{version}/json", methods=GET)
-@router.api_route("/pypi/{project}/{version}/json/", methods=GET, include_in_schema=False)
+@get("/pypi/{project}/{version}/json")
+@get("/pypi/{project}/{version}/json/", documented=False)
 async def release_json(
     project: str, version: str, request: Request, cache: PyPICacheDep
 ) -> Response:
@@ -60,8 +72,8 @@ async def release_json(
     )
 
 
-@router.api_route("/pypi", methods=GET, include_in_schema=False)
-@router.api_route("/pypi/", methods=GET)
+@get("/pypi", documented=False)
+@get("/pypi/")
 def json_api_root() -> Response:
     """The JSON API's base URL (clients such as luddite probe it with HEAD)."""
     return Response(
@@ -69,7 +81,7 @@ def json_api_root() -> Response:
     )
 
 
-@router.api_route("/simple/", methods=GET)
+@get("/simple/")
 def simple_index(request: Request, conn: ConnectionDep, requested: FormatQuery = None) -> Response:
     """PEP 503/691 project list of every project stored."""
     content_type = _negotiate(request, requested)
@@ -78,7 +90,7 @@ def simple_index(request: Request, conn: ConnectionDep, requested: FormatQuery =
     return _simple(request, content_type, lambda: answers.simple_index(conn, content_type))
 
 
-@router.api_route("/simple/{project}/", methods=GET)
+@get("/simple/{project}/")
 async def simple_project(
     project: str, request: Request, cache: PyPICacheDep, requested: FormatQuery = None
 ) -> Response:
@@ -96,12 +108,12 @@ async def simple_project(
     )
 
 
-@router.api_route("/simple", methods=GET, include_in_schema=False)
+@get("/simple", documented=False)
 def simple_index_slash() -> Response:
     return Response(status_code=301, headers={"Location": "/simple/"})
 
 
-@router.api_route("/simple/{project}", methods=GET, include_in_schema=False)
+@get("/simple/{project}", documented=False)
 def simple_project_slash(project: str) -> Response:
     return Response(status_code=301, headers={"Location": f"/simple/{canonicalize_name(project)}/"})
 

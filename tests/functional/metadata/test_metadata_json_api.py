@@ -213,3 +213,10 @@ def test_gzip_is_a_separate_representation(pypi_client: PyPIClient) -> None:
         assert again.status_code == 304
     small = client.get("/pypi/no-such-project/json", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers
+
+
+def test_openapi_documents_each_endpoint_once(pypi_client: PyPIClient) -> None:
+    paths = pypi_client().get("/openapi.json").json()["paths"]
+    for path in ("/pypi/{project}/json", "/pypi/{project}/{version}/json", "/simple/{project}/"):
+        assert list(paths[path]) == ["get"], path
+    assert "/pypi/{project}/json/" not in paths
