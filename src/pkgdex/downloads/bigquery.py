@@ -32,18 +32,22 @@ def _strings(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)  # module constants only
 
 
-MINOR = r"REGEXP_EXTRACT(python, r'^[0-9]+\.[0-9]+')"
-_COUNTED = f"installer IS NOT NULL AND installer NOT IN ({_strings(MIRRORS)})"
+ITEMS = "ARRAY<STRUCT<breakdown STRING, category STRING>>"
+MINOR = r"IFNULL(REGEXP_EXTRACT(python, r'^[0-9]+\.[0-9]+'), 'null')"
+SYSTEM = (
+    f"CASE WHEN system IS NULL THEN '{NULL_CATEGORY}' "
+    f"WHEN system IN ({_strings(SYSTEMS)}) THEN system ELSE 'other' END"
+)
 
 
-def _breakdown(name: str, category: str, where: str) -> str:
-    # Built from this module's constants only; the day is a bound parameter.
-    return f"""
-  SELECT package, '{name}' AS breakdown, {category} AS category, ci, COUNT(*) AS downloads
-  FROM accepted WHERE {where} GROUP BY package, category, ci"""  # noqa: S608
+def _when(condition: str, *items: str) -> str:
+    """The (breakdown, category) pairs a row adds to when ``condition`` holds."""
+    return f"IF({condition}, {ITEMS}[{', '.join(items)}], {ITEMS}[])"
 
 
-# Built from this module's constants only; the day is the bound parameter @day.
+# One scan of the table: every row lists the (breakdown, category) pairs it counts for, and one
+# GROUP BY sums them. (A CTE referenced by several UNION branches would be evaluated, and
+# billed, once per reference.) Built from constants only; the day is the bound parameter @day.
 QUERY = f"""
 WITH raw AS (
   SELECT
@@ -52,7 +56,7 @@ WITH raw AS (
     details.installer.name AS installer,
     details.python AS python,
     details.system.name AS system,
-    file.version AS version,
+    IFNULL(file.version, '{NULL_CATEGORY}') AS version,
     IFNULL(details.ci, FALSE) AS ci
   FROM `{TABLE}`
   WHERE timestamp >= TIMESTAMP(@day) AND timestamp < TIMESTAMP(DATE_ADD(@day, INTERVAL 1 DAY))
@@ -64,34 +68,30 @@ checked AS (
       WHEN LENGTH(package) > {MAX_CATEGORY} THEN 'package_name_too_long'
       WHEN python IS NOT NULL AND NOT REGEXP_CONTAINS(python, r'^[0-9]\\.[0-9]+.*$')
         THEN 'invalid_python'
-    END AS reason
+    END AS reason,
+    installer IS NOT NULL AND installer NOT IN ({_strings(MIRRORS)}) AS counted
   FROM raw
-),
-accepted AS (SELECT * FROM checked WHERE reason IS NULL)
-SELECT CAST(NULL AS STRING) AS package, '{READ}' AS breakdown, 'rows' AS category,
-       CAST(NULL AS BOOL) AS ci, COUNT(*) AS downloads
-FROM checked
-UNION ALL
-SELECT NULL, '{REJECTED}', reason, NULL, COUNT(*) FROM checked
-WHERE reason IS NOT NULL GROUP BY reason
-UNION ALL {_breakdown("overall", "'with_mirrors'", "TRUE")}
-UNION ALL {_breakdown("overall", "'without_mirrors'", _COUNTED)}
-UNION ALL {_breakdown(
-    "python_major", f"IFNULL(SPLIT(python, '.')[OFFSET(0)], '{NULL_CATEGORY}')", _COUNTED)}
-UNION ALL {_breakdown(
-    "python_minor",
-    f"IFNULL({MINOR}, '{NULL_CATEGORY}')",
-    f"{_COUNTED} AND LENGTH(IFNULL({MINOR}, '{NULL_CATEGORY}')) <= {MAX_PYTHON_MINOR}")}
-UNION ALL {_breakdown(
-    "system",
-    f"CASE WHEN system IS NULL THEN '{NULL_CATEGORY}' "
-    f"WHEN system IN ({_strings(SYSTEMS)}) THEN system ELSE 'other' END",
-    _COUNTED)}
-UNION ALL {_breakdown("installer", "installer", f"{_COUNTED} AND LENGTH(installer) <= "
-                                                f"{MAX_CATEGORY}")}
-UNION ALL {_breakdown(
-    "version", f"IFNULL(version, '{NULL_CATEGORY}')",
-    f"{_COUNTED} AND LENGTH(IFNULL(version, '{NULL_CATEGORY}')) <= {MAX_CATEGORY}")}
+)
+SELECT IF(reason IS NULL, package, NULL) AS package, item.breakdown, item.category,
+       IF(reason IS NULL, ci, NULL) AS ci, COUNT(*) AS downloads
+FROM checked, UNNEST(ARRAY_CONCAT(
+  {ITEMS}[('{READ}', 'rows')],
+  {_when("reason IS NOT NULL", f"('{REJECTED}', reason)")},
+  {_when("reason IS NULL", "('overall', 'with_mirrors')")},
+  {_when(
+      "reason IS NULL AND counted",
+      "('overall', 'without_mirrors')",
+      f"('python_major', IFNULL(SPLIT(python, '.')[SAFE_OFFSET(0)], '{NULL_CATEGORY}'))",
+      f"('system', {SYSTEM})",
+  )},
+  {_when(f"reason IS NULL AND counted AND LENGTH({MINOR}) <= {MAX_PYTHON_MINOR}",
+         f"('python_minor', {MINOR})")},
+  {_when(f"reason IS NULL AND counted AND LENGTH(installer) <= {MAX_CATEGORY}",
+         "('installer', installer)")},
+  {_when(f"reason IS NULL AND counted AND LENGTH(version) <= {MAX_CATEGORY}",
+         "('version', version)")}
+)) AS item
+GROUP BY 1, 2, 3, 4
 """  # noqa: S608
 
 
@@ -134,14 +134,15 @@ def daily_rows(
         result = client.query(QUERY, job_config=job_config(day)).result()
     except Exception as exc:  # the client raises many google.* types; report them all alike
         raise IngestError(f"BigQuery query for {day} failed: {exc}") from exc
-    read, rejected = 0, {}
+    read, rejected = 0, dict[str, int]()
     batch: list[DailyRow] = []
     for row in _guarded(result, day):
         breakdown = row["breakdown"]
-        if breakdown == READ:
-            read = int(row["downloads"])
+        if breakdown == READ:  # one row per package and flag: sum them
+            read += int(row["downloads"])
         elif breakdown == REJECTED:
-            rejected[str(row["category"])] = int(row["downloads"])
+            reason = str(row["category"])
+            rejected[reason] = rejected.get(reason, 0) + int(row["downloads"])
         else:
             batch.append(
                 (row["package"], breakdown, day, row["category"], bool(row["ci"]),
