@@ -50,7 +50,10 @@ def ingest(
         ),
     ],
 ) -> None:
-    """Aggregate BigQuery download-log exports and replace the days they contain."""
+    """Aggregate BigQuery download-log exports and replace the days they contain.
+
+    Each day found is replaced as a whole: pass all the files of a day in one run.
+    """
     settings = Settings()
     engine = db.make_engine(settings.database_url)
     try:

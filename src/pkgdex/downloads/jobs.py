@@ -48,6 +48,9 @@ def ingest_files(
 ) -> IngestReport:
     """Aggregate NDJSON/Parquet exports and replace the days they contain, atomically.
 
+    A day is replaced as a whole by what these files hold for it, so give all the files of a
+    day in one run (an export split over many files is one run with many paths).
+
     Rows without a usable date (malformed lines, missing timestamps) are charged to the ledger
     of the earliest day written, so the ledger's totals equal the lines read. Days whose every
     row was rejected are not written (they would wipe good data) and are reported instead.
