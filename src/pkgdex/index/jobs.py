@@ -165,6 +165,10 @@ def _tune_for_bulk(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA mmap_size=0")
         conn.exec_driver_sql("PRAGMA cache_size=-262144")
         conn.exec_driver_sql("PRAGMA temp.cache_size=-131072")
+    elif (conn.dialect.server_version_info or (0,)) >= (14,):
+        # A killed loader's server session notices within a second and rolls back (releasing
+        # the load lock), instead of finishing its statement first.
+        conn.exec_driver_sql("SET client_connection_check_interval = 1000")
     conn.commit()
 
 

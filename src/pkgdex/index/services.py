@@ -10,6 +10,7 @@ that commit readers keep using the previous generation; whatever a killed load l
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +24,7 @@ from pkgdex.index.search import fts_table
 from pkgdex.index.sources import PYPI_NAME, BadRow, Row, SourceError
 from pkgdex.index.sync import Change
 
+LOCK_WAIT_SECONDS = 10.0
 StagedRow = tuple[int, str, str, str, str | None, int | None, str | None]
 
 
@@ -63,11 +65,12 @@ def load_lock(conn: Connection, ecosystem: str) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         # Keyed by schema too: several pkgdex databases may share one PostgreSQL database.
         tag = {"tag": f"/index-load/{ecosystem}"}
-        locked = conn.execute(
-            text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :tag))"), tag
-        )
-        if not locked.scalar():
-            raise LoadInProgressError(f"another load of the {ecosystem} index is running")
+        try_lock = text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :tag))")
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS  # a killed load's session may linger
+        while not conn.execute(try_lock, tag).scalar():
+            if time.monotonic() > deadline:
+                raise LoadInProgressError(f"another load of the {ecosystem} index is running")
+            time.sleep(0.2)
         try:
             yield
         finally:

@@ -189,7 +189,10 @@ def test_a_failed_load_keeps_the_previous_index(
     assert numbers(engine) == {"django": 3}
 
 
-def test_a_second_load_of_the_same_index_waits_its_turn(engine: Engine, tmp_path: Path) -> None:
+def test_a_second_load_of_the_same_index_waits_its_turn(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "LOCK_WAIT_SECONDS", 0.5)
     jobs.load_index(engine, "pypi", listing(tmp_path, ["requests"]))
     with engine.connect() as holder, services.load_lock(holder, "pypi"):
         with pytest.raises(services.LoadInProgressError, match="another load"):
