@@ -240,6 +240,18 @@ def test_record_seen_adds_and_refreshes_single_names(engine: Engine, tmp_path: P
     assert numbers(engine, "npm")["Reactor"] == 4
 
 
+def test_record_seen_before_any_load_then_a_load_replaces_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    jobs.record_seen(engine, "pypi", "Early_Bird", None, "seen by the metadata cache")
+    assert search(engine, "early-bird") == [("Early_Bird", 0)]
+    assert search(engine, "bird") == [("Early_Bird", 2)]
+    assert not status(engine).loaded and status(engine).total == 1
+    jobs.load_index(engine, "pypi", listing(tmp_path, ["requests", "early-bird"]))
+    assert numbers(engine) == {"requests": 2, "early-bird": 1}
+    assert search(engine, "bird") == [("early-bird", 2)]
+
+
 def test_load_demo_fills_both_ecosystems(engine: Engine) -> None:
     jobs.load_demo(engine)
     assert status(engine, "pypi").total > 1000 and status(engine, "npm").total > 1000
