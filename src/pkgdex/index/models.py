@@ -38,6 +38,8 @@ index_numbers = Table(
     Column("key", KeyType, nullable=False),
     Column("no", Integer, nullable=False),
     PrimaryKeyConstraint("ecosystem", "key"),
+    # The next number is max(no) + 1: without this, record_seen reads every number.
+    Index("ix_index_numbers_no", "ecosystem", "no"),
 )
 
 index_entries = Table(

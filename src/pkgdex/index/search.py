@@ -5,8 +5,8 @@ entry ``id``. Ids follow key order within a generation, so MATCH yields hits alr
 order and ``LIMIT`` stops early whether the substring is common or rare. A 2-character query has
 no trigram of its own; it becomes an OR over the indexed trigrams that start with it (read from
 the FTS vocabulary), and every key ends with ``END`` so a name ending in the query is found too.
-PostgreSQL: ``LIKE '%q%'`` served by the pg_trgm GIN index or, for common substrings, by an
-ordered scan of the key index; the planner picks.
+PostgreSQL: ``LIKE '%q%'`` served by the pg_trgm GIN index, and 2-character queries by a GIN
+index over each key's bigrams; always through bitmap scans (see ``_PG_BITMAP_ONLY``).
 
 The trigram structures may return false positives (detail=none keeps no positions), so every
 hit is checked against the key itself.
@@ -97,26 +97,43 @@ def _scan_contains(
     return [row._mapping for row in conn.execute(sql, params)]
 
 
-# strpos() alone, no LIKE: the trigram index cannot serve it, so the planner walks the key
-# index in order and stops at :limit (2-character keys, which have no trigram).
-_PG_SCAN = text(
-    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
-    "WHERE e.ecosystem = :eco AND e.gen = :gen AND strpos(e.key, :key) > 1 "
-    "ORDER BY e.key LIMIT :limit"
-)
-# Up to :cap matches through the trigram index, and the first :limit of them by key.
-_PG_TRIGRAM = text(
+# Each query shape has its own match predicate: pg_trgm serves LIKE for 3 or more characters,
+# the bigram GIN index (migration 0001) serves 2-character keys, which have no trigram.
+_PG_MATCH = {
+    "trigram": "e.key LIKE :pattern ESCAPE '\\'",
+    "bigram": "index_key_bigrams(e.key) @> ARRAY[CAST(:key AS text)]",
+}
+# Up to :cap matches through the GIN index, and the first :limit of them by key.
+_PG_PROBE = (
     "WITH m AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
-    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.key LIKE :pattern ESCAPE '\\' "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 LIMIT :cap) "
     "SELECT c.found, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS found FROM m) c "
     "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.key LIMIT :limit) r ON true"
 )
 # Every match up to a key known to be preceded by :limit matches, first :limit by key.
-_PG_TRIGRAM_UPTO = text(
+_PG_UPTO = (
     "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
-    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.key LIKE :pattern ESCAPE '\\' "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 AND e.key <= :upto ORDER BY e.key LIMIT :limit"
+)
+_PG_QUERIES = {
+    kind: (text(_PG_PROBE.format(match=match)), text(_PG_UPTO.format(match=match)))
+    for kind, match in _PG_MATCH.items()
+}
+# Bitmap scans only: an ordered walk of the key index, filtering as it goes, is what the
+# planner likes for a LIMIT but reads most of a generation when the matches are rare or sit
+# late in key order. A bitmap scan reads only the GIN candidates, whatever their order.
+_PG_BITMAP_ONLY = text(
+    "SELECT set_config('enable_indexscan', 'off', true), "
+    "set_config('enable_seqscan', 'off', true)"
+)
+_PG_PLANNER_BACK = text(
+    "SELECT set_config('enable_indexscan', :indexscan, true), "
+    "set_config('enable_seqscan', :seqscan, true)"
+)
+_PG_PLANNER_NOW = text(
+    "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan')"
 )
 PG_TRIGRAM_CAP = 5_000
 
@@ -124,7 +141,7 @@ PG_TRIGRAM_CAP = 5_000
 def _pg_contains(
     conn: Connection, ecosystem: str, gen: int, key: str, limit: int
 ) -> list[RowMapping]:
-    """Substring matches through pg_trgm, fetching only what the first ``limit`` need.
+    """Substring matches through a GIN index, fetching only what the first ``limit`` need.
 
     Up to ``PG_TRIGRAM_CAP`` matches come first; when there are more, the ``limit``-th smallest
     key among them bounds the answer (at least ``limit`` matches sort before it), so a second
@@ -133,11 +150,29 @@ def _pg_contains(
     """
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     params = {"eco": ecosystem, "gen": gen, "pattern": pattern, "key": key, "limit": limit}
-    if len(key) < 3:
-        return [row._mapping for row in conn.execute(_PG_SCAN, params)]
-    rows = conn.execute(_PG_TRIGRAM, {**params, "cap": PG_TRIGRAM_CAP}).all()
-    if rows[0].found < PG_TRIGRAM_CAP:
-        return [row._mapping for row in rows if row.key is not None]
-    upto = rows[-1].key if len(rows) >= limit else KEY_MAX  # fewer: no bound known
-    bounded = conn.execute(_PG_TRIGRAM_UPTO, {**params, "upto": upto})
-    return [row._mapping for row in bounded]
+    probe, upto_query = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
+    if len(key) < 2:
+        return _pg_scan(conn, params)
+    before = conn.execute(_PG_PLANNER_NOW).one()
+    conn.execute(_PG_BITMAP_ONLY)
+    try:
+        rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
+        if rows[0].found < PG_TRIGRAM_CAP:
+            return [row._mapping for row in rows if row.key is not None]
+        upto = rows[-1].key if len(rows) >= limit else KEY_MAX  # fewer: no bound known
+        return [row._mapping for row in conn.execute(upto_query, {**params, "upto": upto})]
+    finally:
+        conn.execute(_PG_PLANNER_BACK, {"indexscan": before[0], "seqscan": before[1]})
+
+
+# strpos() alone: for a 1-character key no GIN index helps, so walk the key index in order
+# and stop at :limit (a 1-character substring is in most keys, so the walk is short).
+_PG_SCAN = text(
+    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND strpos(e.key, :key) > 1 "
+    "ORDER BY e.key LIMIT :limit"
+)
+
+
+def _pg_scan(conn: Connection, params: dict[str, object]) -> list[RowMapping]:
+    return [row._mapping for row in conn.execute(_PG_SCAN, params)]

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("no", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("ecosystem", "key", name="pk_index_numbers"),
     )
+    op.create_index("ix_index_numbers_no", "index_numbers", ["ecosystem", "no"])
     op.create_table(
         "index_entries",
         sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
@@ -81,6 +82,18 @@ def upgrade() -> None:
             "CREATE INDEX ix_trgm_index_entries_key ON index_entries "
             "USING gin (key public.gin_trgm_ops)"
         )
+        # pg_trgm has nothing for a 2-character query: index each key's distinct bigrams
+        # after its first character (the ones a "contains but does not start with" match uses).
+        op.execute(
+            "CREATE FUNCTION index_key_bigrams(k text) RETURNS text[] "
+            "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
+            "$$ SELECT coalesce(array_agg(DISTINCT substr(k, i, 2)), '{}') "
+            "FROM generate_series(2, length(k) - 1) AS i $$"
+        )
+        op.execute(
+            "CREATE INDEX ix_trgm_bigram_index_entries_key ON index_entries "
+            "USING gin (index_key_bigrams(key))"
+        )
 
 
 def downgrade() -> None:
@@ -89,6 +102,9 @@ def downgrade() -> None:
             for slot in SLOTS:
                 op.execute(f"DROP TABLE IF EXISTS fts_{ecosystem}_{slot}_vocab")
                 op.execute(f"DROP TABLE IF EXISTS fts_{ecosystem}_{slot}")
+    else:
+        op.execute("DROP INDEX IF EXISTS ix_trgm_bigram_index_entries_key")
+        op.execute("DROP FUNCTION IF EXISTS index_key_bigrams(text)")
     op.drop_table("index_state")
     op.drop_table("index_entries")
     op.drop_table("index_numbers")
