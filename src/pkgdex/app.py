@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from pkgdex import downloads, index, metadata, npmregistry
+from pkgdex import downloads, home, index, metadata, npmregistry
 from pkgdex.config import Settings
 from pkgdex.db import make_engine
 from pkgdex.errors import install_error_handlers
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
 
+    home.register(app)  # /: the surfaces this server offers
     index.register(app)  # /pypi/* and /npm/*: the OSMA-compatible name index
     downloads.register(app)  # /api/*, /pypistats-api/v1/*, /badge/*: download statistics
     metadata.register(app)  # /pypi/<project>/json, /simple/: PyPI metadata, pull-through
