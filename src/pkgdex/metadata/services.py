@@ -4,6 +4,7 @@ document is stored completely or not at all."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -264,25 +265,48 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
     per-row parameter processing, which cost more than the database's own work for a
     1,000-file project.
     """
-    names = list(rows[0])
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=names, for_executemany=True)
-    order = list(compiled.positiontup or ()) if compiled.positional else names
-    if sorted(order) != sorted(names):  # not the plain statement we rely on: the general path
+    names = tuple(rows[0])
+    plan = _insert_plan(conn, table, names)
+    if plan is None:  # not the plain statement we rely on: the general path
         conn.execute(table.insert(), rows)
         return
-    converters = [
-        (i, convert)
-        for i, name in enumerate(order)
-        if (convert := table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
-    ]
-    pick, positional = itemgetter(*order), compiled.positional
+    sql, order, positional, converters = plan
+    pick = itemgetter(*order)
     params: list[Any] = []
     for row in rows:
         values = list(pick(row)) if len(order) > 1 else [row[order[0]]]
         for i, convert in converters:
             values[i] = convert(values[i])
         params.append(tuple(values) if positional else dict(zip(order, values, strict=True)))
-    conn.exec_driver_sql(str(compiled), params)
+    conn.exec_driver_sql(sql, params)
+
+
+_Converter = Callable[[Any], Any]
+_InsertPlan = tuple[str, tuple[str, ...], bool, list[tuple[int, _Converter]]]
+_insert_plans: dict[tuple[Any, ...], _InsertPlan | None] = {}  # a memo: a few entries
+
+
+def _insert_plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _InsertPlan | None:
+    """The statement, parameter order and bind conversions, compiled once per dialect (a
+    compilation costs about a millisecond, as much as storing a small project)."""
+    dialect = conn.dialect
+    key = (type(dialect), dialect.paramstyle, table.name, names)
+    if key in _insert_plans:
+        return _insert_plans[key]
+    compiled = table.insert().compile(
+        dialect=dialect, column_keys=list(names), for_executemany=True
+    )
+    order = tuple(compiled.positiontup or ()) if compiled.positional else names
+    plan: _InsertPlan | None = None
+    if sorted(order) == sorted(names):
+        converters: list[tuple[int, _Converter]] = [
+            (i, convert)
+            for i, name in enumerate(order)
+            if (convert := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        ]
+        plan = (str(compiled), order, compiled.positional, converters)
+    _insert_plans[key] = plan
+    return plan
 
 
 def _insert(conn: Connection, table: Any) -> Any:
