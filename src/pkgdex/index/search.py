@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Connection, RowMapping, text
+from sqlalchemy import Connection, RowMapping, TextClause, text
 
 from pkgdex.index.keys import END, KEY_MAX
 
@@ -41,7 +41,7 @@ def contains(
     """Rows whose key contains ``key`` but does not start with it, in key order."""
     if conn.dialect.name == "sqlite":
         return _sqlite_contains(conn, ecosystem, window, key, limit)
-    return _pg_contains(conn, ecosystem, window.gen, key, limit)
+    return _pg_contains(conn, ecosystem, window, key, limit)
 
 
 def _sqlite_contains(
@@ -105,20 +105,38 @@ _PG_MATCH = {
 }
 # Up to :cap matches through the GIN index, and the first :limit of them by key.
 _PG_PROBE = (
-    "WITH m AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WITH m AS MATERIALIZED (SELECT e.id, e.no, e.name, e.version, e.key FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 LIMIT :cap) "
-    "SELECT c.found, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS found FROM m) c "
+    "SELECT c.found, r.id, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS found FROM m) c "
     "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.key LIMIT :limit) r ON true"
 )
 # Every match up to a key known to be preceded by :limit matches, first :limit by key.
+# ``e.key || ''`` keeps the key index out of the bitmap: ANDed with the GIN bitmap, its
+# range (often most of a generation) costs far more than rechecking the GIN candidates.
 _PG_UPTO = (
     "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
-    "AND strpos(e.key, :key) > 1 AND e.key <= :upto ORDER BY e.key LIMIT :limit"
+    "AND strpos(e.key, :key) > 1 AND (e.key || '') <= :upto ORDER BY e.key LIMIT :limit"
+)
+# A bulk load gives a generation's rows ids in key order, so when :limit matches are known
+# with ids up to :upto_id, the answer lies in that id range (or among rows added one at a time
+# after the load, past :last): a short read of that range, whatever the number of candidates.
+_PG_UPTO_ID = text(
+    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen "
+    "AND (e.id BETWEEN :first AND :upto_id OR e.id > :last) "
+    "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit"
+)
+PG_ID_RANGE = 60_000
+# The planner's row estimate for the GIN predicate alone (from the column and expression
+# index statistics): how many candidates a bitmap scan would have to collect.
+_PG_ESTIMATE = (
+    "EXPLAIN (FORMAT JSON) SELECT 1 FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match}"
 )
 _PG_QUERIES = {
-    kind: (text(_PG_PROBE.format(match=match)), text(_PG_UPTO.format(match=match)))
+    kind: tuple(text(sql.format(match=match)) for sql in (_PG_PROBE, _PG_UPTO, _PG_ESTIMATE))
     for kind, match in _PG_MATCH.items()
 }
 # Bitmap scans only: an ordered walk of the key index, filtering as it goes, is what the
@@ -135,11 +153,36 @@ _PG_PLANNER_BACK = text(
 _PG_PLANNER_NOW = text(
     "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan')"
 )
-PG_TRIGRAM_CAP = 5_000
+PG_TRIGRAM_CAP = 2_000
+# A substring found in many keys is cheapest to answer by walking the first keys in order;
+# only when that short walk finds too few does a GIN bitmap scan (whose cost grows with the
+# number of matches, not with how early they sit) take over.
+_PG_WALK = text(
+    "SELECT w.no, w.name, w.version, w.key FROM (SELECT e.no, e.name, e.version, e.key "
+    "FROM index_entries e WHERE e.ecosystem = :eco AND e.gen = :gen "
+    "ORDER BY e.key LIMIT :budget) w WHERE strpos(w.key, :key) > 1 ORDER BY w.key LIMIT :limit"
+)
+PG_LONG_WALK = 40_000
+# Above this many estimated candidates, walking keys in order (stopping at the limit-th hit)
+# is cheaper than collecting every candidate into a bitmap.
+PG_DENSE = 40_000
+
+
+def _pg_walk(
+    conn: Connection, params: dict[str, object], budget: int, limit: int
+) -> list[RowMapping] | None:
+    """The first ``limit`` matches among the first ``budget`` keys, or None if fewer."""
+    rows = [row._mapping for row in conn.execute(_PG_WALK, {**params, "budget": budget})]
+    return rows if len(rows) >= limit else None
+
+
+def _pg_estimate(conn: Connection, query: TextClause, params: dict[str, object]) -> float:
+    plan = conn.execute(query, params).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _pg_contains(
-    conn: Connection, ecosystem: str, gen: int, key: str, limit: int
+    conn: Connection, ecosystem: str, window: Window, key: str, limit: int
 ) -> list[RowMapping]:
     """Substring matches through a GIN index, fetching only what the first ``limit`` need.
 
@@ -149,16 +192,24 @@ def _pg_contains(
     matches the index returns are nearly the smallest keys and the bound is tight.
     """
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    params = {"eco": ecosystem, "gen": gen, "pattern": pattern, "key": key, "limit": limit}
-    probe, upto_query = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
+    params = {"eco": ecosystem, "gen": window.gen, "pattern": pattern, "key": key, "limit": limit}
+    probe, upto_query, estimate = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
     if len(key) < 2:
         return _pg_scan(conn, params)
+    if _pg_estimate(conn, estimate, params) > PG_DENSE:
+        walked = _pg_walk(conn, params, PG_LONG_WALK, limit)
+        if walked is not None:
+            return walked
     before = conn.execute(_PG_PLANNER_NOW).one()
     conn.execute(_PG_BITMAP_ONLY)
     try:
         rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
         if rows[0].found < PG_TRIGRAM_CAP:
             return [row._mapping for row in rows if row.key is not None]
+        bulk_ids = [row.id for row in rows if window.first_id <= row.id <= window.last_id]
+        if len(bulk_ids) >= limit and bulk_ids[-1] - window.first_id < PG_ID_RANGE:
+            ids = {"first": window.first_id, "upto_id": bulk_ids[-1], "last": window.last_id}
+            return [row._mapping for row in conn.execute(_PG_UPTO_ID, {**params, **ids})]
         upto = rows[-1].key if len(rows) >= limit else KEY_MAX  # fewer: no bound known
         return [row._mapping for row in conn.execute(upto_query, {**params, "upto": upto})]
     finally:

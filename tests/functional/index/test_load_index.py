@@ -123,6 +123,35 @@ def test_dense_substrings_give_the_same_first_hits(
     assert search(engine, "json", limit=50, ecosystem="npm") == [(n, 2) for n in sorted(names)]
 
 
+# Each set of thresholds sends PostgreSQL's substring search down another path: the ordered
+# walk, the GIN probe alone, the probe bounded by id range, by key, and a walk that runs out.
+SEARCH_PATHS = [
+    {"PG_DENSE": -1},
+    {"PG_DENSE": 10**9},
+    {"PG_DENSE": 10**9, "PG_TRIGRAM_CAP": 4},
+    {"PG_DENSE": 10**9, "PG_TRIGRAM_CAP": 4, "PG_ID_RANGE": 0},
+    {"PG_DENSE": -1, "PG_LONG_WALK": 3, "PG_TRIGRAM_CAP": 4},
+]
+
+
+@pytest.mark.parametrize("thresholds", SEARCH_PATHS)
+def test_every_substring_search_path_gives_the_same_hits(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, thresholds: dict[str, int]
+) -> None:
+    names = [f"{prefix}-json-{i}" for i in range(6) for prefix in ("zz", "aa", "mm")]
+    jobs.load_index(engine, "npm", listing(tmp_path, [*names, "other", "osx"]))
+    jobs.record_seen(engine, "npm", "ab-json", None, None)  # after the load, first in key order
+    for name, value in thresholds.items():
+        monkeypatch.setattr(search_backends, name, value)
+    expected = sorted([*names, "ab-json"])
+    for q in ("json", "js", "-json"):
+        hits = [(name, 2) for name in expected]
+        assert search(engine, q, limit=3, ecosystem="npm") == hits[:3]
+        assert search(engine, q, limit=50, ecosystem="npm") == hits
+    assert search(engine, "sx", ecosystem="npm") == [("osx", 2)]
+    assert search(engine, "qq", ecosystem="npm") == []
+
+
 def test_two_character_queries_find_names_ending_with_them(engine: Engine, tmp_path: Path) -> None:
     jobs.load_index(engine, "npm", listing(tmp_path, ["qz", "abqz", "qzab", "aqzb", "other"]))
     assert search(engine, "qz", ecosystem="npm") == [
