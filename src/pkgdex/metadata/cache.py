@@ -12,8 +12,10 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -34,6 +36,36 @@ NewProjectHook = Callable[[Engine, PyPIDocument], None]
 STATE_MEMO_SECONDS = 1.0
 STATE_MEMO_ENTRIES = 100_000
 UPSTREAM_BACKOFF_SECONDS = 10.0
+
+
+Job = Callable[[], object]
+_after_answer: ContextVar[list[Job] | None] = ContextVar("pkgdex_after_answer", default=None)
+
+
+@contextmanager
+def after_answer() -> Iterator[list[Job]]:
+    """Collect the work an answer does not need (telling the name index about a new project)
+    instead of starting it at once, so the caller starts it after the response has gone:
+    started earlier, it competes with the answer for the interpreter."""
+    jobs: list[Job] = []
+    token = _after_answer.set(jobs)
+    try:
+        yield jobs
+    finally:
+        _after_answer.reset(token)
+
+
+def run_jobs(jobs: list[Job]) -> None:
+    for job in jobs:
+        job()
+
+
+def _later(job: Job) -> None:
+    jobs = _after_answer.get()
+    if jobs is None:  # no answer waiting (CLI, imports): now
+        job()
+    else:
+        jobs.append(job)
 
 
 class NotFound(Exception):  # noqa: N818 (answered as PyPI's 404)
@@ -205,7 +237,7 @@ class PyPICache:
         else:
             self._states.pop(doc.canonical_name, None)  # a new revision: read it next time
         if stored.is_new and self.on_new_project is not None:
-            self.background.submit(self._tell_name_index, doc)
+            _later(lambda: self.background.submit(self._tell_name_index, doc))
         return stored.view
 
     def _store_once(self, doc: PyPIDocument, etag: str | None) -> services.Stored:

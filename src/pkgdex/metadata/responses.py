@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import Request, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from pkgdex.errors import ApiError
 from pkgdex.metadata.answers import Answer, Redirect
-from pkgdex.metadata.cache import NotFound
+from pkgdex.metadata.cache import NotFound, after_answer, run_jobs
 from pkgdex.metadata.pullthrough import STALE_HEADERS
 from pkgdex.metadata.upstream import UpstreamError
 
@@ -37,7 +38,26 @@ def answer(
     cache_control: str = JSON_API_CACHE,
     vary: str | None = None,
 ) -> Response:
-    """Run ``make`` and turn its outcome (or its failure) into the PyPI-shaped response."""
+    """Run ``make`` and turn its outcome (or its failure) into the PyPI-shaped response; work
+    ``make`` leaves for later starts once the response has been sent."""
+    with after_answer() as later:
+        try:
+            response = _answer(request, make, media_type, cache_control, vary)
+        except Exception:
+            run_jobs(later)
+            raise
+    if later:
+        response.background = BackgroundTask(run_jobs, later)
+    return response
+
+
+def _answer(
+    request: Request,
+    make: Callable[[], Answer | Redirect],
+    media_type: str,
+    cache_control: str,
+    vary: str | None,
+) -> Response:
     try:
         outcome = make()
     except NotFound:
