@@ -94,8 +94,7 @@ def _load_locked(
     services.clear_leftovers(conn, report.ecosystem, serving.gen)
     services.create_stage(conn)
     _stage(conn, report, items, progress)
-    for bad in services.drop_duplicates(conn):
-        report.note_bad(bad)
+    services.index_stage(conn)
     _refuse_unusable(report, strict)
     _build_and_swap(conn, report, serving)
 
@@ -133,12 +132,18 @@ def _stage(
 
 
 def _batches(report: LoadReport, items: Iterator[Item]) -> Iterator[list[services.StagedRow]]:
+    # Rows arrive in line order, so the first row with a key is the one kept: checking here
+    # costs a set lookup per row instead of a sort and a window over the staged table.
     batch: list[services.StagedRow] = []
+    seen: set[str] = set()
     for item in items:
         staged = item if isinstance(item, BadRow) else services.to_staged(report.ecosystem, item)
+        if not isinstance(staged, BadRow) and staged[1] in seen:
+            staged = services.duplicate_row(staged)
         if isinstance(staged, BadRow):
             report.note_bad(staged)
             continue
+        seen.add(staged[1])
         batch.append(staged)
         if len(batch) >= BATCH_SIZE:
             yield batch

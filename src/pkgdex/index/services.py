@@ -130,28 +130,14 @@ def stage_rows(conn: Connection, rows: list[StagedRow]) -> None:
             copy.write_row(row)
 
 
-# Rows whose key an earlier line already has (the window reads the staging key index).
-_REPEATED_ROWS = text(
-    "SELECT line, name FROM (SELECT line, name, key, "
-    "lag(key) OVER (ORDER BY key, line) AS previous FROM tmp_index_rows) AS ordered "
-    "WHERE key = previous"
-)
-_DROP_REPEATED_ROWS = text(
-    "DELETE FROM tmp_index_rows WHERE line IN (SELECT line FROM (SELECT line, key, "
-    "lag(key) OVER (ORDER BY key, line) AS previous FROM tmp_index_rows) AS ordered "
-    "WHERE key = previous)"
-)
+def duplicate_row(row: StagedRow) -> BadRow:
+    """A row repeating an earlier row's key is a bad row; the first one wins."""
+    return BadRow(row[0], f"duplicate of an earlier name: {row[2][:60]!r}")
 
 
-def drop_duplicates(conn: Connection) -> list[BadRow]:
-    """Rows repeating an earlier row's key are bad rows; the first one wins."""
+def index_stage(conn: Connection) -> None:
+    """Index the staged keys: numbering and the copy then read them in key order."""
     conn.exec_driver_sql("CREATE INDEX tmp_index_rows_key ON tmp_index_rows (key, line)")
-    duplicates = conn.execute(_REPEATED_ROWS).all()
-    if duplicates:
-        conn.execute(_DROP_REPEATED_ROWS)
-    return [
-        BadRow(line, f"duplicate of an earlier name: {name[:60]!r}") for line, name in duplicates
-    ]
 
 
 def number_new_names(conn: Connection, ecosystem: str) -> int:
