@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 
+from measure import cpu_seconds
 from pkgdex import db
 
 LATEST = dt.date(2026, 10, 31)
@@ -119,12 +120,6 @@ def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("the server did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux), to see past a busy machine's queueing."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:

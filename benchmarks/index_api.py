@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from measure import ping_worker
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pkgdex import db
 from pkgdex.app import create_app
@@ -44,24 +46,10 @@ def ping():
 QUERIES = ["requests", "djang", "py", "json", "flask-", "zz", "numpy", "qqzzxxvv", "test", "aw"]
 
 
-async def _ping_worker(port: int, deadline: float) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = b"GET /pypi/ping HTTP/1.1\r\nHost: bench\r\n\r\n"
-    done = 0
-    while time.perf_counter() < deadline:
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        assert b"pong" in await reader.readexactly(length)
-        done += 1
-    writer.close()
-    return done
-
-
 def ping_rate(port: int, seconds: float, connections: int = 8) -> float:
     async def run() -> int:
         deadline = time.perf_counter() + seconds
-        counts = await asyncio.gather(*(_ping_worker(port, deadline) for _ in range(connections)))
+        counts = await asyncio.gather(*(ping_worker(port, deadline) for _ in range(connections)))
         return sum(counts)
 
     return asyncio.run(run()) / seconds

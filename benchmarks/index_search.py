@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from measure import ping_worker
 from pkgdex import db
 from pkgdex.index.jobs import load_index
 
@@ -128,28 +129,13 @@ def print_floor(values: list[float]) -> None:
     )
 
 
-async def _ping_worker(port: int, deadline: float) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = b"GET /pypi/ping HTTP/1.1\r\nHost: bench\r\n\r\n"
-    done = 0
-    while time.perf_counter() < deadline:
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        body = await reader.readexactly(length)
-        assert b"pong" in body, body
-        done += 1
-    writer.close()
-    return done
-
-
 def ping_rate(url: str, seconds: float = 5.0, connections: int = 8) -> float:
     port = int(url.rsplit(":", 1)[1])
 
     async def run() -> int:
         deadline = time.perf_counter() + seconds
         return sum(
-            await asyncio.gather(*(_ping_worker(port, deadline) for _ in range(connections)))
+            await asyncio.gather(*(ping_worker(port, deadline) for _ in range(connections)))
         )
 
     return asyncio.run(run()) / seconds

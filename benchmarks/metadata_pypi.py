@@ -14,7 +14,6 @@ from the database and renders it on every request.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import sys
@@ -26,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+
+from measure import cpu_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -88,13 +89,6 @@ class RawClient:
     def close(self) -> None:
         self.file.close()
         self.sock.close()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process: unlike wall-clock time, a busy machine does not
-    inflate it."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def throughput(base: str, path: str, headers: dict[str, str], seconds: float) -> tuple[float, int]:
