@@ -97,6 +97,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated, empty database on each backend, shared by one module's tests (for the
+    live-server tests, whose server process outlives a single test)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "pkgdex.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_schema_url")
+    engine = db.make_engine(url)
+    _truncate_all(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     """A migrated, empty SQLite database (for unit tests that need one backend only)."""

@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
 
 from pkgdex import db
 from pkgdex.downloads import jobs
-from pkgdex.downloads.models import downloads_daily, downloads_ledger, downloads_recent
 from support.download_rows import Expected, expected_stats, generate_rows, write_ndjson
 from support.server import ServerProcess, start_server
 
@@ -48,20 +46,13 @@ print(json.dumps({k: (json.loads(v) if k != "table" else v) for k, v in calls.it
 """
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module")
 def served(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServerProcess, Expected]]:
     """An ingested database (each backend) behind a real uvicorn process."""
+    url = module_database_url
     workdir = tmp_path_factory.mktemp("pypistats-client")
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'stats.db'}"
-        db.upgrade(url)
-    else:
-        url = request.getfixturevalue("pg_schema_url")
-        clear_downloads(url)
     rows = generate_rows(days=12, rows_per_day=300)
     engine = db.make_engine(url)
     try:
@@ -83,14 +74,6 @@ def start_with_retry(settings: dict[str, str], workdir: Path) -> ServerProcess:
         return start_server(settings, log_dir=workdir)
     except RuntimeError:
         return start_server(settings, log_dir=workdir)
-
-
-def clear_downloads(url: str) -> None:
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        for table in (downloads_daily, downloads_recent, downloads_ledger):
-            conn.execute(delete(table))
-    engine.dispose()
 
 
 def run_client(server: ServerProcess, package: str, cache: Path) -> dict[str, Any]:
