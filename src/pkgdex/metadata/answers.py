@@ -105,8 +105,9 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
     return Answer(rendered, stale)
 
 
-def simple_index(conn: Connection, content_type: str) -> Answer:
-    """``/simple/``: every project pkgdex has stored."""
+def simple_index(cache: PyPICache, conn: Connection, content_type: str) -> Answer:
+    """``/simple/``: every project pkgdex has stored (or has just answered)."""
+    cache.wait_for_writes()
     return Answer(simple.index_page(queries.list_projects(conn), content_type))
 
 

@@ -16,15 +16,16 @@ from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from pkgdex.config import Settings
-from pkgdex.metadata import queries, services
+from pkgdex.metadata import queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
@@ -36,6 +37,7 @@ NewProjectHook = Callable[[Engine, PyPIDocument], None]
 STATE_MEMO_SECONDS = 1.0
 STATE_MEMO_ENTRIES = 100_000
 UPSTREAM_BACKOFF_SECONDS = 10.0
+WRITE_WAIT_SECONDS = 5.0
 
 
 Job = Callable[[], object]
@@ -113,6 +115,17 @@ class MemoryCache:
 
 
 @dataclass
+class _Write:
+    """A project document answered from ``view`` and still to be stored (once)."""
+
+    doc: PyPIDocument
+    view: ProjectView
+    ran: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    done: threading.Event = field(default_factory=threading.Event)  # stored, or failed to
+
+
+@dataclass
 class PyPICache:
     """One per process (``app.state.pypi_cache``): the store, the upstream and the memory."""
 
@@ -125,6 +138,7 @@ class PyPICache:
     memory: MemoryCache
     on_new_project: NewProjectHook | None = None
     _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
+    _pending: dict[str, _Write] = field(default_factory=dict)  # answered, not yet stored
     _upstream_down_until: float = 0.0
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
@@ -165,7 +179,7 @@ class PyPICache:
         if copy is not None and time.monotonic() < self._upstream_down_until:
             return copy, True
         try:
-            fresh = self.flight.do(f"pypi:{name}", lambda: self.refresh(name))
+            fresh = self.flight.do(f"pypi:{name}", lambda: self._refresh_miss(name, state))
         except UpstreamError:
             # Serve stale copies at once for a while instead of making every request wait
             # for a failing upstream again (at most the TTL: a TTL of 0 asks every time).
@@ -187,9 +201,25 @@ class PyPICache:
         return state if fresh and state.status == FOUND else None
 
     def refresh(self, name: str, *, force: bool = False) -> ProjectState:
-        """Fetch ``name`` from the upstream unless another caller just did; store the answer."""
-        with self.engine.connect() as conn:
-            state = queries.project_state(conn, name)
+        """Fetch ``name`` from the upstream unless another caller just did; store the answer
+        before returning (the CLI's sync)."""
+        return self._refresh(name, self._read_state(name), force=force, behind=False)
+
+    def _refresh_miss(self, name: str, seen: ProjectState | None) -> ProjectState:
+        """``refresh`` for a request, inside its single flight: the answer does not wait for
+        the write. Through Redis another process may have stored the project while this one
+        waited for the lock, so the store is asked again; otherwise this process's memory
+        knows what it stored itself."""
+        if self.flight.shared:
+            state = self._read_state(name)
+        else:
+            memo = self._states.get(name)
+            state = memo[1] if memo is not None else seen
+        return self._refresh(name, state, force=False, behind=True)
+
+    def _refresh(
+        self, name: str, state: ProjectState | None, *, force: bool, behind: bool
+    ) -> ProjectState:
         if (
             not force
             and state is not None
@@ -211,9 +241,107 @@ class PyPICache:
                 services.touch(conn, state.id, fetched_at=time.time())
             return self._reread(name)
         doc = _checked(fetched.data, name, project=True)
-        view = self.store(doc, etag=fetched.headers.get("etag"))
+        etag = fetched.headers.get("etag")
+        if behind:
+            return self._answer_then_store(doc, etag, state)
+        view = self.store(doc, etag=etag)
         assert view is not None, "a project document always yields its view"
         return view.state
+
+    def _answer_then_store(
+        self, doc: PyPIDocument, etag: str | None, old: ProjectState | None
+    ) -> ProjectState:
+        """Make the view of ``doc`` the answer now and write it once the answer has gone.
+
+        The flight's key stays held until the write commits, so requests meanwhile share
+        this answer instead of missing again (in other processes too, through the Redis
+        lock). A failed write is logged and leaves the stored copy as it was; this process
+        forgets the unstored revision, so the next request simply misses again.
+        """
+        name = doc.canonical_name
+        state = views.project_state(
+            doc,
+            project_id=old.id if old is not None else 0,  # 0: no row yet (unused until stored)
+            fetched_at=time.time(),
+            etag=etag,
+            revision=services.new_revision(),
+        )
+        view = views.project_view(doc, state, self._known_infos(old))
+        write = self._pending[name] = _Write(doc, view)
+        self.memory.put((name, state.revision, "view"), view, _view_size)
+        self._remember(state)
+        release = self.flight.hold(f"pypi:{name}")
+        jobs = _after_answer.get()
+        if jobs is None:  # nobody waits for an answer (tests, scripts): store now
+            try:
+                self._store_behind(write)
+            finally:
+                release()
+            return state
+
+        def store_after_answer() -> None:
+            try:
+                self._store_behind(write)
+            except Exception:
+                log.exception("could not store %s; the next request asks the upstream again", name)
+            finally:
+                release()
+
+        jobs.append(store_after_answer)
+        return state
+
+    def _store_behind(self, write: _Write) -> None:
+        """Run ``write`` unless it already ran (a release stored meanwhile ran it first)."""
+        with write.lock:
+            if write.ran:
+                return
+            write.ran = True
+        doc, state = write.doc, write.view.state
+        try:
+            try:
+                stored = self._store_once(doc, state.upstream_etag, write.view)
+            except IntegrityError:  # another process stored the new project first: replace it
+                stored = self._store_once(doc, state.upstream_etag, write.view)
+        except Exception:
+            self._settle(state, None)
+            raise
+        finally:
+            write.done.set()
+        self._settle(state, replace(state, id=stored.project_id))
+        if stored.is_new and self.on_new_project is not None:
+            self.background.submit(self._tell_name_index, doc)
+
+    def wait_for_writes(self, timeout: float = WRITE_WAIT_SECONDS) -> None:
+        """Wait until the projects this process answered before storing them are stored, for
+        answers that list the store (``/simple/``): a client that was just answered a project
+        finds it there too."""
+        deadline = time.monotonic() + timeout
+        for write in list(self._pending.values()):
+            write.done.wait(max(deadline - time.monotonic(), 0))
+
+    def _settle(self, pending: ProjectState, stored: ProjectState | None) -> None:
+        """After a write behind: remember the stored state, or forget the unstored one."""
+        name = pending.name
+        write = self._pending.get(name)
+        if write is not None and write.view.state.revision == pending.revision:
+            del self._pending[name]
+        memo = self._states.get(name)
+        if memo is not None and memo[1].revision == pending.revision:
+            if stored is None:
+                self._states.pop(name, None)
+            else:
+                self._remember(stored)
+
+    def _known_infos(self, old: ProjectState | None) -> dict[str, dict[str, Any]]:
+        """The releases' own infos already stored for ``old`` (kept by a refresh)."""
+        if old is None or old.status != FOUND:
+            return {}
+        cached = self.memory.get((old.name, old.revision, "view"))
+        if isinstance(cached, ProjectView):
+            return {r.version: r.info for r in cached.releases if r.info is not None}
+        with self.engine.connect() as conn:
+            known = services.known_infos(conn, old.id)
+        return {version: orjson.loads(info) for version, info in known.items()}
 
     def refresh_release(self, name: str, version: str) -> None:
         """Fetch one release's own document (its ``info`` differs from the latest's)."""
@@ -224,6 +352,14 @@ class PyPICache:
     def store(self, doc: PyPIDocument, *, etag: str | None = None) -> ProjectView | None:
         """Store ``doc`` in one transaction; remember what was written so the first answer
         needs no read back; tell the name index about new projects after answering."""
+        pending = self._pending.get(doc.canonical_name)
+        if pending is not None:  # the project answered before this: store it first
+            try:
+                self._store_behind(pending)
+            except Exception:
+                log.exception(
+                    "could not store %s before one of its releases", pending.doc.info.name
+                )
         try:
             stored = self._store_once(doc, etag)
         except IntegrityError:
@@ -240,9 +376,23 @@ class PyPICache:
             _later(lambda: self.background.submit(self._tell_name_index, doc))
         return stored.view
 
-    def _store_once(self, doc: PyPIDocument, etag: str | None) -> services.Stored:
+    def _store_once(
+        self, doc: PyPIDocument, etag: str | None, view: ProjectView | None = None
+    ) -> services.Stored:
+        """Store ``doc`` in one transaction: as ``view`` (its revision and time), when the
+        answer was already made from it, else as a new revision returning the view."""
         with self.engine.begin() as conn:
-            return services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
+            if view is None:
+                return services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
+            state = view.state
+            return services.store_document(
+                conn,
+                doc,
+                fetched_at=state.fetched_at,
+                etag=etag,
+                revision=state.revision,
+                with_view=False,
+            )
 
     def _tell_name_index(self, doc: PyPIDocument) -> None:
         assert self.on_new_project is not None
@@ -255,6 +405,10 @@ class PyPICache:
         self.background.shutdown(wait=True)
 
     def view(self, state: ProjectState) -> ProjectView:
+        pending = self._pending.get(state.name)
+        if pending is not None and pending.view.state.revision == state.revision:
+            return pending.view  # answered before it is stored: the store cannot give it yet
+
         def load() -> ProjectView:
             with self.engine.connect() as conn:
                 return queries.load_project(conn, state)
@@ -273,11 +427,14 @@ class PyPICache:
         now = time.monotonic()
         if memo is not None and now - memo[0] < STATE_MEMO_SECONDS:
             return memo[1]
-        with self.engine.connect() as conn:
-            state = queries.project_state(conn, name)
+        state = self._read_state(name)
         if state is not None:
             self._remember(state, now)
         return state
+
+    def _read_state(self, name: str) -> ProjectState | None:
+        with self.engine.connect() as conn:
+            return queries.project_state(conn, name)
 
     def _remember(self, state: ProjectState, now: float | None = None) -> None:
         if len(self._states) > STATE_MEMO_ENTRIES:

@@ -29,6 +29,9 @@ class _Call(Generic[T]):
     done: threading.Event = field(default_factory=threading.Event)
     result: T | None = None
     error: BaseException | None = None
+    held: bool = False  # the leader keeps the key after answering (see SingleFlight.hold)
+    lock: Any = None  # the leader's Redis lock, if it took one
+    finished: bool = False
 
 
 class SingleFlight:
@@ -76,35 +79,59 @@ class SingleFlight:
                 raise call.error
             return call.result  # type: ignore[return-value]
         try:
-            call.result = self._run_locked(key, fn)
+            call.lock = self._lock(key)
+            call.result = fn()
             return call.result
         except BaseException as exc:
             call.error = exc
             raise
         finally:
-            with self._guard:
-                del self._calls[key]
-            call.done.set()
+            if not call.held or call.error is not None:
+                self._finish(key, call)  # first: who comes next starts a call of its own
+            call.done.set()  # waiters take the result now, even while the key is held
 
-    def _run_locked(self, key: str, fn: Callable[[], T]) -> T:
+    def hold(self, key: str) -> Callable[[], None]:
+        """Called by the leader inside ``fn``: keep ``key`` (and its Redis lock) after ``fn``
+        returns, until the returned function is called. Callers that come meanwhile take the
+        leader's result instead of starting a call of their own, so work the answer does not
+        wait for (storing it) can finish after answering without anyone missing in between."""
+        with self._guard:
+            call = self._calls[key]
+        call.held = True
+        return lambda: self._finish(key, call)
+
+    def _finish(self, key: str, call: _Call[Any]) -> None:
+        with self._guard:
+            if call.finished:
+                return
+            call.finished = True
+            del self._calls[key]
+        if call.lock is not None:
+            _release_quietly(call.lock, key)
+
+    def _lock(self, key: str) -> Any:
+        """Take the Redis lock for ``key`` (None without Redis, or when Redis is down)."""
         if self._redis is None:
-            return fn()
+            return None
+        # thread_local=False: a held key is released by the thread that finishes the work.
         lock = self._redis.lock(
             f"{self._prefix}:singleflight:{key}",
             timeout=self._lock_seconds,
             blocking_timeout=self._lock_seconds,
+            thread_local=False,
         )
         try:
             acquired = lock.acquire()
         except redis.RedisError as exc:
             # Redis only saves duplicate requests; without it, answering still works.
             log.warning("single-flight lock unavailable for %s: %s", key, exc)
-            return fn()
-        try:
-            return fn()
-        finally:
-            if acquired:
-                _release_quietly(lock, key)
+            return None
+        return lock if acquired else None
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes share these keys (through Redis)."""
+        return self._redis is not None
 
 
 def _release_quietly(lock: Any, key: str) -> None:

@@ -82,12 +82,14 @@ def json_api_root() -> Response:
 
 
 @get("/simple/")
-def simple_index(request: Request, conn: ConnectionDep, requested: FormatQuery = None) -> Response:
+def simple_index(
+    request: Request, conn: ConnectionDep, cache: PyPICacheDep, requested: FormatQuery = None
+) -> Response:
     """PEP 503/691 project list of every project stored."""
     content_type = _negotiate(request, requested)
     if isinstance(content_type, Response):
         return content_type
-    return _simple(request, content_type, lambda: answers.simple_index(conn, content_type))
+    return _simple(request, content_type, lambda: answers.simple_index(cache, conn, content_type))
 
 
 @get("/simple/{project}/")

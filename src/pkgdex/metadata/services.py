@@ -13,17 +13,10 @@ import orjson
 from sqlalchemy import Connection, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from pkgdex.metadata import views
 from pkgdex.metadata.documents import FileDoc, PyPIDocument
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
-from pkgdex.metadata.queries import (
-    FOUND,
-    MISSING,
-    FileRow,
-    ProjectState,
-    ProjectView,
-    ReleaseRow,
-)
-from pkgdex.metadata.versions import newest_first
+from pkgdex.metadata.queries import FOUND, MISSING, ProjectView
 
 
 @dataclass(frozen=True)
@@ -34,19 +27,43 @@ class Stored:
 
 
 def store_document(
-    conn: Connection, doc: PyPIDocument, *, fetched_at: float, etag: str | None = None
+    conn: Connection,
+    doc: PyPIDocument,
+    *,
+    fetched_at: float,
+    etag: str | None = None,
+    revision: str | None = None,
+    with_view: bool = True,
 ) -> Stored:
-    """Store a project document (all releases) or a single-release document."""
-    row = _upsert_project(conn, doc, fetched_at=fetched_at, etag=etag)
+    """Store a project document (all releases) or a single-release document, as ``revision``
+    (a new one by default); ``with_view``: also return the view of what was written."""
+    row = _upsert_project(conn, doc, fetched_at=fetched_at, etag=etag, revision=revision)
     if doc.releases is None:
         _replace_release(conn, row.id, doc)
         return Stored(row.id, row.is_new, None)
-    releases = _replace_releases(conn, row.id, doc, existed=row.existed)
-    state = ProjectState(
-        row.id, doc.canonical_name, doc.info.name, FOUND, doc.last_serial, fetched_at, etag,
-        row.revision,
-    )  # fmt: skip
-    return Stored(row.id, row.is_new, ProjectView(state, tuple(newest_first(releases))))
+    known, ids = _replace_releases(conn, row.id, doc, existed=row.existed)
+    if not with_view:
+        return Stored(row.id, row.is_new, None)
+    state = views.project_state(
+        doc, project_id=row.id, fetched_at=fetched_at, etag=etag, revision=row.revision
+    )
+    infos = {version: orjson.loads(info) for version, info in known.items()}
+    return Stored(row.id, row.is_new, views.project_view(doc, state, infos, ids))
+
+
+def known_infos(conn: Connection, project_id: int) -> dict[str, str]:
+    """version -> the release's own info (JSON) fetched before, kept across refreshes."""
+    rows = conn.execute(
+        select(metadata_releases.c.version, metadata_releases.c.info).where(
+            metadata_releases.c.project_id == project_id,
+            metadata_releases.c.info.is_not(None),
+        )
+    )
+    return dict(rows.all())
+
+
+def new_revision() -> str:
+    return uuid.uuid4().hex
 
 
 def mark_missing(conn: Connection, name: str, *, fetched_at: float) -> None:
@@ -54,7 +71,7 @@ def mark_missing(conn: Connection, name: str, *, fetched_at: float) -> None:
     existing = conn.execute(
         select(metadata_projects.c.id).where(metadata_projects.c.name == name)
     ).scalar_one_or_none()
-    values = {"status": MISSING, "fetched_at": fetched_at, "revision": _revision()}
+    values = {"status": MISSING, "fetched_at": fetched_at, "revision": new_revision()}
     if existing is None:
         conn.execute(
             metadata_projects.insert().values(
@@ -88,9 +105,14 @@ class _ProjectRow:
 
 
 def _upsert_project(
-    conn: Connection, doc: PyPIDocument, *, fetched_at: float, etag: str | None
+    conn: Connection,
+    doc: PyPIDocument,
+    *,
+    fetched_at: float,
+    etag: str | None,
+    revision: str | None = None,
 ) -> _ProjectRow:
-    revision = _revision()
+    revision = revision or new_revision()
     values: dict[str, Any] = {
         "display_name": doc.info.name,
         "status": FOUND,
@@ -122,28 +144,22 @@ def _upsert_project(
 
 def _replace_releases(
     conn: Connection, project_id: int, doc: PyPIDocument, *, existed: bool
-) -> list[ReleaseRow]:
-    assert doc.releases is not None
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Write every release and file of ``doc``; returns the releases' own infos kept from
+    before (JSON) and each release's row id."""
     known_info: dict[str, str] = {}  # version -> stored info JSON, kept byte for byte
     if existed:
-        known_info = dict(
-            conn.execute(
-                select(metadata_releases.c.version, metadata_releases.c.info).where(
-                    metadata_releases.c.project_id == project_id,
-                    metadata_releases.c.info.is_not(None),
-                )
-            ).all()
-        )
+        known_info = known_infos(conn, project_id)
         _delete_releases(conn, project_id)
-    known_info[doc.info.version] = _json(doc.info_raw)
-    releases = dict(doc.releases)
-    releases.setdefault(doc.info.version, list(doc.urls))
-    rows = {
-        version: _release_values(project_id, version, files, doc, known_info.get(version))
+    known_info.pop(doc.info.version, None)  # the document's own info replaces it
+    infos = {**known_info, doc.info.version: _json(doc.info_raw)}
+    releases = views.releases_of(doc)
+    rows = [
+        _release_values(project_id, version, files, doc, infos.get(version))
         for version, files in releases.items()
-    }
+    ]
     if rows:
-        _insert_many(conn, metadata_releases, list(rows.values()))
+        _insert_many(conn, metadata_releases, rows)
     ids = dict(
         conn.execute(
             select(metadata_releases.c.version, metadata_releases.c.id).where(
@@ -151,32 +167,14 @@ def _replace_releases(
             )
         ).all()
     )
-    files = {
-        version: [_file_values(project_id, ids[version], f) for f in version_files]
+    every_file = [
+        _file_values(project_id, ids[version], f)
         for version, version_files in releases.items()
-    }
-    every_file = [f for version_files in files.values() for f in version_files]
+        for f in version_files
+    ]
     if every_file:
         _insert_many(conn, metadata_files, every_file)
-    return [_release_row(ids[v], rows[v], files[v]) for v in releases]
-
-
-def _release_row(
-    release_id: int, values: dict[str, Any], files: list[dict[str, Any]]
-) -> ReleaseRow:
-    file_rows = sorted((_file_row(f) for f in files), key=lambda f: f.filename)
-    return ReleaseRow(
-        id=release_id,
-        version=values["version"],
-        yanked=values["yanked"],
-        yanked_reason=values["yanked_reason"],
-        requires_python=values["requires_python"],
-        info=orjson.loads(values["info"]) if values["info"] else None,
-        files=tuple(file_rows),
-    )
-
-
-_FILE_FIELDS = FileRow._fields
+    return known_info, ids
 
 
 def _replace_release(conn: Connection, project_id: int, doc: PyPIDocument) -> None:
@@ -203,18 +201,12 @@ def _release_values(
     doc: PyPIDocument,
     info: str | None,
 ) -> dict[str, Any]:
-    if version == doc.info.version:
-        yanked, reason, requires = doc.info.yanked, doc.info.yanked_reason, doc.info.requires_python
-    else:
-        # pypi.org yanks whole releases, so every file carries the release's state.
-        yanked = bool(files) and all(f.yanked for f in files)
-        reason = next((f.yanked_reason for f in files if f.yanked_reason), None)
-        requires = next((f.requires_python for f in files if f.requires_python), None)
+    yanked, reason, requires = views.release_state(version, files, doc)
     return {
         "project_id": project_id,
         "version": version,
         "yanked": yanked,
-        "yanked_reason": reason if yanked else None,
+        "yanked_reason": reason,
         "requires_python": requires,
         "info": info,
     }
@@ -239,13 +231,6 @@ def _file_values(project_id: int, release_id: int, f: FileDoc) -> dict[str, Any]
         "comment_text": f.comment_text,
         "core_metadata": None if f.core_metadata is None else _json(f.core_metadata),
     }
-
-
-def _file_row(values: dict[str, Any]) -> FileRow:
-    row = [values[name] for name in _FILE_FIELDS]
-    if row[-1] is not None:  # core_metadata, stored as JSON text
-        row[-1] = orjson.loads(row[-1])
-    return FileRow(*row)
 
 
 def _json(value: Any) -> str:
@@ -312,7 +297,3 @@ def _insert_plan(conn: Connection, table: Table, names: tuple[str, ...]) -> _Ins
 def _insert(conn: Connection, table: Any) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
-
-
-def _revision() -> str:
-    return uuid.uuid4().hex

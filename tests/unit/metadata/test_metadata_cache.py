@@ -1,17 +1,24 @@
-"""PyPICache: telling the name index about a new project waits until the answer has gone."""
+"""PyPICache: a miss is answered before it is stored, and the store (then the name index)
+follows once the answer has gone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, select
 
 from pkgdex.config import Settings
+from pkgdex.metadata import queries, render, services
 from pkgdex.metadata.cache import PyPICache, after_answer, run_jobs
 from pkgdex.metadata.documents import PyPIDocument, parse_document
+from pkgdex.metadata.models import metadata_projects
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream
+from pkgdex.metadata.versions import pick_latest
+from support.fake_pypi import FakePyPI
 
 SettingsFactory = Callable[..., Settings]
 
@@ -51,3 +58,78 @@ def test_new_projects_reach_the_name_index_after_the_answer(
     finally:
         cache.close()
         upstream.close()
+
+
+@pytest.fixture
+def pulling(make_settings: SettingsFactory, engine: Engine) -> Iterator[tuple[PyPICache, FakePyPI]]:
+    """A cache pulling through from a fake pypi.org."""
+    with FakePyPI() as fake:
+        settings = make_settings(offline=False, pypi_upstream=fake.url, metadata_ttl_seconds=0)
+        upstream = Upstream.from_settings(settings)
+        cache = PyPICache.create(settings, engine, upstream, SingleFlight())
+        try:
+            yield cache, fake
+        finally:
+            cache.close()
+            upstream.close()
+
+
+def _stored_revision(engine: Engine, name: str) -> str | None:
+    with engine.connect() as conn:
+        state = queries.project_state(conn, name)
+    return None if state is None else state.revision
+
+
+def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
+    pulling: tuple[PyPICache, FakePyPI], engine: Engine
+) -> None:
+    cache, fake = pulling
+    with after_answer() as later:
+        state, stale = cache.project("sampleproject")
+        answered = render.project_json(cache.view(state), pick_latest(cache.view(state).releases))
+    assert not stale and len(later) == 1
+    assert _stored_revision(engine, "sampleproject") is None  # not stored yet
+    # Until the write commits, callers share the answer instead of missing again.
+    again = cache.flight.do("pypi:sampleproject", lambda: pytest.fail("missed again"))
+    assert again == state
+    run_jobs(later)
+    assert _stored_revision(engine, "sampleproject") == state.revision
+    assert fake.count("/pypi/sampleproject/json") == 1
+    with engine.connect() as conn:
+        stored = queries.project_state(conn, "sampleproject")
+        assert stored is not None
+        read = queries.load_project(conn, stored)
+    assert render.project_json(read, pick_latest(read.releases)).body == answered.body
+    cache.flight.do("pypi:sampleproject", lambda: None)  # released: a call of its own
+
+
+def test_a_failed_write_behind_keeps_the_stored_copy_and_misses_again(
+    pulling: tuple[PyPICache, FakePyPI],
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cache, fake = pulling
+    first, _ = cache.project("sampleproject")  # no answer waiting: stored at once
+    fake.projects["sampleproject"].last_serial = 150
+
+    def broken(*_args: Any, **_kwargs: Any) -> services.Stored:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "store_document", broken)
+    with caplog.at_level(logging.ERROR), after_answer() as later:
+        answered, _ = cache.project("sampleproject")
+    assert answered.last_serial == 150  # answered from the upstream's document
+    run_jobs(later)  # the write fails: logged, not raised
+    assert "could not store sampleproject" in caplog.text
+    assert _stored_revision(engine, "sampleproject") == first.revision  # the old copy, intact
+    monkeypatch.undo()
+    asked = fake.count("/pypi/sampleproject/json")
+    with after_answer() as later:
+        state, _ = cache.project("sampleproject")  # misses again
+    run_jobs(later)
+    assert fake.count("/pypi/sampleproject/json") == asked + 1
+    assert _stored_revision(engine, "sampleproject") == state.revision
+    with engine.connect() as conn:
+        serial = conn.execute(select(metadata_projects.c.last_serial)).scalar_one()
+    assert serial == 150

@@ -95,3 +95,53 @@ def test_cache_policy_freshness() -> None:
     aware = datetime.fromtimestamp(now - 10, tz=UTC)
     assert policy.is_fresh(aware, now=now)
     assert CachePolicy(ttl=0, negative_ttl=0).freshness(now, now=now) is Freshness.STALE
+
+
+def test_a_held_key_gives_callers_the_result_until_released() -> None:
+    flight = SingleFlight()
+    calls: list[int] = []
+    releases = []
+
+    def leader() -> int:
+        calls.append(1)
+        releases.append(flight.hold("k"))
+        return 1
+
+    assert flight.do("k", leader) == 1
+    assert flight.do("k", lambda: _slow_counter(calls)) == 1  # held: the leader's answer
+    assert calls == [1]
+    releases[0]()
+    releases[0]()  # releasing twice is harmless
+    assert flight.do("k", lambda: _slow_counter(calls, 0)) == 2  # released: a call of its own
+
+
+def test_a_failing_leader_releases_a_held_key() -> None:
+    flight = SingleFlight()
+
+    def leader() -> int:
+        flight.hold("k")
+        raise ValueError("broke after holding")
+
+    with pytest.raises(ValueError, match="broke after holding"):
+        flight.do("k", leader)
+    assert flight.do("k", lambda: 5) == 5
+
+
+@pytest.mark.redis
+def test_a_held_redis_lock_is_released_by_another_thread(redis_url: str) -> None:
+    prefix = f"test-{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(redis_url)
+    flight = SingleFlight(client, prefix=prefix, lock_seconds=5)
+    releases = []
+
+    def leader() -> int:
+        releases.append(flight.hold("name"))
+        return 1
+
+    assert flight.do("name", leader) == 1
+    assert client.keys(f"{prefix}:singleflight:*") != []  # still held after answering
+    worker = threading.Thread(target=releases[0])
+    worker.start()
+    worker.join()
+    assert client.keys(f"{prefix}:singleflight:*") == []
+    flight.close()

@@ -1,0 +1,85 @@
+"""The values a checked document stores, built without the database.
+
+A miss answers from the :class:`ProjectView` built here while the same values are written
+behind the answer; the rows written and the view read back from them are equal to it (tested
+in ``tests/unit/metadata/test_metadata_services.py``), so the first answer and every later
+one are byte for byte the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pkgdex.metadata.documents import FileDoc, PyPIDocument
+from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView, ReleaseRow
+from pkgdex.metadata.versions import newest_first
+
+ReleaseState = tuple[bool, str | None, str | None]  # yanked, yanked reason, requires-python
+
+
+def releases_of(doc: PyPIDocument) -> dict[str, list[FileDoc]]:
+    """Every release of a project document, the info's own included even when unlisted."""
+    assert doc.releases is not None, "a project document"
+    releases = dict(doc.releases)
+    releases.setdefault(doc.info.version, list(doc.urls))
+    return releases
+
+
+def release_state(version: str, files: list[FileDoc], doc: PyPIDocument) -> ReleaseState:
+    if version == doc.info.version:
+        info = doc.info
+        return info.yanked, info.yanked_reason if info.yanked else None, info.requires_python
+    # pypi.org yanks whole releases, so every file carries the release's state.
+    yanked = bool(files) and all(f.yanked for f in files)
+    reason = next((f.yanked_reason for f in files if f.yanked_reason), None)
+    requires = next((f.requires_python for f in files if f.requires_python), None)
+    return yanked, reason if yanked else None, requires
+
+
+def file_row(f: FileDoc) -> FileRow:
+    return FileRow(
+        f.filename,
+        f.packagetype,
+        f.python_version,
+        f.requires_python,
+        f.size,
+        f.uploaded_utc(),
+        f.digests.get("md5") or f.md5_digest,
+        f.digests.get("sha256"),
+        f.digests.get("blake2b_256"),
+        f.url,
+        f.yanked,
+        f.yanked_reason,
+        f.comment_text,
+        f.core_metadata,
+    )
+
+
+def project_view(
+    doc: PyPIDocument,
+    state: ProjectState,
+    known_info: dict[str, dict[str, Any]],
+    release_ids: dict[str, int] | None = None,
+) -> ProjectView:
+    """The view of project document ``doc`` as ``state``; ``known_info`` holds the releases'
+    own infos fetched before (kept across refreshes), ``release_ids`` the stored row ids."""
+    infos = {**known_info, doc.info.version: doc.info_raw}
+    rows = []
+    for version, files in releases_of(doc).items():
+        yanked, reason, requires = release_state(version, files, doc)
+        file_rows = sorted((file_row(f) for f in files), key=lambda f: f.filename)
+        release_id = 0 if release_ids is None else release_ids[version]
+        info = infos.get(version)
+        rows.append(
+            ReleaseRow(release_id, version, yanked, reason, requires, info, tuple(file_rows))
+        )
+    return ProjectView(state, tuple(newest_first(rows)))
+
+
+def project_state(
+    doc: PyPIDocument, *, project_id: int, fetched_at: float, etag: str | None, revision: str
+) -> ProjectState:
+    return ProjectState(
+        project_id, doc.canonical_name, doc.info.name, FOUND, doc.last_serial, fetched_at, etag,
+        revision,
+    )  # fmt: skip
