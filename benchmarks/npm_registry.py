@@ -2,12 +2,16 @@
 
 Serves a fake npm upstream on loopback (a packument with 500 versions, plus copies for
 misses), starts ``uvicorn`` with one worker over a fresh SQLite database, and measures:
-cached full and abbreviated packuments (p50/p99, requests/s), ETag revalidation (304), a
-version lookup, a pull-through miss against the upstream's own latency for the same document,
-and 100 concurrent misses for one name; then ``/-/v1/search`` over the full npm listing of
-../shared/data (226,974 names). Baselines in the same run: the upstream itself (no cache), the
-per-request work of a naive cache that keeps parsed JSON and re-renders each answer, and a naive
-search (one ``LIKE '%q%'`` scan ordered by tier and downloads) on the same database.
+cached full and abbreviated packuments (p50/p99, requests/s, server CPU per request), ETag
+revalidation (304), a version lookup, pull-through misses (full and install-v1) against the
+upstream's own latency for the same document, and 100 concurrent misses for one name; then
+``/-/v1/search`` over the full npm listing of ../shared/data (226,974 names). Baselines in the
+same run: the upstream itself (no cache), the per-request work of a naive cache that keeps
+parsed JSON and re-renders each answer, and a naive search (one ``LIKE '%q%'`` scan ordered by
+tier and downloads) on the same database.
+
+Requests go through the same minimal raw-socket keep-alive client as the PyPI benchmark, so the
+figures measure the server rather than the client's own per-request work.
 
     .venv/bin/python benchmarks/npm_registry.py [--requests 1000] [--seconds 5] [--listing PATH]
 """
@@ -16,17 +20,18 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import orjson
+
+from measure import cpu_seconds
+from metadata_pypi import RawClient, percentiles, throughput, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -36,7 +41,8 @@ from pkgdex.npmregistry.render import abbreviate
 from support.fake_npm import CORGI, FakeNpm, serve_fake_npm
 from support.server import running_server
 
-MISSES = 60
+MISSES = 40
+MISS_KINDS = ("a", "b", "c")  # empty index full / full index full / full index install-v1
 LISTING = Path(__file__).resolve().parents[1].parent / "shared/data/npm-packages.tsv.gz"
 SEARCHES = ["react", "lodash", "webpack-plugin", "@types/node", "left-pad", "zzzzqx"]
 NAIVE_SEARCH = (
@@ -44,51 +50,17 @@ NAIVE_SEARCH = (
     "ORDER BY CASE WHEN key = ? THEN 0 WHEN key LIKE ? || '%' THEN 1 ELSE 2 END, "
     "coalesce(popularity, 0) DESC LIMIT 20"
 )
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]
-
-
-def timed(fn: Callable[[], object], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def throughput(url: str, headers: dict[str, str], seconds: float, threads: int = 8) -> float:
-    done = [0] * threads
-    deadline = time.perf_counter() + seconds
-
-    def worker(i: int) -> None:
-        with httpx.Client() as client:
-            while time.perf_counter() < deadline:
-                if client.get(url, headers=headers).status_code not in (200, 304):
-                    raise RuntimeError(f"{url}: unexpected status")
-                done[i] += 1
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(worker, range(threads)))
-    return sum(done) / (time.perf_counter() - started)
-
-
-def get_ok(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> int:
-    response = client.get(url, headers=headers or {})
-    if response.status_code not in (200, 304):
-        raise RuntimeError(f"{url}: HTTP {response.status_code}")
-    return len(response.content)
+PREFIX = "/registry/npm"
+Row = tuple[str, ...]
 
 
 def add_copies(fake: FakeNpm) -> None:
     template = fake.docs["many-versions"]
     for i in range(MISSES):
-        for kind in ("a-miss", "a-direct", "b-miss", "b-direct"):
-            fake.add({**template, "name": f"{kind}-{i}", "_id": f"{kind}-{i}"})
+        for kind in MISS_KINDS:
+            for role in ("miss", "direct"):
+                name = f"{kind}-{role}-{i}"
+                fake.add({**template, "name": name, "_id": name})
     fake.add({**template, "name": "flight", "_id": "flight"})
 
 
@@ -97,8 +69,8 @@ def naive_render(doc_json: bytes) -> bytes:
     return orjson.dumps(abbreviate(orjson.loads(doc_json)))
 
 
-def run(requests: int, seconds: float, listing: Path) -> list[tuple[str, str, str, str]]:
-    rows: list[tuple[str, str, str, str]] = []
+def run(requests: int, seconds: float, listing: Path) -> list[Row]:
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp, serve_fake_npm() as fake:
         add_copies(fake)
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -109,48 +81,54 @@ def run(requests: int, seconds: float, listing: Path) -> list[tuple[str, str, st
             "PKGDEX_NPM_UPSTREAM": fake.base_url,
             "PKGDEX_RATE_LIMITS": "off",
         }
-        with running_server(settings, log_dir=Path(tmp)) as server, httpx.Client() as client:
-            base = f"{server.url}/registry/npm"
-            size = get_ok(client, f"{base}/many-versions")
-            corgi_size = get_ok(client, f"{base}/many-versions", {"Accept": CORGI})
-            etag = client.get(f"{base}/many-versions").headers["etag"]
-            rows += measure_cached(client, base, etag, requests, seconds, size, corgi_size)
-            rows += measure_baselines(client, fake, requests)
-            rows += measure_misses(client, base, fake, "a", "empty name index")
-            rows += measure_flight(base, fake)
+        with running_server(settings, log_dir=Path(tmp)) as server:
+            pid = server.process.pid
+            rows += measure_misses(server.url, pid, fake, "a", "empty name index", {})
+            rows += measure_cached(server.url, pid, requests, seconds)
+            rows += measure_baselines(fake, requests)
+            rows += measure_flight(server.url, fake)
             if listing.exists():
                 engine = db.make_engine(url)
                 load_index(engine, "npm", str(listing))
                 engine.dispose()
-                rows += measure_misses(client, base, fake, "b", "full npm name index")
-                rows += measure_search(client, base, Path(tmp) / "bench.db", requests)
+                index = "full npm name index"
+                rows += measure_misses(server.url, pid, fake, "b", index, {})
+                rows += measure_misses(server.url, pid, fake, "c", f"{index}, install-v1",
+                                       {"Accept": CORGI})  # fmt: skip
+                rows += measure_search(server.url, Path(tmp) / "bench.db", requests)
     return rows
 
 
-def measure_cached(
-    client: httpx.Client, base: str, etag: str, requests: int, seconds: float, size: int,
-    corgi_size: int,
-) -> list[tuple[str, str, str, str]]:  # fmt: skip
+def measure_cached(base: str, pid: int, requests: int, seconds: float) -> list[Row]:
+    path = f"{PREFIX}/many-versions"
+    with httpx.Client() as client:
+        size = len(client.get(base + path).content)
+        corgi_size = len(client.get(base + path, headers={"Accept": CORGI}).content)
+        etag = client.get(base + path).headers["etag"]
     cases = [
-        (f"cached full packument, 500 versions ({size // 1024} KiB)", f"{base}/many-versions", {}),
-        (f"cached abbreviated packument ({corgi_size // 1024} KiB)", f"{base}/many-versions",
-         {"Accept": CORGI}),
-        ("ETag revalidation (304)", f"{base}/many-versions", {"If-None-Match": etag}),
-        ("one version (`/many-versions/10.49.0`)", f"{base}/many-versions/10.49.0", {}),
-    ]  # fmt: skip
+        (f"cached full packument, 500 versions ({size // 1024} KiB)", path, {}),
+        (f"cached abbreviated packument ({corgi_size // 1024} KiB)", path, {"Accept": CORGI}),
+        ("ETag revalidation (304)", path, {"If-None-Match": etag}),
+        ("one version (`/many-versions/10.49.0`)", f"{path}/10.49.0", {}),
+    ]
     rows = []
-    for label, url, headers in cases:
-        p50, p99 = percentiles(timed(lambda u=url, h=headers: get_ok(client, u, h), requests))
-        rate = throughput(url, headers, seconds)
-        rows.append((label, f"{p50:.2f}", f"{p99:.2f}", f"{rate:,.0f}"))
+    for label, case_path, headers in cases:
+        raw = RawClient(base)  # a fresh connection: the server closes idle ones after 5 s
+        raw.get(case_path, headers)  # warm
+        sample = timed(lambda p=case_path, h=headers, c=raw: c.get(p, h), requests)
+        raw.close()
+        p50, p99 = percentiles(sample)
+        cpu = cpu_seconds(pid)
+        rate, count = throughput(base, case_path, headers, seconds)
+        cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / count
+        rows.append((label, f"{p50:.2f}", f"{p99:.2f}", f"{rate:,.0f}", f"{cpu_ms:.2f}"))
     return rows
 
 
-def measure_baselines(
-    client: httpx.Client, fake: FakeNpm, requests: int
-) -> list[tuple[str, str, str, str]]:
-    direct = f"{fake.base_url}/many-versions"
-    p50, p99 = percentiles(timed(lambda: get_ok(client, direct), min(requests, 300)))
+def measure_baselines(fake: FakeNpm, requests: int) -> list[Row]:
+    direct = RawClient(fake.base_url)
+    p50, p99 = percentiles(timed(lambda: direct.get("/many-versions", {}), min(requests, 300)))
+    direct.close()
     doc_json = orjson.dumps(fake.docs["many-versions"])
     n50, n99 = percentiles(timed(lambda: naive_render(doc_json), requests))
     return [
@@ -160,60 +138,68 @@ def measure_baselines(
 
 
 def measure_misses(
-    client: httpx.Client, base: str, fake: FakeNpm, prefix: str, index: str
-) -> list[tuple[str, str, str, str]]:
-    """Misses for new names (each also joins the name index) against direct upstream GETs."""
+    base: str, pid: int, fake: FakeNpm, kind: str, what: str, headers: dict[str, str]
+) -> list[Row]:
+    """Misses for new names (each also joins the name index) against direct upstream GETs of
+    the same document, both on one keep-alive connection each."""
     upstream, missed = [], []
+    cpu = answer_cpu = 0.0
+    direct, client = RawClient(fake.base_url), RawClient(base)
     for i in range(MISSES):
-        started = time.perf_counter()
-        get_ok(client, f"{fake.base_url}/{prefix}-direct-{i}")
-        upstream.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        get_ok(client, f"{base}/{prefix}-miss-{i}")
-        missed.append((time.perf_counter() - started) * 1000)
+        upstream.append(_elapsed(direct, f"/{kind}-direct-{i}", {}))
+        before = cpu_seconds(pid)
+        missed.append(_elapsed(client, f"{PREFIX}/{kind}-miss-{i}", headers))
+        answer_cpu += cpu_seconds(pid) - before  # may already include some work after it
+        time.sleep(0.2)  # let the store and the name index finish after the answer
+        cpu += cpu_seconds(pid) - before
+    direct.close()
+    client.close()
     up50, _ = percentiles(upstream)
     miss50, miss99 = percentiles(missed)
     return [
-        (f"upstream alone, same document ({index})", f"{up50:.2f}", "-", "-"),
-        (f"pull-through miss ({index})", f"{miss50:.2f}", f"{miss99:.2f}", "-"),
-        (f"**miss overhead over the upstream, p50 ({index})**", f"{miss50 - up50:.2f}", "-", "-"),
-    ]
+        (f"upstream alone, same document ({what})", f"{up50:.2f}", "-", "-"),
+        (f"pull-through miss ({what})", f"{miss50:.2f}", f"{miss99:.2f}", "-",
+         f"{cpu * 1000 / MISSES:.2f}"),
+        (f"**miss overhead over the upstream, p50 ({what})**", f"{miss50 - up50:.2f}", "-", "-"),
+        (f"same miss, server CPU until the answer ({what})", "-", "-", "-",
+         f"{answer_cpu * 1000 / MISSES:.2f}"),
+    ]  # fmt: skip
 
 
-def measure_flight(base: str, fake: FakeNpm) -> list[tuple[str, str, str, str]]:
+def _elapsed(client: RawClient, path: str, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    client.get(path, headers)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure_flight(base: str, fake: FakeNpm) -> list[Row]:
     fake.delay = 0.3
     start = threading.Barrier(100)
 
     def ask(_: int) -> int:
         with httpx.Client(timeout=30) as client:
             start.wait()
-            return client.get(f"{base}/flight").status_code
+            return client.get(f"{base}{PREFIX}/flight").status_code
 
     with ThreadPoolExecutor(100) as pool:
         statuses = list(pool.map(ask, range(100)))
     fake.delay = 0.0
     ok = statuses.count(200)
-    return [
-        (
-            f"100 concurrent misses ({ok} answered 200): upstream requests",
-            str(fake.hits("flight")),
-            "-",
-            "-",
-        )
-    ]
+    hits = fake.hits("flight")
+    return [(f"100 concurrent misses ({ok} answered 200): upstream requests", str(hits), "-", "-")]
 
 
-def measure_search(
-    client: httpx.Client, base: str, path: Path, requests: int
-) -> list[tuple[str, str, str, str]]:
+def measure_search(base: str, path: Path, requests: int) -> list[Row]:
     count = max(5, requests // 20)
     samples, naive = [], []
+    client = RawClient(base)
     with sqlite3.connect(path) as conn:
         for text in SEARCHES:
-            url = f"{base}/-/v1/search?text={text}"
-            samples += timed(lambda u=url: get_ok(client, u), count)
+            url = f"{PREFIX}/-/v1/search?text={text}"
+            samples += timed(lambda u=url: client.get(u, {}), count)
             query = lambda t=text: conn.execute(NAIVE_SEARCH, (t, t, t)).fetchall()  # noqa: E731
             naive += timed(query, count)
+    client.close()
     p50, p99 = percentiles(samples)
     n50, n99 = percentiles(naive)
     label = f"search, full npm listing ({', '.join(SEARCHES)})"
@@ -224,16 +210,16 @@ def measure_search(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="sequential requests per case")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each rate run")
     parser.add_argument("--listing", type=Path, default=LISTING, help="npm names for search")
     args = parser.parse_args()
     rows = run(args.requests, args.seconds, args.listing)
-    print("| case | p50 ms | p99 ms | requests/s (8 clients) |")
-    print("|---|---:|---:|---:|")
+    print("| case | p50 ms | p99 ms | requests/s (8 connections) | server CPU ms/req |")
+    print("|---|---:|---:|---:|---:|")
     for row in rows:
-        print("| " + " | ".join(row) + " |")
+        print("| " + " | ".join(row + ("-",) * (5 - len(row))) + " |")
 
 
 if __name__ == "__main__":
