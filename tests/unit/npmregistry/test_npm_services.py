@@ -3,17 +3,21 @@ Redis for several processes), against the fake registry on loopback."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import redis
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from pkgdex.config import Settings
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError
+from pkgdex.npmregistry import queries, services
 from pkgdex.npmregistry.services import NpmRegistry, PackageNotFoundError
 from support.fake_npm import FakeNpm
 
@@ -114,3 +118,75 @@ def test_offline_never_calls_out(sqlite_engine: Engine, sqlite_url: str, fake: F
     with pytest.raises(UpstreamError, match="offline"):
         registry.sync("left-pad")
     assert fake.requests == []
+
+
+class AfterAnswer:
+    """Stands for the response's background tasks: collects them, runs them on demand."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+
+    def __call__(self, fn: Callable[..., None], *args: Any) -> None:
+        self.jobs.append((fn, args))
+
+    def run(self) -> None:
+        jobs, self.jobs = self.jobs, []
+        for fn, args in jobs:
+            fn(*args)
+
+
+def write_behind_registry(
+    engine: Engine, config: Settings, flights: ThreadPoolExecutor, after: AfterAnswer
+) -> NpmRegistry:
+    upstream = Upstream.from_settings(config)
+    return NpmRegistry.from_parts(engine, upstream, SingleFlight(), config, after, flights)
+
+
+def test_a_miss_answers_before_storing_and_holds_the_flight_until_stored(
+    sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm
+) -> None:
+    after = AfterAnswer()
+    with ThreadPoolExecutor(8) as flights, ThreadPoolExecutor(1) as caller:
+        registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), flights, after)
+        answer = registry.packument("left-pad", "abbreviated")
+        assert answer.stored.body is not None and b'"dist-tags"' in answer.stored.body
+        with sqlite_engine.connect() as conn:
+            assert queries.stored_packument(conn, "left-pad") is None  # not yet stored
+        second = caller.submit(registry.packument, "left-pad")
+        time.sleep(0.1)
+        assert not second.done()  # waits for the store, does not ask the upstream again
+        after.run()  # the response has gone: the store runs, then the name index is told
+        assert second.result(timeout=5).stored.digest == answer.stored.digest
+    with sqlite_engine.connect() as conn:
+        stored = queries.stored_packument(conn, "left-pad", "abbreviated")
+    assert stored is not None and stored.body == answer.stored.body
+    assert fake.hits("left-pad") == 1
+    registry.upstream.close()
+
+
+def test_a_store_that_fails_behind_the_answer_is_logged_and_missed_again(
+    sqlite_engine: Engine,
+    sqlite_url: str,
+    fake: FakeNpm,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def failing(*_: Any) -> None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    after = AfterAnswer()
+    with ThreadPoolExecutor(8) as flights:
+        registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), flights, after)
+        monkeypatch.setattr(services, "store_documents", failing)
+        assert registry.packument("left-pad").stored.latest == "1.3.0"
+        after.run()
+        assert "answered but not stored" in caplog.text
+        with sqlite_engine.connect() as conn:
+            assert queries.stored_packument(conn, "left-pad") is None
+        monkeypatch.undo()
+        registry.packument("left-pad")
+        after.run()
+    assert fake.hits("left-pad") == 2
+    with sqlite_engine.connect() as conn:
+        assert queries.stored_packument(conn, "left-pad") is not None
+    registry.upstream.close()
