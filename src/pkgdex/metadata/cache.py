@@ -12,10 +12,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -25,10 +23,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from pkgdex.config import Settings
-from pkgdex.metadata import queries, services, views
+from pkgdex.metadata import canonical, queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
+from pkgdex.metadata.pending import PendingWrite, later, waiting_answer
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
+from pkgdex.metadata.render import Rendered
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
 
 log = logging.getLogger(__name__)
@@ -38,36 +38,6 @@ STATE_MEMO_SECONDS = 1.0
 STATE_MEMO_ENTRIES = 100_000
 UPSTREAM_BACKOFF_SECONDS = 10.0
 WRITE_WAIT_SECONDS = 5.0
-
-
-Job = Callable[[], object]
-_after_answer: ContextVar[list[Job] | None] = ContextVar("pkgdex_after_answer", default=None)
-
-
-@contextmanager
-def after_answer() -> Iterator[list[Job]]:
-    """Collect the work an answer does not need (telling the name index about a new project)
-    instead of starting it at once, so the caller starts it after the response has gone:
-    started earlier, it competes with the answer for the interpreter."""
-    jobs: list[Job] = []
-    token = _after_answer.set(jobs)
-    try:
-        yield jobs
-    finally:
-        _after_answer.reset(token)
-
-
-def run_jobs(jobs: list[Job]) -> None:
-    for job in jobs:
-        job()
-
-
-def _later(job: Job) -> None:
-    jobs = _after_answer.get()
-    if jobs is None:  # no answer waiting (CLI, imports): now
-        job()
-    else:
-        jobs.append(job)
 
 
 class NotFound(Exception):  # noqa: N818 (answered as PyPI's 404)
@@ -115,17 +85,6 @@ class MemoryCache:
 
 
 @dataclass
-class _Write:
-    """A project document answered from ``view`` and still to be stored (once)."""
-
-    doc: PyPIDocument
-    view: ProjectView
-    ran: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    done: threading.Event = field(default_factory=threading.Event)  # stored, or failed to
-
-
-@dataclass
 class PyPICache:
     """One per process (``app.state.pypi_cache``): the store, the upstream and the memory."""
 
@@ -138,7 +97,7 @@ class PyPICache:
     memory: MemoryCache
     on_new_project: NewProjectHook | None = None
     _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
-    _pending: dict[str, _Write] = field(default_factory=dict)  # answered, not yet stored
+    _pending: dict[str, PendingWrite] = field(default_factory=dict)  # answered, not stored
     _upstream_down_until: float = 0.0
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
@@ -240,38 +199,50 @@ class PyPICache:
             with self.engine.begin() as conn:
                 services.touch(conn, state.id, fetched_at=time.time())
             return self._reread(name)
-        doc = _checked(fetched.data, name, project=True)
         etag = fetched.headers.get("etag")
         if behind:
-            return self._answer_then_store(doc, etag, state)
-        view = self.store(doc, etag=etag)
+            return self._answer_then_store(fetched.data, name, etag, state)
+        view = self.store(_checked(fetched.data, name, project=True), etag=etag)
         assert view is not None, "a project document always yields its view"
         return view.state
 
     def _answer_then_store(
-        self, doc: PyPIDocument, etag: str | None, old: ProjectState | None
+        self, data: Any, name: str, etag: str | None, old: ProjectState | None
     ) -> ProjectState:
-        """Make the view of ``doc`` the answer now and write it once the answer has gone.
+        """Answer from the upstream's document ``data`` now and store it once the answer has
+        gone. A canonical document (pypi.org's own form) is rendered in one pass; anything
+        else is checked and viewed first (a malformed document fails here, as a 502).
 
         The flight's key stays held until the write commits, so requests meanwhile share
         this answer instead of missing again (in other processes too, through the Redis
         lock). A failed write is logged and leaves the stored copy as it was; this process
         forgets the unstored revision, so the next request simply misses again.
         """
-        name = doc.canonical_name
-        state = views.project_state(
-            doc,
-            project_id=old.id if old is not None else 0,  # 0: no row yet (unused until stored)
-            fetched_at=time.time(),
-            etag=etag,
-            revision=services.new_revision(),
-        )
-        view = views.project_view(doc, state, self._known_infos(old))
-        write = self._pending[name] = _Write(doc, view)
-        self.memory.put((name, state.revision, "view"), view, _view_size)
+        known = self._known_infos(old)
+        project_id = old.id if old is not None else 0  # 0: no row yet (unused until stored)
+        fetched_at, revision = time.time(), services.new_revision()
+        doc = canonical.read(data, name)
+        rendered = None
+        if doc is not None:
+            state = ProjectState(
+                project_id, name, doc.display_name, FOUND, doc.last_serial, fetched_at, etag,
+                revision,
+            )  # fmt: skip
+            rendered = canonical.project_json(doc, state, known)
+        if rendered is not None:
+            self.memory.put((name, revision, "json"), rendered, _rendered_size)
+            write = PendingWrite(state, lambda: self._check(data, name, state, known))
+        else:
+            checked = _checked(data, name, project=True)
+            state = views.project_state(
+                checked, project_id=project_id, fetched_at=fetched_at, etag=etag, revision=revision
+            )
+            built = checked, views.project_view(checked, state, known)
+            write = PendingWrite(state, lambda: built)
+        self._pending[name] = write
         self._remember(state)
         release = self.flight.hold(f"pypi:{name}")
-        jobs = _after_answer.get()
+        jobs = waiting_answer()
         if jobs is None:  # nobody waits for an answer (tests, scripts): store now
             try:
                 self._store_behind(write)
@@ -290,18 +261,25 @@ class PyPICache:
         jobs.append(store_after_answer)
         return state
 
-    def _store_behind(self, write: _Write) -> None:
-        """Run ``write`` unless it already ran (a release stored meanwhile ran it first)."""
-        with write.lock:
-            if write.ran:
-                return
-            write.ran = True
-        doc, state = write.doc, write.view.state
+    @staticmethod
+    def _check(
+        data: Any, name: str, state: ProjectState, known: dict[str, dict[str, Any]]
+    ) -> tuple[PyPIDocument, ProjectView]:
+        doc = _checked(data, name, project=True)
+        return doc, views.project_view(doc, state, known)
+
+    def _store_behind(self, write: PendingWrite) -> None:
+        """Store ``write`` unless it already was (a release stored meanwhile stored it first)."""
+        if not write.claim():
+            return
+        state = write.state
         try:
+            doc, view = write.built()
+            self.memory.put((state.name, state.revision, "view"), view, _view_size)
             try:
-                stored = self._store_once(doc, state.upstream_etag, write.view)
+                stored = self._store_once(doc, state.upstream_etag, view)
             except IntegrityError:  # another process stored the new project first: replace it
-                stored = self._store_once(doc, state.upstream_etag, write.view)
+                stored = self._store_once(doc, state.upstream_etag, view)
         except Exception:
             self._settle(state, None)
             raise
@@ -323,7 +301,7 @@ class PyPICache:
         """After a write behind: remember the stored state, or forget the unstored one."""
         name = pending.name
         write = self._pending.get(name)
-        if write is not None and write.view.state.revision == pending.revision:
+        if write is not None and write.state.revision == pending.revision:
             del self._pending[name]
         memo = self._states.get(name)
         if memo is not None and memo[1].revision == pending.revision:
@@ -357,9 +335,7 @@ class PyPICache:
             try:
                 self._store_behind(pending)
             except Exception:
-                log.exception(
-                    "could not store %s before one of its releases", pending.doc.info.name
-                )
+                log.exception("could not store %s before its release", doc.canonical_name)
         try:
             stored = self._store_once(doc, etag)
         except IntegrityError:
@@ -373,7 +349,7 @@ class PyPICache:
         else:
             self._states.pop(doc.canonical_name, None)  # a new revision: read it next time
         if stored.is_new and self.on_new_project is not None:
-            _later(lambda: self.background.submit(self._tell_name_index, doc))
+            later(lambda: self.background.submit(self._tell_name_index, doc))
         return stored.view
 
     def _store_once(
@@ -406,8 +382,8 @@ class PyPICache:
 
     def view(self, state: ProjectState) -> ProjectView:
         pending = self._pending.get(state.name)
-        if pending is not None and pending.view.state.revision == state.revision:
-            return pending.view  # answered before it is stored: the store cannot give it yet
+        if pending is not None and pending.state.revision == state.revision:
+            return pending.built()[1]  # answered before it is stored: not in the store yet
 
         def load() -> ProjectView:
             with self.engine.connect() as conn:
@@ -447,6 +423,10 @@ class PyPICache:
         assert state is not None, "stored in this call"
         self._remember(state)
         return state
+
+
+def _rendered_size(rendered: Rendered) -> int:
+    return len(rendered.body) + 200
 
 
 def _view_size(view: ProjectView) -> int:

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from pkgdex.errors import ApiError
 from pkgdex.metadata.answers import Answer, Redirect
-from pkgdex.metadata.cache import NotFound, after_answer, run_jobs
+from pkgdex.metadata.cache import NotFound
+from pkgdex.metadata.pending import after_answer, run_jobs
 from pkgdex.metadata.pullthrough import STALE_HEADERS
 from pkgdex.metadata.upstream import UpstreamError
 

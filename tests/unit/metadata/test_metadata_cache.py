@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from pkgdex.config import Settings
-from pkgdex.metadata import queries, render, services
-from pkgdex.metadata.cache import PyPICache, after_answer, run_jobs
+from pkgdex.metadata import answers, queries, render, services
+from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import PyPIDocument, parse_document
 from pkgdex.metadata.models import metadata_projects
+from pkgdex.metadata.pending import after_answer, run_jobs
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream
 from pkgdex.metadata.versions import pick_latest
@@ -85,8 +86,10 @@ def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
 ) -> None:
     cache, fake = pulling
     with after_answer() as later:
+        answer = answers.project_json(cache, "sampleproject", "")
         state, stale = cache.project("sampleproject")
-        answered = render.project_json(cache.view(state), pick_latest(cache.view(state).releases))
+    assert isinstance(answer, answers.Answer) and not answer.stale
+    answered = answer.rendered
     assert not stale and len(later) == 1
     assert _stored_revision(engine, "sampleproject") is None  # not stored yet
     # Until the write commits, callers share the answer instead of missing again.

@@ -1,0 +1,212 @@
+"""A miss's JSON API answer, rendered in one pass over the upstream's parsed document.
+
+pypi.org's documents already have the form pkgdex serves. When every value of a project
+document has exactly the type and form that pkgdex would store and render back unchanged, the
+answer is built straight from the raw dicts, without pydantic's check and without the stored
+rows' values (together several times the cost of rendering). It is byte for byte the answer
+rendered later from the stored rows (tested in ``tests/unit/metadata/test_metadata_canonical.py``).
+Anything else gives None and the miss takes the general path, whose check also gives malformed
+documents their clear 502.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from pkgdex.metadata.models import NAME_MAX_LENGTH, VERSION_MAX_LENGTH
+from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
+from pkgdex.metadata.render import Rendered, dumps, make_etag, release_info
+from pkgdex.metadata.versions import newest_first, pick_latest
+
+# The only upload times kept as they came: UTC with "Z", no fraction or exactly six digits
+# (what pkgdex writes back out for any time; ".000000" is written without a fraction).
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A project document in canonical form: its files already rendered."""
+
+    info: dict[str, Any]
+    display_name: str
+    last_serial: int
+    releases: dict[str, list[Entry]]  # version -> file entries by filename
+    states: dict[str, tuple[bool, str | None, str | None]]  # yanked, reason, requires-python
+
+
+def read(data: Any, name: str) -> Canonical | None:
+    """``data`` as a canonical project document for ``name`` (PEP 503), or None."""
+    if type(data) is not dict:
+        return None
+    info: Any = data.get("info")
+    releases: Any = data.get("releases")
+    urls: Any = data.get("urls", [])
+    serial: Any = data.get("last_serial", 0)
+    if not _info_ok(info, name) or type(releases) is not dict or type(urls) is not list:
+        return None
+    if type(serial) is not int or serial < 0:
+        return None
+    url_entries = _entries(urls)
+    if url_entries is None:
+        return None
+    rendered: dict[str, list[Entry]] = {}
+    states = {}
+    for version, files in releases.items():
+        entries = _entries(files) if type(files) is list else None
+        if entries is None or not 0 < len(version) <= VERSION_MAX_LENGTH:
+            return None
+        rendered[version] = entries
+        states[version] = _release_state(entries)
+    own = info["version"]
+    rendered.setdefault(own, url_entries)
+    yanked = info.get("yanked", False)
+    states[own] = (
+        yanked,
+        info.get("yanked_reason") if yanked else None,
+        info.get("requires_python"),
+    )
+    for entries in rendered.values():
+        entries.sort(key=itemgetter("filename"))
+    return Canonical(info, info["name"], serial, rendered, states)
+
+
+def project_json(
+    doc: Canonical, state: ProjectState, known_info: dict[str, dict[str, Any]]
+) -> Rendered | None:
+    """``/pypi/<project>/json`` of ``doc`` stored as ``state``; None when it has no release
+    to describe (the general path answers that)."""
+    infos = {**known_info, doc.info["version"]: doc.info}
+    rows = [
+        ReleaseRow(0, version, *doc.states[version], infos.get(version), ())
+        for version in doc.releases
+    ]
+    view = ProjectView(state, tuple(newest_first(rows)))
+    latest = pick_latest(view.releases)
+    if latest is None:
+        return None
+    info, derived = release_info(view, latest)
+    body = dumps(
+        {
+            "info": info,
+            "last_serial": doc.last_serial,
+            "releases": doc.releases,
+            "urls": doc.releases[latest.version],
+            "vulnerabilities": [],
+        }
+    )
+    return Rendered(body, make_etag(body), doc.last_serial, derived)
+
+
+def _info_ok(info: Any, name: str) -> bool:
+    if type(info) is not dict:
+        return False
+    display, version = info.get("name"), info.get("version")
+    return (
+        type(display) is str
+        and 0 < len(display) <= NAME_MAX_LENGTH
+        and type(version) is str
+        and 0 < len(version) <= VERSION_MAX_LENGTH
+        and type(info.get("yanked", False)) is bool
+        and all(_text(info.get(key)) for key in ("summary", "yanked_reason", "requires_python"))
+        and canonicalize_name(display) == name
+    )
+
+
+def _release_state(entries: list[Entry]) -> tuple[bool, str | None, str | None]:
+    # pypi.org yanks whole releases, so every file carries the release's state.
+    yanked = bool(entries) and all(e["yanked"] for e in entries)
+    reason = next((e["yanked_reason"] for e in entries if e["yanked_reason"]), None)
+    requires = next((e["requires_python"] for e in entries if e["requires_python"]), None)
+    return yanked, reason if yanked else None, requires
+
+
+def _entries(files: list[Any]) -> list[Entry] | None:
+    entries = []
+    for f in files:
+        entry = _entry(f) if type(f) is dict else None
+        if entry is None:
+            return None
+        entries.append(entry)
+    return entries
+
+
+def _entry(f: dict[str, Any]) -> Entry | None:
+    """The JSON API entry of a canonical file, as ``render.file_entry`` writes its row."""
+    filename, url = f.get("filename"), f.get("url")
+    packagetype, python_version = f.get("packagetype", ""), f.get("python_version", "")
+    size, digests, yanked = f.get("size"), f.get("digests", {}), f.get("yanked", False)
+    md5, reason = f.get("md5_digest"), f.get("yanked_reason")
+    requires, comment = f.get("requires_python"), f.get("comment_text")
+    times = _times(f.get("upload_time_iso_8601"), f.get("upload_time"))
+    if not (
+        type(filename) is str
+        and 0 < len(filename) <= 512
+        and type(url) is str
+        and url
+        and type(packagetype) is str
+        and len(packagetype) <= 32
+        and type(python_version) is str
+        and len(python_version) <= 64
+        and (size is None or (type(size) is int and size >= 0))
+        and type(digests) is dict
+        and all(_text(value) for value in digests.values())
+        and type(yanked) is bool
+        and _text(md5)
+        and _text(reason)
+        and _text(requires)
+        and _text(comment)
+        and _core_metadata_ok(f.get("core_metadata"))
+        and times is not None
+    ):
+        return None
+    md5 = digests.get("md5") or md5
+    return {
+        "comment_text": comment,
+        "digests": {"blake2b_256": digests.get("blake2b_256"), "md5": md5,
+                    "sha256": digests.get("sha256")},
+        "downloads": -1,
+        "filename": filename,
+        "has_sig": False,
+        "md5_digest": md5,
+        "packagetype": packagetype,
+        "python_version": python_version,
+        "requires_python": requires or None,
+        "size": size,
+        "upload_time": times[0],
+        "upload_time_iso_8601": times[1],
+        "url": url,
+        "yanked": yanked,
+        "yanked_reason": reason or None,
+    }  # fmt: skip
+
+
+def _times(iso: Any, plain: Any) -> tuple[str | None, str | None] | None:
+    """(``upload_time``, ``upload_time_iso_8601``) as rendered back, or None when not kept."""
+    if iso is None and plain is None:
+        return None, None
+    if type(iso) is not str or not ISO_UTC.fullmatch(iso) or iso.endswith(".000000Z"):
+        return None
+    if plain is not None and plain != iso[:19]:
+        return None
+    try:
+        datetime.fromisoformat(iso[:-1])  # a real date and time
+    except ValueError:
+        return None
+    return iso[:19], iso
+
+
+def _text(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _core_metadata_ok(value: Any) -> bool:
+    if value is None or type(value) is bool:
+        return True
+    return type(value) is dict and all(type(v) is str for v in value.values())
