@@ -34,6 +34,10 @@ class Documents:
         full = dumps(doc)
         return cls(doc, full, hashlib.sha256(full).hexdigest(), upstream_etag)
 
+    @property
+    def name(self) -> str:
+        return str(self.doc["name"])
+
     @cached_property
     def abbreviated(self) -> bytes:
         return dumps(abbreviate(self.doc))
@@ -50,14 +54,14 @@ class Documents:
     def stored(self, variant: queries.Body, fetched_at: float) -> queries.StoredPackument:
         """The answer's view of these documents, as the stored row will read."""
         return queries.StoredPackument(
-            self.doc["name"], 200, fetched_at, self.digest, self.latest, self.upstream_etag,
+            self.name, 200, fetched_at, self.digest, self.latest, self.upstream_etag,
             self.body(variant),
         )  # fmt: skip
 
     def row(self) -> dict[str, Any]:
         """Every column of the stored row (the fetch time is now)."""
         return {
-            "name": self.doc["name"],
+            "name": self.name,
             "status": 200,
             "fetched_at": time.time(),
             "digest": self.digest,

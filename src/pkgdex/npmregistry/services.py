@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +26,7 @@ from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
 from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry import queries
 from pkgdex.npmregistry.documents import Documents
+from pkgdex.npmregistry.memory import AnswerMemory
 from pkgdex.npmregistry.models import npm_packuments
 
 log = logging.getLogger(__name__)
@@ -47,19 +46,6 @@ class Answer:
 
 
 Later = Callable[..., None]  # runs a function with its arguments, now or after the response
-MAX_FLIGHTS = 64  # threads that run pull-throughs (a waiting caller holds one too)
-# How long a store behind an answer waits for the answer to be sent before it starts anyway.
-SEND_WAIT_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Early:
-    """Where the leader of a miss answers before storing, and the sign that the answer has
-    gone: the store waits for it, so it never competes with the answer for the interpreter."""
-
-    variant: queries.Body
-    answer: Future[Answer] = field(default_factory=Future)
-    sent: threading.Event = field(default_factory=threading.Event)
 
 
 def _now(fn: Callable[..., None], *args: Any) -> None:
@@ -70,10 +56,10 @@ def _now(fn: Callable[..., None], *args: Any) -> None:
 class NpmRegistry:
     """The pull-through cache of packuments; one is made per request from the app's parts.
 
-    With ``flights`` (the server's), a miss answers once the document asked for is made and
-    stores it behind the answer on a flight thread, which holds the single-flight entry (and
-    its Redis lock) until the row is committed: a caller arriving meanwhile waits for that
-    commit instead of asking the upstream again. Without, the store comes before the answer.
+    When ``later`` runs work after the response (a route's), a miss answers from the fetched
+    documents and stores them behind the answer, holding the single-flight key (and its Redis
+    lock) until the row is committed: callers meanwhile share the answer instead of asking the
+    upstream again. Otherwise (scripts, the CLI) the store comes first.
     """
 
     engine: Engine
@@ -82,12 +68,12 @@ class NpmRegistry:
     policy: CachePolicy
     upstream_url: str
     later: Later = _now
-    flights: Executor | None = None
+    memory: AnswerMemory | None = None  # the process's recent answers (a server's)
 
     @classmethod
     async def from_request(cls, request: Request, background: BackgroundTasks) -> NpmRegistry:
-        """For a route (async: no thread hop): work behind a miss is waited for after the
-        response, so a client never waits for the store or the name index."""
+        """For a route (async: no thread hop): a miss is stored, and the name index told,
+        after the response, so a client never waits for them."""
         state = request.app.state
         return cls.from_parts(
             state.engine,
@@ -95,7 +81,7 @@ class NpmRegistry:
             state.single_flight,
             state.settings,
             background.add_task,
-            state.npm_flights,
+            state.npm_memory,
         )
 
     @classmethod
@@ -106,11 +92,11 @@ class NpmRegistry:
         single_flight: SingleFlight,
         settings: Settings,
         later: Later = _now,
-        flights: Executor | None = None,
+        memory: AnswerMemory | None = None,
     ) -> NpmRegistry:
         policy = CachePolicy.from_settings(settings)
         upstream_url = settings.npm_upstream.rstrip("/")
-        return cls(engine, upstream, single_flight, policy, upstream_url, later, flights)
+        return cls(engine, upstream, single_flight, policy, upstream_url, later, memory)
 
     def packument(self, name: str, body: queries.Body = "doc") -> Answer:
         """The packument of ``name``: cached when fresh, else pulled through.
@@ -124,33 +110,16 @@ class NpmRegistry:
             if stored is None:
                 raise PackageNotFoundError(name)
             return _served(stored)
-        return self._with_body(self._pull(name, body), body)
+        refreshed = self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=False))
+        return self._with_body(refreshed, body)
+
+    def servable(self, stored: queries.StoredPackument) -> bool:
+        """Whether a stored row is answered as it is (fresh, or offline), as ``packument`` does."""
+        return not stored.negative and (self.upstream.offline or self._fresh(stored))
 
     def sync(self, name: str) -> Answer:
         """Fetch ``name`` from the upstream now, whatever the cache holds."""
         return self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=True))
-
-    def _pull(self, name: str, body: queries.Body) -> Answer:
-        if self.flights is None:
-            return self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=False))
-        early = Early(body)
-        flight = self.flights.submit(self._fly, name, early)
-        wait((early.answer, flight), return_when=FIRST_COMPLETED)
-        if not early.answer.done():  # not the leader, or it ended before answering
-            return flight.result()
-        self.later(_settle, flight, early.sent)
-        return early.answer.result()
-
-    def _fly(self, name: str, early: Early) -> Answer:
-        # The index is told after the commit and after the single-flight entry is let go.
-        jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
-        flying = replace(self, later=lambda fn, *args: jobs.append((fn, args)))
-        try:
-            refresh = lambda: flying._refresh(name, force=False, early=early)  # noqa: E731
-            return self.single_flight.do(f"npm:{name}", refresh)
-        finally:
-            for fn, args in jobs:
-                fn(*args)
 
     def _with_body(self, answer: Answer, body: queries.Body) -> Answer:
         # Callers sharing one refresh may want different documents: each takes its own.
@@ -171,13 +140,13 @@ class NpmRegistry:
     def _fresh(self, stored: queries.StoredPackument) -> bool:
         return self.policy.is_fresh(stored.fetched_at, negative=stored.negative)
 
-    def _refresh(self, name: str, *, force: bool, early: Early | None = None) -> Answer:
+    def _refresh(self, name: str, *, force: bool) -> Answer:
         # Re-read: another process may have refreshed it while this one waited for the lock.
         stored = self._stored(name, None)
         if stored is not None and not force and self._fresh(stored):
             return _served(stored)
         try:
-            return self._fetch(name, stored, early)
+            return self._fetch(name, stored)
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 store_not_found(conn, name)
@@ -188,9 +157,7 @@ class NpmRegistry:
             log.warning("serving stale npm packument %s: %s", name, exc.message)
             return Answer(stored, stale=True)
 
-    def _fetch(
-        self, name: str, stored: queries.StoredPackument | None, early: Early | None
-    ) -> Answer:
+    def _fetch(self, name: str, stored: queries.StoredPackument | None) -> Answer:
         headers = {"Accept": "application/json"}
         if stored is not None and not stored.negative and stored.upstream_etag:
             headers["If-None-Match"] = stored.upstream_etag
@@ -206,16 +173,10 @@ class NpmRegistry:
         if pk.is_unpublished(doc):
             raise UpstreamNotFound(name)
         documents = Documents.of(doc, fetched.headers.get("etag"))
-        if early is None:
+        if self.later is _now:  # nobody waits for an answer: store first
             return Answer(self.save(documents, previous=stored), fetched=documents)
-        early.answer.set_result(
-            Answer(documents.stored(early.variant, time.time()), fetched=documents)
-        )
-        early.sent.wait(SEND_WAIT_SECONDS)
-        try:
-            self.save(documents, previous=stored)
-        except SQLAlchemyError as exc:  # answered already; the next request misses again
-            log.warning("npm packument %s answered but not stored: %s", name, exc)
+        release = self.single_flight.hold(f"npm:{name}")
+        self.later(self._store_behind, documents, stored, release)
         return Answer(documents.stored(None, time.time()), fetched=documents)
 
     def save(
@@ -224,9 +185,28 @@ class NpmRegistry:
         """Store a checked packument and tell the name index when its latest version is new."""
         with self.engine.begin() as conn:
             stored = store_documents(conn, documents)
-        if previous is None or previous.latest != stored.latest:
+        if _news_for_index(previous, stored):
             self.later(record_in_index, self.engine, documents.doc)
         return stored
+
+    def _store_behind(
+        self,
+        documents: Documents,
+        previous: queries.StoredPackument | None,
+        release: Callable[[], None],
+    ) -> None:
+        """Store an answered packument, then let its single-flight key go; a failed write is
+        logged and leaves any old copy, so the next request misses again."""
+        try:
+            with self.engine.begin() as conn:
+                stored = store_documents(conn, documents)
+        except SQLAlchemyError as exc:
+            log.warning("npm packument %s answered but not stored: %s", documents.name, exc)
+            return
+        finally:
+            release()
+        if _news_for_index(previous, stored):
+            record_in_index(self.engine, documents.doc)
 
     def packument_url(self, name: str) -> str:
         # npm's own clients escape the scope's slash; the registry accepts that form.
@@ -239,14 +219,10 @@ def _served(stored: queries.StoredPackument) -> Answer:
     return Answer(stored)
 
 
-def _settle(flight: Future[Answer], sent: threading.Event) -> None:
-    """After the response: start the store behind it and wait for it (so a request's work
-    ends with its store)."""
-    sent.set()
-    try:
-        flight.result()
-    except Exception as exc:  # the answer has gone; callers who waited saw the error
-        log.warning("npm pull-through failed after answering: %s", exc)
+def _news_for_index(
+    previous: queries.StoredPackument | None, stored: queries.StoredPackument
+) -> bool:
+    return previous is None or previous.latest != stored.latest
 
 
 def store_packument(

@@ -3,7 +3,6 @@ Redis for several processes), against the fake registry on loopback."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -135,31 +134,28 @@ class AfterAnswer:
             fn(*args)
 
 
-def write_behind_registry(
-    engine: Engine, config: Settings, flights: ThreadPoolExecutor, after: AfterAnswer
-) -> NpmRegistry:
+def write_behind_registry(engine: Engine, config: Settings, after: AfterAnswer) -> NpmRegistry:
     upstream = Upstream.from_settings(config)
-    return NpmRegistry.from_parts(engine, upstream, SingleFlight(), config, after, flights)
+    return NpmRegistry.from_parts(engine, upstream, SingleFlight(), config, after)
 
 
 def test_a_miss_answers_before_storing_and_holds_the_flight_until_stored(
     sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm
 ) -> None:
     after = AfterAnswer()
-    with ThreadPoolExecutor(8) as flights, ThreadPoolExecutor(1) as caller:
-        registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), flights, after)
-        answer = registry.packument("left-pad", "abbreviated")
-        assert answer.stored.body is not None and b'"dist-tags"' in answer.stored.body
-        with sqlite_engine.connect() as conn:
-            assert queries.stored_packument(conn, "left-pad") is None  # not yet stored
-        second = caller.submit(registry.packument, "left-pad")
-        time.sleep(0.1)
-        assert not second.done()  # waits for the store, does not ask the upstream again
-        after.run()  # the response has gone: the store runs, then the name index is told
-        assert second.result(timeout=5).stored.digest == answer.stored.digest
+    registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), after)
+    answer = registry.packument("left-pad", "abbreviated")
+    assert answer.stored.body is not None and b'"dist-tags"' in answer.stored.body
+    with sqlite_engine.connect() as conn:
+        assert queries.stored_packument(conn, "left-pad") is None  # not yet stored
+    # Meanwhile another caller shares the answer instead of asking the upstream again.
+    assert registry.packument("left-pad").stored.digest == answer.stored.digest
+    after.run()  # the response has gone: the store runs, then the name index is told
     with sqlite_engine.connect() as conn:
         stored = queries.stored_packument(conn, "left-pad", "abbreviated")
     assert stored is not None and stored.body == answer.stored.body
+    assert fake.hits("left-pad") == 1
+    registry.packument("left-pad")  # stored and fresh: no upstream request
     assert fake.hits("left-pad") == 1
     registry.upstream.close()
 
@@ -175,17 +171,16 @@ def test_a_store_that_fails_behind_the_answer_is_logged_and_missed_again(
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
     after = AfterAnswer()
-    with ThreadPoolExecutor(8) as flights:
-        registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), flights, after)
-        monkeypatch.setattr(services, "store_documents", failing)
-        assert registry.packument("left-pad").stored.latest == "1.3.0"
-        after.run()
-        assert "answered but not stored" in caplog.text
-        with sqlite_engine.connect() as conn:
-            assert queries.stored_packument(conn, "left-pad") is None
-        monkeypatch.undo()
-        registry.packument("left-pad")
-        after.run()
+    registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), after)
+    monkeypatch.setattr(services, "store_documents", failing)
+    assert registry.packument("left-pad").stored.latest == "1.3.0"
+    after.run()
+    assert "answered but not stored" in caplog.text
+    with sqlite_engine.connect() as conn:
+        assert queries.stored_packument(conn, "left-pad") is None
+    monkeypatch.undo()
+    registry.packument("left-pad")
+    after.run()
     assert fake.hits("left-pad") == 2
     with sqlite_engine.connect() as conn:
         assert queries.stored_packument(conn, "left-pad") is not None
