@@ -55,6 +55,25 @@ class PackageLookup:
             raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
+def from_memory(request: Request, lookup: PackageLookup, version: str | None) -> Response | None:
+    """The answer (or 304) this process gave lately for the same row, made without a thread
+    or a database read; None when the full path must answer."""
+    memory = lookup.registry.memory
+    if memory is None:
+        return None
+    abbreviated = wants_abbreviated(request)
+    kind = _kind(abbreviated, version)
+    recalled = memory.recall(lookup.name, kind)
+    if recalled is None or not lookup.registry.servable(recalled[0]):
+        return None
+    answer = Answer(recalled[0])
+    etag = _etag(answer, kind)
+    if _matches(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=_headers(answer, etag))
+    body = recalled[1]
+    return None if body is None else _ok(answer, body, etag, abbreviated)
+
+
 def packument_response(request: Request, lookup: PackageLookup) -> Response:
     """The full or install-v1 packument; a matching If-None-Match never reads the document."""
     abbreviated = wants_abbreviated(request)
@@ -63,13 +82,14 @@ def packument_response(request: Request, lookup: PackageLookup) -> Response:
         return unchanged
     answer = lookup(variant)
     assert answer.stored.body is not None  # a served 200 row has its documents
+    _remember(lookup, answer, variant, answer.stored.body)
     return _ok(answer, answer.stored.body, _etag(answer, variant), abbreviated)
 
 
 def version_response(request: Request, lookup: PackageLookup, version_or_tag: str) -> Response:
     """One version (or the version a dist-tag points at), full or install-v1."""
     abbreviated = wants_abbreviated(request)
-    variant = f"{'abbreviated' if abbreviated else 'doc'}/{version_or_tag}"
+    variant = _kind(abbreviated, version_or_tag)
     if (unchanged := _not_modified(request, lookup, variant)) is not None:
         return unchanged
     answer = lookup("doc")
@@ -78,8 +98,22 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     manifest = pk.resolve_version(doc, version_or_tag)
     if manifest is None:
         raise ResponseError(JSONResponse(version_not_found(version_or_tag), status_code=404))
-    chosen = abbreviate_version(manifest) if abbreviated else manifest
-    return _ok(answer, dumps(chosen), _etag(answer, variant), abbreviated)
+    body = dumps(abbreviate_version(manifest) if abbreviated else manifest)
+    _remember(lookup, answer, variant, body)
+    return _ok(answer, body, _etag(answer, variant), abbreviated)
+
+
+def _kind(abbreviated: bool, version: str | None) -> str:
+    """What an answer is of a row: the ETag's variant and the memory's key."""
+    form = "abbreviated" if abbreviated else "doc"
+    return form if version is None else f"{form}/{version}"
+
+
+def _remember(lookup: PackageLookup, answer: Answer, kind: str, body: bytes | None) -> None:
+    # Only rows read from the store: a fetch just made may not be stored yet (or ever).
+    memory = lookup.registry.memory
+    if memory is not None and answer.fetched is None and not answer.stale:
+        memory.remember(answer.stored, kind, body)
 
 
 def _not_modified(request: Request, lookup: PackageLookup, variant: str) -> Response | None:
@@ -88,6 +122,7 @@ def _not_modified(request: Request, lookup: PackageLookup, variant: str) -> Resp
     if not if_none_match:
         return None
     answer = lookup(None)
+    _remember(lookup, answer, variant, None)
     etag = _etag(answer, variant)
     if not _matches(if_none_match, etag):
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from pkgdex.deps import ConnectionDep
 from pkgdex.npmregistry import responses
@@ -41,30 +42,39 @@ def other_registry_endpoint(endpoint: str) -> Response:
 
 
 @router.get("/{name}")
-def packument(name: str, request: Request, registry: RegistryDep) -> Response:
+async def packument(name: str, request: Request, registry: RegistryDep) -> Response:
     """The packument of an unscoped package (abbreviated when the client asks for install-v1)."""
-    return responses.packument_response(request, PackageLookup(registry, name))
+    return await _answer(request, PackageLookup(registry, name), None)
 
 
 @router.get("/{first}/{second}")
-def packument_or_version(
+async def packument_or_version(
     first: str, second: str, request: Request, registry: RegistryDep
 ) -> Response:
     """``@scope/name`` (a scoped packument) or ``name/<version|tag>``."""
     if first.startswith("@"):
-        return responses.packument_response(request, PackageLookup(registry, f"{first}/{second}"))
-    return responses.version_response(request, PackageLookup(registry, first), second)
+        return await _answer(request, PackageLookup(registry, f"{first}/{second}"), None)
+    return await _answer(request, PackageLookup(registry, first), second)
 
 
 @router.get("/{scope}/{name}/{version}")
-def scoped_version(
+async def scoped_version(
     scope: str, name: str, version: str, request: Request, registry: RegistryDep
 ) -> Response:
     """``@scope/name/<version|tag>``."""
     if not scope.startswith("@"):
         raise responses.not_found()
-    lookup = PackageLookup(registry, f"{scope}/{name}")
-    return responses.version_response(request, lookup, version)
+    return await _answer(request, PackageLookup(registry, f"{scope}/{name}"), version)
+
+
+async def _answer(request: Request, lookup: PackageLookup, version: str | None) -> Response:
+    """From this process's memory on the event loop when it can; otherwise in the thread pool
+    (database reads, upstream calls)."""
+    if (remembered := responses.from_memory(request, lookup, version)) is not None:
+        return remembered
+    if version is None:
+        return await run_in_threadpool(responses.packument_response, request, lookup)
+    return await run_in_threadpool(responses.version_response, request, lookup, version)
 
 
 def _search_query(request: Request) -> SearchQuery:

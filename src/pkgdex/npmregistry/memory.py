@@ -1,0 +1,70 @@
+"""What this process answered lately, so a cached answer needs no thread and no database read.
+
+For each package it keeps the stored row's small columns, when they were last read, and the
+bodies answered from that row (full, install-v1, single versions), all tied to the row's
+digest. An entry is trusted for ``MEMO_SECONDS`` after the store was read; after that the next
+request reads the store again (another process may have refreshed the package), which keeps
+the bodies when the digest has not changed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from pkgdex.npmregistry.queries import StoredPackument
+
+MEMO_SECONDS = 1.0
+MAX_BYTES = 128 * 1024 * 1024
+
+
+@dataclass
+class _Memo:
+    checked: float  # time.monotonic() of the last read of the store
+    stored: StoredPackument  # without a body
+    bodies: dict[str, bytes] = field(default_factory=dict)  # by answer kind
+    size: int = 0
+
+
+class AnswerMemory:
+    """A thread-safe LRU of recent answers, bounded by the bytes of their bodies."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES, memo_seconds: float = MEMO_SECONDS) -> None:
+        self._memos: OrderedDict[str, _Memo] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_bytes, self._memo_seconds, self._bytes = max_bytes, memo_seconds, 0
+
+    def recall(self, name: str, kind: str) -> tuple[StoredPackument, bytes | None] | None:
+        """The row of ``name`` as read less than ``MEMO_SECONDS`` ago, with the body of
+        ``kind`` when it was answered; None when the store must be read."""
+        with self._lock:
+            memo = self._memos.get(name)
+            if memo is None or time.monotonic() - memo.checked >= self._memo_seconds:
+                return None
+            self._memos.move_to_end(name)
+            return memo.stored, memo.bodies.get(kind)
+
+    def remember(self, stored: StoredPackument, kind: str, body: bytes | None) -> None:
+        """Note a row just read from the store (and the body of ``kind`` answered from it)."""
+        small = replace(stored, body=None)
+        with self._lock:
+            memo = self._memos.get(stored.name)
+            if memo is None or memo.stored.digest != stored.digest:
+                self._drop(stored.name)
+                memo = self._memos[stored.name] = _Memo(time.monotonic(), small)
+            else:
+                memo.checked, memo.stored = time.monotonic(), small
+                self._memos.move_to_end(stored.name)
+            if body is not None and kind not in memo.bodies:
+                memo.bodies[kind] = body
+                memo.size += len(body)
+                self._bytes += len(body)
+            while self._bytes > self._max_bytes and self._memos:
+                self._drop(next(iter(self._memos)))
+
+    def _drop(self, name: str) -> None:
+        memo = self._memos.pop(name, None)
+        if memo is not None:
+            self._bytes -= memo.size
