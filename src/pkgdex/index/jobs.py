@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import IO
 
 from sqlalchemy import Connection, Engine
 
 from pkgdex.config import Settings
-from pkgdex.index import services, sync
+from pkgdex.index import directload, fastparse, services, sync
 from pkgdex.index.sources import BadRow, Item, SourceError, open_source, read_rows
 
 BATCH_SIZE = 20_000
@@ -57,7 +58,10 @@ def load_index(
     with open_source(source) as stream:
         fmt, items = read_rows(stream, fmt)
         report = LoadReport(ecosystem, source, fmt)
-        load_items(engine, report, items, strict=strict, progress=progress)
+        if engine.dialect.name == "sqlite" and fastparse.can_read(stream, fmt):
+            _load_columns(engine, report, stream, strict=strict, progress=progress)
+        else:
+            load_items(engine, report, items, strict=strict, progress=progress)
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
@@ -79,6 +83,33 @@ def load_items(
         finally:
             # The staging table and the bulk-load settings live as long as the driver
             # connection: close it rather than hand it back to the pool.
+            conn.invalidate()
+
+
+def _load_columns(
+    engine: Engine,
+    report: LoadReport,
+    stream: IO[bytes],
+    *,
+    strict: bool,
+    progress: Progress | None,
+) -> None:
+    """The fast path for TSV on SQLite: parse into columns, then write the generation once."""
+    with engine.connect() as conn:
+        try:
+            _tune_for_bulk(conn)
+            with services.load_lock(conn, report.ecosystem):
+                serving = services.ensure_state(conn, report.ecosystem)
+                services.clear_leftovers(conn, report.ecosystem, serving.gen)
+                table = fastparse.read_tsv(stream, report.ecosystem, report.note_bad, progress)
+                order = directload.first_of_each_key(table, report.note_bad)
+                report.loaded = len(order)
+                _refuse_unusable(report, strict)
+                gen = serving.gen + 1
+                written = directload.write_generation(conn, report.ecosystem, gen, table, order)
+                del table, order  # the search index and the swap need none of it
+                _index_and_swap(conn, report, serving, *written)
+        finally:
             conn.invalidate()
 
 
@@ -104,6 +135,18 @@ def _build_and_swap(conn: Connection, report: LoadReport, serving: services.Serv
     services.number_new_names(conn, eco)
     details_from = serving.gen if report.format in NAME_ONLY_FORMATS else None
     first_id, last_id, total = services.build_generation(conn, eco, gen, details_from)
+    _index_and_swap(conn, report, serving, first_id, last_id, total)
+
+
+def _index_and_swap(
+    conn: Connection,
+    report: LoadReport,
+    serving: services.Serving,
+    first_id: int,
+    last_id: int,
+    total: int,
+) -> None:
+    eco, gen = report.ecosystem, serving.gen + 1
     services.build_search_index(conn, eco, gen)
     common = services.count_common(conn, eco, serving.gen, gen) if serving.total else 0
     services.swap_in(

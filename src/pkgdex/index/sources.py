@@ -15,7 +15,7 @@ import io
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -142,9 +142,15 @@ def detect_format(head: bytes) -> str:
 
 
 def _guard(items: Iterator[Item]) -> Iterator[Item]:
+    with read_errors():
+        yield from items
+
+
+@contextmanager
+def read_errors() -> Iterator[None]:
     """Turn low-level failures in the middle of a stream into one clear SourceError."""
     try:
-        yield from items
+        yield
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise SourceError(f"the source is truncated or corrupt ({exc})") from exc
     except OSError as exc:
@@ -168,18 +174,40 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[Item]:
         yield make_row(line, fields[1], fields[2], None, None, None)
 
 
-def _tsv_rows(stream: IO[bytes]) -> Iterator[Item]:
-    reader = csv.reader(_text(stream), delimiter="\t", quoting=csv.QUOTE_NONE)
-    header = next(reader, None) or []
+class TsvLayout(NamedTuple):
+    """How many fields a TSV row has, and where its name, version, summary, popularity and
+    month are (``width``, one past the last field, for a column the listing lacks)."""
+
+    width: int
+    columns: tuple[int, int, int, int, int]
+
+
+def tsv_layout(header: list[str]) -> TsvLayout:
     if "name" not in header:
         raise SourceError(f"expected a TSV header with a 'name' column, got {header!r}")
     width = len(header)
     col = {name: header.index(name) for name in header}
     popularity = next((col[c] for c in POPULARITY_COLUMNS if c in col), None)
-    # A missing column reads the empty string appended to every row at index ``width``.
     columns = (col["name"], col.get("version"), col.get("summary"), popularity, col.get("month"))
-    pick = itemgetter(*(width if i is None else i for i in columns))
-    for line, fields in enumerate(reader, start=2):
+    name, version, summary, pop, month = (width if i is None else i for i in columns)
+    return TsvLayout(width, (name, version, summary, pop, month))
+
+
+def tsv_reader(text: IO[str]) -> Iterator[list[str]]:
+    return csv.reader(text, delimiter="\t", quoting=csv.QUOTE_NONE)
+
+
+def _tsv_rows(stream: IO[bytes]) -> Iterator[Item]:
+    reader = tsv_reader(_text(stream))
+    yield from tsv_items(reader, tsv_layout(next(reader, [])), 2)
+
+
+def tsv_items(records: Iterable[list[str]], layout: TsvLayout, start: int) -> Iterator[Item]:
+    """The rows of TSV records, the first of them at line ``start``."""
+    width = layout.width
+    # A missing column reads the empty string appended to every row at index ``width``.
+    pick = itemgetter(*layout.columns)
+    for line, fields in enumerate(records, start=start):
         if len(fields) != width:
             if not fields:
                 continue  # a blank line, typically the last one
