@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import product
 from operator import itemgetter
 from typing import Any
 
@@ -139,33 +140,29 @@ def _entries(files: list[Any]) -> list[Entry] | None:
 
 def _entry(f: dict[str, Any]) -> Entry | None:
     """The JSON API entry of a canonical file, as ``render.file_entry`` writes its row."""
-    filename, url = f.get("filename"), f.get("url")
-    packagetype, python_version = f.get("packagetype", ""), f.get("python_version", "")
-    size, digests, yanked = f.get("size"), f.get("digests", {}), f.get("yanked", False)
-    md5, reason = f.get("md5_digest"), f.get("yanked_reason")
-    requires, comment = f.get("requires_python"), f.get("comment_text")
-    times = _times(f.get("upload_time_iso_8601"), f.get("upload_time"))
+    try:
+        values = _pick(f)
+    except KeyError:  # some left out: pydantic's defaults
+        values = tuple(f.get(key, _DEFAULTS.get(key)) for key in _KEYS)
+    if tuple(map(type, values)) not in _SIGNATURES:
+        return None
+    filename, url, packagetype, python_version, size, digests, yanked = values[:7]
+    md5, reason, requires, comment, iso, plain = values[7:]
     if not (
-        type(filename) is str
-        and 0 < len(filename) <= 512
-        and type(url) is str
+        0 < len(filename) <= 512
         and url
-        and type(packagetype) is str
         and len(packagetype) <= 32
-        and type(python_version) is str
         and len(python_version) <= 64
-        and (size is None or (type(size) is int and size >= 0))
-        and type(digests) is dict
-        and all(_text(value) for value in digests.values())
-        and type(yanked) is bool
-        and _text(md5)
-        and _text(reason)
-        and _text(requires)
-        and _text(comment)
+        and (size is None or size >= 0)
+        and _TEXT.issuperset(map(type, digests.values()))
         and _core_metadata_ok(f.get("core_metadata"))
-        and times is not None
     ):
         return None
+    times = _times(iso, plain)
+    if times is None:
+        return None
+    if _rendered_as_is(f, digests, md5, reason, requires) and times == (plain, iso):
+        return f  # pypi.org's own entry: exactly what pkgdex writes for it
     md5 = digests.get("md5") or md5
     return {
         "comment_text": comment,
@@ -185,6 +182,40 @@ def _entry(f: dict[str, Any]) -> Entry | None:
         "yanked": yanked,
         "yanked_reason": reason or None,
     }  # fmt: skip
+
+
+# A file's fields with the types a canonical one has (checked at once, as a tuple of types).
+_KEYS = (
+    "filename", "url", "packagetype", "python_version", "size", "digests", "yanked",
+    "md5_digest", "yanked_reason", "requires_python", "comment_text",
+    "upload_time_iso_8601", "upload_time",
+)  # fmt: skip
+_DEFAULTS: dict[str, Any] = {"packagetype": "", "python_version": "", "digests": {}}
+_DEFAULTS["yanked"] = False
+_pick = itemgetter(*_KEYS)
+_NONE = type(None)
+_TEXT = frozenset({str, _NONE})
+_SIGNATURES = frozenset(
+    product([str], [str], [str], [str], [int, _NONE], [dict], [bool], *[[str, _NONE]] * 6)
+)
+
+
+def _rendered_as_is(f: Entry, digests: Entry, md5: Any, reason: Any, requires: Any) -> bool:
+    downloads = f.get("downloads")
+    return (
+        f.keys() == _ENTRY_KEYS
+        and type(downloads) is int
+        and downloads == -1
+        and f["has_sig"] is False
+        and digests.keys() == _DIGEST_KEYS
+        and digests["md5"] == md5
+        and reason != ""
+        and requires != ""
+    )
+
+
+_ENTRY_KEYS = frozenset(_KEYS) | {"downloads", "has_sig"}
+_DIGEST_KEYS = frozenset({"blake2b_256", "md5", "sha256"})
 
 
 def _times(iso: Any, plain: Any) -> tuple[str | None, str | None] | None:
