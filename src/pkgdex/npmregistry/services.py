@@ -25,6 +25,7 @@ from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
 from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry import queries
+from pkgdex.npmregistry.collector import collector_paused
 from pkgdex.npmregistry.documents import Documents
 from pkgdex.npmregistry.memory import AnswerMemory
 from pkgdex.npmregistry.models import npm_packuments
@@ -161,7 +162,8 @@ class NpmRegistry:
         headers = {"Accept": "application/json"}
         if stored is not None and not stored.negative and stored.upstream_etag:
             headers["If-None-Match"] = stored.upstream_etag
-        fetched = self.upstream.get_json(self.packument_url(name), headers=headers)
+        with collector_paused():
+            fetched = self.upstream.get_json(self.packument_url(name), headers=headers)
         if fetched.status == 304 and stored is not None:
             with self.engine.begin() as conn:
                 touch(conn, name)

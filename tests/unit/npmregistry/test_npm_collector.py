@@ -1,0 +1,53 @@
+"""The garbage collector pause around parsing packuments: shared by concurrent misses, and
+never turning on a collector someone else had turned off."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from pkgdex.npmregistry.collector import collector_paused
+
+
+@pytest.fixture(autouse=True)
+def collector_state() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_paused_inside_and_resumed_after() -> None:
+    gc.enable()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_overlapping_pauses_resume_when_the_last_ends() -> None:
+    gc.enable()
+    first, second = collector_paused(), collector_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second miss is still parsing
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_resumes_after_an_error() -> None:
+    gc.enable()
+    with pytest.raises(ValueError), collector_paused():
+        raise ValueError("bad document")
+    assert gc.isenabled()
+
+
+def test_leaves_a_collector_that_was_off_off() -> None:
+    gc.disable()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()
