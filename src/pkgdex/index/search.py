@@ -14,9 +14,10 @@ hit is checked against the key itself.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, RowMapping, TextClause, text
+from sqlalchemy import Connection, Row, RowMapping, TextClause, text
 
 from pkgdex.index.keys import END, KEY_MAX
 
@@ -97,10 +98,16 @@ def _scan_contains(
     return [row._mapping for row in conn.execute(sql, params)]
 
 
-# Each query shape has its own match predicate: pg_trgm serves LIKE for 3 or more characters,
-# the bigram GIN index (migration 0001) serves 2-character keys, which have no trigram.
+# PostgreSQL. pg_trgm splits text into words at every character that is not a letter or digit
+# and pads each word, so the pattern '%est-lit%' would ask for trigrams like " li" whose
+# posting lists hold much of the index. Migration 0006 indexes index_key_word(key) instead:
+# the key with each of the separators names are made of replaced by "7" (the rarest character
+# in names), one word to pg_trgm. A query is mapped the same way, and strpos() on the real key
+# drops whatever the stand-in let through.
+_WORD = str.maketrans(dict.fromkeys("-._/@", "7"))
+# pg_trgm serves 3 or more characters, a GIN index over each key's bigrams 2-character keys.
 _PG_MATCH = {
-    "trigram": "e.key LIKE :pattern ESCAPE '\\'",
+    "trigram": "index_key_word(e.key) LIKE :word ESCAPE '\\'",
     "bigram": "index_key_bigrams(e.key) @> ARRAY[CAST(:key AS text)]",
 }
 # Up to :cap matches through the GIN index, and the first :limit of them by key.
@@ -111,6 +118,26 @@ _PG_PROBE = (
     "SELECT c.found, r.id, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS found FROM m) c "
     "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.key LIMIT :limit) r ON true"
 )
+# Both GIN indexes lead with the row's id bucket, ``id / 65536`` (btree_gin; the literal must
+# stay that of migration 0006, or the index no longer matches). Ids follow key order within a
+# bulk load, so walking the buckets in order, each one's matches sorted by key, yields matches
+# in key order, and LIMIT stops the walk at the bucket holding the :limit-th match: a dense
+# substring costs the few buckets its first matches sit in, not all of its matches. Rows added
+# one at a time after the load (ids past :last) are outside key order and read apart.
+PG_BUCKET = 65536
+_PG_BUCKET_WALK = (
+    "WITH w AS MATERIALIZED (SELECT m.* FROM generate_series(CAST(:b_first AS bigint), "
+    "CAST(:b_last AS bigint)) AS b(b) CROSS JOIN LATERAL (SELECT e.no, e.name, e.version, e.key "
+    "FROM index_entries e WHERE e.id / 65536 = b.b AND {match} AND e.ecosystem = :eco "
+    "AND e.gen = :gen AND e.id BETWEEN :first AND :last AND strpos(e.key, :key) > 1 "
+    "ORDER BY e.key) m LIMIT :limit), "
+    "late AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id > :last AND strpos(e.key, :key) > 1 "
+    "ORDER BY e.key LIMIT :limit) "
+    "SELECT c.walked, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS walked FROM w) c "
+    "LEFT JOIN LATERAL (SELECT * FROM w UNION ALL SELECT * FROM late "
+    "ORDER BY key LIMIT :limit) r ON true"
+)
 # Every match up to a key known to be preceded by :limit matches, first :limit by key.
 # ``e.key || ''`` keeps the key index out of the bitmap: ANDed with the GIN bitmap, its
 # range (often most of a generation) costs far more than rechecking the GIN candidates.
@@ -119,9 +146,8 @@ _PG_UPTO = (
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 AND (e.key || '') <= :upto ORDER BY e.key LIMIT :limit"
 )
-# A bulk load gives a generation's rows ids in key order, so when :limit matches are known
-# with ids up to :upto_id, the answer lies in that id range (or among rows added one at a time
-# after the load, past :last): a short read of that range, whatever the number of candidates.
+# When :limit matches are known with ids up to :upto_id, the answer lies in that id range (or
+# among rows added one at a time after the load, past :last): a short read of that range.
 _PG_UPTO_ID = text(
     "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen "
@@ -136,44 +162,40 @@ _PG_ESTIMATE = (
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match}"
 )
 _PG_QUERIES = {
-    kind: tuple(text(sql.format(match=match)) for sql in (_PG_PROBE, _PG_UPTO, _PG_ESTIMATE))
+    kind: tuple(
+        text(sql.format(match=match))
+        for sql in (_PG_PROBE, _PG_BUCKET_WALK, _PG_UPTO, _PG_ESTIMATE)
+    )
     for kind, match in _PG_MATCH.items()
 }
 # Bitmap scans only: an ordered walk of the key index, filtering as it goes, is what the
 # planner likes for a LIMIT but reads most of a generation when the matches are rare or sit
-# late in key order. A bitmap scan reads only the GIN candidates, whatever their order.
-_PG_BITMAP_ONLY = text(
-    "SELECT set_config('enable_indexscan', 'off', true), "
-    "set_config('enable_seqscan', 'off', true)"
-)
-_PG_PLANNER_BACK = text(
+# late in key order. A bitmap scan reads only the GIN candidates, whatever their order. No JIT
+# (its compile time is many such queries) and no parallel workers (the bucket walk relies on
+# a nested loop returning the buckets in order).
+_PG_SEARCH_SETTINGS = {"indexscan": "off", "seqscan": "off", "jit": "off", "workers": "0"}
+_PG_SET = text(
     "SELECT set_config('enable_indexscan', :indexscan, true), "
-    "set_config('enable_seqscan', :seqscan, true)"
+    "set_config('enable_seqscan', :seqscan, true), set_config('jit', :jit, true), "
+    "set_config('max_parallel_workers_per_gather', :workers, true)"
 )
-_PG_PLANNER_NOW = text(
-    "SELECT current_setting('enable_indexscan'), current_setting('enable_seqscan')"
+# The same, returning the settings as they were (read in the materialized CTE, before the
+# statement changes them): one round trip.
+_PG_SWAP_SETTINGS = text(
+    "WITH was AS MATERIALIZED (SELECT current_setting('enable_indexscan') AS indexscan, "
+    "current_setting('enable_seqscan') AS seqscan, current_setting('jit') AS jit, "
+    "current_setting('max_parallel_workers_per_gather') AS workers) "
+    "SELECT was.*, set_config('enable_indexscan', :indexscan, true), "
+    "set_config('enable_seqscan', :seqscan, true), set_config('jit', :jit, true), "
+    "set_config('max_parallel_workers_per_gather', :workers, true) FROM was"
 )
 PG_TRIGRAM_CAP = 2_000
-# A substring found in many keys is cheapest to answer by walking the first keys in order;
-# only when that short walk finds too few does a GIN bitmap scan (whose cost grows with the
-# number of matches, not with how early they sit) take over.
-_PG_WALK = text(
-    "SELECT w.no, w.name, w.version, w.key FROM (SELECT e.no, e.name, e.version, e.key "
-    "FROM index_entries e WHERE e.ecosystem = :eco AND e.gen = :gen "
-    "ORDER BY e.key LIMIT :budget) w WHERE strpos(w.key, :key) > 1 ORDER BY w.key LIMIT :limit"
-)
-PG_LONG_WALK = 40_000
-# Above this many estimated candidates, walking keys in order (stopping at the limit-th hit)
-# is cheaper than collecting every candidate into a bitmap.
-PG_DENSE = 40_000
-
-
-def _pg_walk(
-    conn: Connection, params: dict[str, object], budget: int, limit: int
-) -> list[RowMapping] | None:
-    """The first ``limit`` matches among the first ``budget`` keys, or None if fewer."""
-    rows = [row._mapping for row in conn.execute(_PG_WALK, {**params, "budget": budget})]
-    return rows if len(rows) >= limit else None
+# Above this many estimated candidates the bucket walk comes first; below it, one bitmap scan
+# over all candidates (capped at PG_TRIGRAM_CAP) is cheaper than visiting bucket after bucket.
+PG_DENSE = 1_000
+# How many buckets the walk reads before giving up on a substring whose first matches sit
+# late in key order (each bucket costs a GIN descent even when it holds no match).
+PG_LONG_WALK = 12
 
 
 def _pg_estimate(conn: Connection, query: TextClause, params: dict[str, object]) -> float:
@@ -186,34 +208,79 @@ def _pg_contains(
 ) -> list[RowMapping]:
     """Substring matches through a GIN index, fetching only what the first ``limit`` need.
 
-    Up to ``PG_TRIGRAM_CAP`` matches come first; when there are more, the ``limit``-th smallest
-    key among them bounds the answer (at least ``limit`` matches sort before it), so a second
-    query reads only matches up to that key. A bulk load writes rows in key order, so the first
-    matches the index returns are nearly the smallest keys and the bound is tight.
+    A substring with few candidates is answered by one capped bitmap scan; a dense one by
+    walking id buckets in key order (``_pg_walk``). If the walk runs out of budget, the capped
+    scan's ``limit``-th smallest key bounds the answer (at least ``limit`` matches sort before
+    it), so a last query reads only matches up to it, by id range when that range is short.
     """
-    pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    params = {"eco": ecosystem, "gen": window.gen, "pattern": pattern, "key": key, "limit": limit}
-    probe, upto_query, estimate = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
+    params = {"eco": ecosystem, "gen": window.gen, "key": key, "limit": limit}
     if len(key) < 2:
         return _pg_scan(conn, params)
-    if _pg_estimate(conn, estimate, params) > PG_DENSE:
-        walked = _pg_walk(conn, params, PG_LONG_WALK, limit)
+    word = key.translate(_WORD).replace("\\", "\\\\").replace("%", "\\%")
+    params["word"] = f"%{word}%"
+    probe, walk, upto_query, estimate = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
+    was = conn.execute(_PG_SWAP_SETTINGS, _PG_SEARCH_SETTINGS).one()
+    try:
+        rows = None
+        if _pg_estimate(conn, estimate, params) <= PG_DENSE:
+            rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
+            if rows[0].found < PG_TRIGRAM_CAP:
+                return [row._mapping for row in rows if row.key is not None]
+        walked = _pg_walk(conn, walk, params, window)
         if walked is not None:
             return walked
-    before = conn.execute(_PG_PLANNER_NOW).one()
-    conn.execute(_PG_BITMAP_ONLY)
-    try:
-        rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
-        if rows[0].found < PG_TRIGRAM_CAP:
-            return [row._mapping for row in rows if row.key is not None]
-        bulk_ids = [row.id for row in rows if window.first_id <= row.id <= window.last_id]
-        if len(bulk_ids) >= limit and bulk_ids[-1] - window.first_id < PG_ID_RANGE:
-            ids = {"first": window.first_id, "upto_id": bulk_ids[-1], "last": window.last_id}
-            return [row._mapping for row in conn.execute(_PG_UPTO_ID, {**params, **ids})]
-        upto = rows[-1].key if len(rows) >= limit else KEY_MAX  # fewer: no bound known
-        return [row._mapping for row in conn.execute(upto_query, {**params, "upto": upto})]
+        if rows is None:
+            rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
+            if rows[0].found < PG_TRIGRAM_CAP:
+                return [row._mapping for row in rows if row.key is not None]
+        return _pg_bounded(conn, upto_query, params, window, rows)
     finally:
-        conn.execute(_PG_PLANNER_BACK, {"indexscan": before[0], "seqscan": before[1]})
+        conn.execute(_PG_SET, {name: getattr(was, name) for name in _PG_SEARCH_SETTINGS})
+
+
+def _pg_walk(
+    conn: Connection, walk: TextClause, params: dict[str, object], window: Window
+) -> list[RowMapping] | None:
+    """The answer from at most ``PG_LONG_WALK`` id buckets, or None if they were not enough."""
+    b_first, b_last = window.first_id // PG_BUCKET, window.last_id // PG_BUCKET
+    b_end = min(b_last, b_first + PG_LONG_WALK - 1)
+    ids = {"first": window.first_id, "last": window.last_id, "b_first": b_first, "b_last": b_end}
+    rows = conn.execute(walk, {**params, **ids}).all()
+    if rows[0].walked < int(str(params["limit"])) and b_end < b_last:
+        return None  # matches may sit in the buckets not read
+    return [row._mapping for row in rows if row.key is not None]
+
+
+def _pg_bounded(
+    conn: Connection,
+    upto_query: TextClause,
+    params: dict[str, object],
+    window: Window,
+    rows: Sequence[Row[Any]],
+) -> list[RowMapping]:
+    """The answer below the bound the first ``PG_TRIGRAM_CAP`` candidates give."""
+    limit = int(str(params["limit"]))
+    bulk_ids = [row.id for row in rows if window.first_id <= row.id <= window.last_id]
+    if len(bulk_ids) >= limit and bulk_ids[-1] - window.first_id < PG_ID_RANGE:
+        ids = {"first": window.first_id, "upto_id": bulk_ids[-1], "last": window.last_id}
+        return [row._mapping for row in conn.execute(_PG_UPTO_ID, {**params, **ids})]
+    upto = rows[-1].key if len(rows) >= limit else KEY_MAX  # fewer: no bound known
+    return [row._mapping for row in conn.execute(upto_query, {**params, "upto": upto})]
+
+
+# A bulk insert leaves rows in each GIN index's pending list, which every search scans in full
+# until a VACUUM merges it, and the planner's estimates need the new generation's statistics.
+_PG_GIN_INDEXES = ("ix_trgm_word_index_entries_key", "ix_trgm_bigram_index_entries_key")
+
+
+def pg_prepare(conn: Connection) -> None:
+    """Ready a freshly written generation for search: merge the pending lists, analyze."""
+    for index in _PG_GIN_INDEXES:
+        conn.execute(
+            text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": index}
+        )
+    conn.execute(text("ANALYZE index_entries"))
+    conn.commit()
 
 
 # strpos() alone: for a 1-character key no GIN index helps, so walk the key index in order

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from pkgdex.index.keys import END, check_ecosystem, search_key
-from pkgdex.index.search import fts_table
+from pkgdex.index.search import fts_table, pg_prepare
 from pkgdex.index.sources import PYPI_NAME, BadRow, Row, SourceError
 from pkgdex.index.sync import Change
 
@@ -202,8 +202,10 @@ def build_generation(
 
 
 def build_search_index(conn: Connection, ecosystem: str, gen: int) -> None:
-    """Fill the generation's FTS5 slot (SQLite); PostgreSQL's GIN index is kept by itself."""
+    """Fill the generation's FTS5 slot (SQLite); PostgreSQL's GIN indexes are kept by
+    themselves, but their pending lists are merged and the statistics refreshed."""
     if conn.dialect.name != "sqlite":
+        pg_prepare(conn)
         return
     table = fts_table(ecosystem, gen)
     conn.execute(

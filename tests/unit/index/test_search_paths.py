@@ -1,0 +1,102 @@
+"""Substring search gives the same hits on every path each backend can take.
+
+PostgreSQL walks id buckets in key order for dense substrings, and falls back to a capped GIN
+scan bounded by id range or by key; the thresholds are set per case to force each path. The
+loaded rows' ids are spread over many buckets there (as in a large index), so walks cross
+bucket boundaries and run out of budget. Expected hits come from a plain Python scan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from pkgdex.index import jobs, queries
+from pkgdex.index import search as search_backends
+
+NAMES = [
+    *(f"{prefix}-json-{i}" for i in range(7) for prefix in ("zz", "aa", "@mm/x", "kk")),
+    *(f"pkg{i}-addon-x" for i in range(9)),
+    *("a_b-json", "a7b-json", "a%b", "axb", "json", "json-schema", "x.js", "osx", "ab-c", "ab7c"),
+]
+LATE = ["ab-json", "zz-addon-late", "a_bz"]  # added one at a time after the load
+QUERIES = ["json", "js", "-json", "-addon-", "on-", "a_b", "a%", "b-c", "sx", "qq", "n-"]
+# Each set of thresholds sends PostgreSQL's substring search down another path.
+PATHS = [
+    {},
+    {"PG_DENSE": -1},
+    {"PG_DENSE": 10**9},
+    {"PG_DENSE": 10**9, "PG_TRIGRAM_CAP": 4},
+    {"PG_DENSE": -1, "PG_LONG_WALK": 2},
+    {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4},
+    {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4, "PG_ID_RANGE": 10**9},
+]
+SPREAD = 20_000  # PostgreSQL: the i-th loaded row gets id i * SPREAD, one bucket per 3 rows
+
+
+def expected(q: str, limit: int) -> list[tuple[str, int]]:
+    """Exact, then prefix, then contains; each by key, then name (npm keys are lowercase)."""
+    ranked = []
+    for name in [*NAMES, *LATE]:
+        key, sub = name.lower(), q.lower()
+        at = key.find(sub)
+        if at >= 0:
+            ranked.append((0 if key == sub else 1 if at == 0 else 2, key, name))
+    return [(name, rank) for rank, _, name in sorted(ranked)][:limit]
+
+
+def spread_ids(engine: Engine) -> None:
+    """Give the loaded rows ids far apart, in the same order, as a large load would."""
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE index_entries SET id = id * :k"), {"k": SPREAD})
+        conn.execute(
+            text("UPDATE index_state SET first_id = first_id * :k, last_id = last_id * :k"),
+            {"k": SPREAD},
+        )
+        conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('index_entries', 'id'), max(id)) "
+                "FROM index_entries"
+            )
+        )
+
+
+@pytest.fixture
+def loaded(engine: Engine, tmp_path: Path) -> Engine:
+    listing = tmp_path / "npm.tsv"
+    listing.write_text("name\tversion\n" + "".join(f"{name}\t1.0\n" for name in NAMES))
+    jobs.load_index(engine, "npm", str(listing))
+    if engine.dialect.name == "postgresql":
+        spread_ids(engine)
+    for name in LATE:
+        jobs.record_seen(engine, "npm", name, "1.0", None)
+    return engine
+
+
+@pytest.mark.parametrize("thresholds", PATHS)
+def test_every_search_path_gives_the_same_hits(
+    loaded: Engine, monkeypatch: pytest.MonkeyPatch, thresholds: dict[str, int]
+) -> None:
+    for name, value in thresholds.items():
+        monkeypatch.setattr(search_backends, name, value)
+    with loaded.connect() as conn:
+        for q in QUERIES:
+            for limit in (1, 3, 50):
+                hits = queries.search(conn, "npm", q, limit)
+                assert [(hit.name, hit.rank) for hit in hits] == expected(q, limit), (q, limit)
+
+
+def test_search_leaves_the_planner_settings_as_they_were(loaded: Engine) -> None:
+    if loaded.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL planner settings")
+    show = text(
+        "SELECT current_setting('enable_indexscan'), current_setting('jit'), "
+        "current_setting('max_parallel_workers_per_gather')"
+    )
+    with loaded.connect() as conn:
+        before = conn.execute(show).one()
+        queries.search(conn, "npm", "json", 3)
+        queries.search(conn, "npm", "js", 3)
+        assert conn.execute(show).one() == before
