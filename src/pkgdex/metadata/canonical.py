@@ -11,7 +11,6 @@ documents their clear 502.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import product
@@ -25,10 +24,9 @@ from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, dumps, make_etag, release_info
 from pkgdex.metadata.versions import newest_first, pick_latest
 
-# The only upload times kept as they came: UTC with "Z", no fraction or exactly six digits
-# (what pkgdex writes back out for any time; ".000000" is written without a fraction).
-ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z", re.ASCII)
 Entry = dict[str, Any]
+ReleaseState = tuple[bool, str | None, str | None]  # yanked, reason, requires-python
+_by_filename = itemgetter("filename")
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class Canonical:
     display_name: str
     last_serial: int
     releases: dict[str, list[Entry]]  # version -> file entries by filename
-    states: dict[str, tuple[bool, str | None, str | None]]  # yanked, reason, requires-python
+    states: dict[str, ReleaseState]
 
 
 def read(data: Any, name: str) -> Canonical | None:
@@ -54,27 +52,21 @@ def read(data: Any, name: str) -> Canonical | None:
         return None
     if type(serial) is not int or serial < 0:
         return None
-    url_entries = _entries(urls)
-    if url_entries is None:
+    own = _release(urls)
+    if own is None:
         return None
     rendered: dict[str, list[Entry]] = {}
     states = {}
     for version, files in releases.items():
-        entries = _entries(files) if type(files) is list else None
-        if entries is None or not 0 < len(version) <= VERSION_MAX_LENGTH:
+        release = _release(files) if type(files) is list else None
+        if release is None or not 0 < len(version) <= VERSION_MAX_LENGTH:
             return None
-        rendered[version] = entries
-        states[version] = _release_state(entries)
-    own = info["version"]
-    rendered.setdefault(own, url_entries)
+        rendered[version], states[version] = release
+    version = info["version"]
+    rendered.setdefault(version, own[0])
     yanked = info.get("yanked", False)
-    states[own] = (
-        yanked,
-        info.get("yanked_reason") if yanked else None,
-        info.get("requires_python"),
-    )
-    for entries in rendered.values():
-        entries.sort(key=itemgetter("filename"))
+    reason = info.get("yanked_reason") if yanked else None
+    states[version] = (yanked, reason, info.get("requires_python"))
     return Canonical(info, info["name"], serial, rendered, states)
 
 
@@ -120,22 +112,22 @@ def _info_ok(info: Any, name: str) -> bool:
     )
 
 
-def _release_state(entries: list[Entry]) -> tuple[bool, str | None, str | None]:
-    # pypi.org yanks whole releases, so every file carries the release's state.
-    yanked = bool(entries) and all(e["yanked"] for e in entries)
-    reason = next((e["yanked_reason"] for e in entries if e["yanked_reason"]), None)
-    requires = next((e["requires_python"] for e in entries if e["requires_python"]), None)
-    return yanked, reason if yanked else None, requires
-
-
-def _entries(files: list[Any]) -> list[Entry] | None:
+def _release(files: list[Any]) -> tuple[list[Entry], ReleaseState] | None:
+    """A release's file entries by filename and its state, or None if one is not canonical."""
     entries = []
+    all_yanked, reason, requires = bool(files), None, None
     for f in files:
         entry = _entry(f) if type(f) is dict else None
         if entry is None:
             return None
         entries.append(entry)
-    return entries
+        # pypi.org yanks whole releases, so every file carries the release's state.
+        all_yanked = all_yanked and entry["yanked"]
+        reason = reason or entry["yanked_reason"]
+        requires = requires or entry["requires_python"]
+    if len(entries) > 1:
+        entries.sort(key=_by_filename)
+    return entries, (all_yanked, reason if all_yanked else None, requires)
 
 
 def _entry(f: dict[str, Any]) -> Entry | None:
@@ -219,16 +211,17 @@ _DIGEST_KEYS = frozenset({"blake2b_256", "md5", "sha256"})
 
 
 def _times(iso: Any, plain: Any) -> tuple[str | None, str | None] | None:
-    """(``upload_time``, ``upload_time_iso_8601``) as rendered back, or None when not kept."""
+    """(``upload_time``, ``upload_time_iso_8601``) as rendered back, or None when not kept:
+    only a UTC time with "Z" that pkgdex writes back out exactly as it came."""
     if iso is None and plain is None:
         return None, None
-    if type(iso) is not str or not ISO_UTC.fullmatch(iso) or iso.endswith(".000000Z"):
-        return None
-    if plain is not None and plain != iso[:19]:
+    if type(iso) is not str or iso[-1:] != "Z" or (plain is not None and plain != iso[:19]):
         return None
     try:
-        datetime.fromisoformat(iso[:-1])  # a real date and time
+        stamp = datetime.fromisoformat(iso[:-1])
     except ValueError:
+        return None
+    if stamp.tzinfo is not None or stamp.isoformat() != iso[:-1]:
         return None
     return iso[:19], iso
 
