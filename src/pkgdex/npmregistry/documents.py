@@ -1,8 +1,7 @@
-"""The documents pkgdex keeps for one packument, made once from the parsed upstream answer.
-
-A miss answers as soon as the document it was asked for exists: the full form and its digest
-(every answer's ETag) first, the install-v1 form only when asked for, and the rest (the search
-card, the row) after the answer has gone.
+"""The documents pkgdex keeps for one packument, all made at once from the parsed upstream
+answer, so the parsed document (tens of thousands of Python objects for a large packument) can
+be let go before anything else happens: the answer, the store behind it and the name index
+need only these bytes and a few strings.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from pkgdex.npmregistry import packument as pk
@@ -21,30 +19,32 @@ from pkgdex.npmregistry.render import abbreviate, dumps
 
 @dataclass(frozen=True)
 class Documents:
-    """A checked packument with its serialised forms; the derived ones are made on first use
-    (two threads asking at once both make it, which costs time but never a wrong answer)."""
+    """A checked packument's serialised forms and what the name index is told of it."""
 
-    doc: pk.Packument
+    name: str
     full: bytes
-    digest: str
+    digest: str  # sha256 of ``full``: the ETags' seed
+    abbreviated: bytes
+    card: bytes
+    latest: str | None
+    modified: str | None
+    summary: str
     upstream_etag: str | None = None
 
     @classmethod
     def of(cls, doc: pk.Packument, upstream_etag: str | None = None) -> Documents:
         full = dumps(doc)
-        return cls(doc, full, hashlib.sha256(full).hexdigest(), upstream_etag)
-
-    @property
-    def name(self) -> str:
-        return str(self.doc["name"])
-
-    @cached_property
-    def abbreviated(self) -> bytes:
-        return dumps(abbreviate(self.doc))
-
-    @cached_property
-    def latest(self) -> str | None:
-        return pk.latest_version(self.doc)
+        return cls(
+            name=doc["name"],
+            full=full,
+            digest=hashlib.sha256(full).hexdigest(),
+            abbreviated=dumps(abbreviate(doc)),
+            card=dumps(search_card(doc)),
+            latest=pk.latest_version(doc),
+            modified=pk.modified(doc),
+            summary=pk.summary(doc),
+            upstream_etag=upstream_etag,
+        )
 
     def body(self, variant: queries.Body) -> bytes | None:
         if variant is None:
@@ -66,9 +66,9 @@ class Documents:
             "fetched_at": time.time(),
             "digest": self.digest,
             "latest": self.latest,
-            "modified": pk.modified(self.doc),
+            "modified": self.modified,
             "upstream_etag": self.upstream_etag,
-            "card": dumps(search_card(self.doc)),
+            "card": self.card,
             "abbreviated": self.abbreviated,
             "doc": self.full,
         }

@@ -13,11 +13,12 @@ from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError
 from pkgdex.npmregistry import demo
 from pkgdex.npmregistry import packument as pk
+from pkgdex.npmregistry.documents import Documents
 from pkgdex.npmregistry.services import (
     NpmRegistry,
     PackageNotFoundError,
     record_in_index,
-    store_packument,
+    store_documents,
 )
 
 
@@ -34,11 +35,11 @@ def import_packument(engine: Engine, doc: Any) -> str:
     Raises :class:`pkgdex.npmregistry.packument.InvalidPackumentError` for a document that is not
     a packument; nothing is written then.
     """
-    checked = pk.check_packument(doc)
+    documents = Documents.of(pk.check_packument(doc))
     with engine.begin() as conn:
-        store_packument(conn, checked)
-    record_in_index(engine, checked)
-    return str(checked["name"])
+        store_documents(conn, documents)
+    record_in_index(engine, documents)
+    return documents.name
 
 
 def sync(engine: Engine, settings: Settings, names: Iterable[str]) -> list[SyncResult]:

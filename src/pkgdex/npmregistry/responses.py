@@ -94,8 +94,7 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
         return unchanged
     answer = lookup("doc")
     assert answer.stored.body is not None
-    doc = answer.fetched.doc if answer.fetched else orjson.loads(answer.stored.body)
-    manifest = pk.resolve_version(doc, version_or_tag)
+    manifest = pk.resolve_version(orjson.loads(answer.stored.body), version_or_tag)
     if manifest is None:
         raise ResponseError(JSONResponse(version_not_found(version_or_tag), status_code=404))
     body = dumps(abbreviate_version(manifest) if abbreviated else manifest)

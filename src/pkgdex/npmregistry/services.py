@@ -159,27 +159,36 @@ class NpmRegistry:
             return Answer(stored, stale=True)
 
     def _fetch(self, name: str, stored: queries.StoredPackument | None) -> Answer:
+        with collector_paused():
+            documents = self._documents(name, stored)
+        if documents is None:  # the upstream confirmed the stored copy
+            with self.engine.begin() as conn:
+                touch(conn, name)
+            assert stored is not None
+            return Answer(stored)
+        if self.later is _now:  # nobody waits for an answer: store first
+            return Answer(self.save(documents, previous=stored), fetched=documents)
+        release = self.single_flight.hold(f"npm:{name}")
+        self.later(self._store_behind, documents, stored, release)
+        return Answer(documents.stored(None, time.time()), fetched=documents)
+
+    def _documents(self, name: str, stored: queries.StoredPackument | None) -> Documents | None:
+        """Fetch and check the packument and make every form kept of it (None: not modified
+        since the stored copy). The parsed document dies on return, before the collector
+        resumes, so no collection ever walks it."""
         headers = {"Accept": "application/json"}
         if stored is not None and not stored.negative and stored.upstream_etag:
             headers["If-None-Match"] = stored.upstream_etag
-        with collector_paused():
-            fetched = self.upstream.get_json(self.packument_url(name), headers=headers)
+        fetched = self.upstream.get_json(self.packument_url(name), headers=headers)
         if fetched.status == 304 and stored is not None:
-            with self.engine.begin() as conn:
-                touch(conn, name)
-            return Answer(stored)
+            return None
         try:
             doc = pk.check_packument(fetched.data, expected_name=name)
         except pk.InvalidPackumentError as exc:
             raise UpstreamError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
         if pk.is_unpublished(doc):
             raise UpstreamNotFound(name)
-        documents = Documents.of(doc, fetched.headers.get("etag"))
-        if self.later is _now:  # nobody waits for an answer: store first
-            return Answer(self.save(documents, previous=stored), fetched=documents)
-        release = self.single_flight.hold(f"npm:{name}")
-        self.later(self._store_behind, documents, stored, release)
-        return Answer(documents.stored(None, time.time()), fetched=documents)
+        return Documents.of(doc, fetched.headers.get("etag"))
 
     def save(
         self, documents: Documents, *, previous: queries.StoredPackument | None = None
@@ -188,7 +197,7 @@ class NpmRegistry:
         with self.engine.begin() as conn:
             stored = store_documents(conn, documents)
         if _news_for_index(previous, stored):
-            self.later(record_in_index, self.engine, documents.doc)
+            self.later(record_in_index, self.engine, documents)
         return stored
 
     def _store_behind(
@@ -208,7 +217,7 @@ class NpmRegistry:
         finally:
             release()
         if _news_for_index(previous, stored):
-            record_in_index(self.engine, documents.doc)
+            record_in_index(self.engine, documents)
 
     def packument_url(self, name: str) -> str:
         # npm's own clients escape the scope's slash; the registry accepts that form.
@@ -227,17 +236,8 @@ def _news_for_index(
     return previous is None or previous.latest != stored.latest
 
 
-def store_packument(
-    conn: Connection,
-    doc: pk.Packument,
-    *,
-    upstream_etag: str | None = None,
-) -> queries.StoredPackument:
-    """Insert or replace the packument of ``doc['name']`` in one statement."""
-    return store_documents(conn, Documents.of(doc, upstream_etag))
-
-
 def store_documents(conn: Connection, documents: Documents) -> queries.StoredPackument:
+    """Insert or replace the packument of ``documents.name`` in one statement."""
     values = documents.row()
     _upsert(conn, values)
     return queries.StoredPackument(**{field: values[field] for field in _STORED_FIELDS})
@@ -284,13 +284,13 @@ def _upsert_statement(dialect_name: str) -> Insert:
     return upsert
 
 
-def record_in_index(engine: Engine, doc: pk.Packument) -> None:
+def record_in_index(engine: Engine, documents: Documents) -> None:
     """Tell the name index about the package's latest version (best effort: the packument is
     stored already, and a busy index must not turn a served answer into an error)."""
-    latest = pk.latest_version(doc)
-    if latest is None:
+    if documents.latest is None:
         return
+    name, latest = documents.name, documents.latest
     try:
-        index_jobs.record_seen(engine, ECOSYSTEM, doc["name"], latest, pk.summary(doc))
+        index_jobs.record_seen(engine, ECOSYSTEM, name, latest, documents.summary)
     except SQLAlchemyError as exc:
-        log.warning("name index not told about npm package %s: %s", doc["name"], exc)
+        log.warning("name index not told about npm package %s: %s", name, exc)

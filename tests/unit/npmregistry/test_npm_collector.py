@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pkgdex.npmregistry import collector
 from pkgdex.npmregistry.collector import collector_paused
 
 
@@ -51,3 +52,14 @@ def test_leaves_a_collector_that_was_off_off() -> None:
     with collector_paused():
         pass
     assert not gc.isenabled()
+
+
+def test_pauses_that_overlap_without_end_still_collect(monkeypatch: pytest.MonkeyPatch) -> None:
+    gc.enable()
+    collections: list[int] = []
+    monkeypatch.setattr(collector, "MAX_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(gc, "collect", lambda *_: collections.append(1) or 0)
+    with collector_paused(), collector_paused():
+        pass
+    assert collections == [1]
+    assert gc.isenabled()
