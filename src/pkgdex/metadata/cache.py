@@ -26,7 +26,7 @@ from pkgdex.config import Settings
 from pkgdex.metadata import canonical, queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.pending import PendingWrite, later, waiting_answer
-from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
+from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight, collector_paused
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
@@ -190,7 +190,8 @@ class PyPICache:
         validator = state.upstream_etag if state and state.status == FOUND else None
         headers = {"If-None-Match": validator} if validator else None
         try:
-            fetched = self.upstream.get_json(url, headers=headers)
+            with collector_paused():
+                fetched = self.upstream.get_json(url, headers=headers)
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 services.mark_missing(conn, name, fetched_at=time.time())
@@ -201,7 +202,8 @@ class PyPICache:
             return self._reread(name)
         etag = fetched.headers.get("etag")
         if behind:
-            return self._answer_then_store(fetched.data, name, etag, state)
+            with collector_paused():
+                return self._answer_then_store(fetched.data, name, etag, state)
         view = self.store(_checked(fetched.data, name, project=True), etag=etag)
         assert view is not None, "a project document always yields its view"
         return view.state
@@ -274,12 +276,13 @@ class PyPICache:
             return
         state = write.state
         try:
-            doc, view = write.built()
-            self.memory.put((state.name, state.revision, "view"), view, _view_size)
-            try:
-                stored = self._store_once(doc, state.upstream_etag, view)
-            except IntegrityError:  # another process stored the new project first: replace it
-                stored = self._store_once(doc, state.upstream_etag, view)
+            with collector_paused():  # thousands of rows' values, no cycles among them
+                doc, view = write.built()
+                self.memory.put((state.name, state.revision, "view"), view, _view_size)
+                try:
+                    stored = self._store_once(doc, state.upstream_etag, view)
+                except IntegrityError:  # another process stored the new project first
+                    stored = self._store_once(doc, state.upstream_etag, view)
         except Exception:
             self._settle(state, None)
             raise
