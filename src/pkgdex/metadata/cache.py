@@ -125,6 +125,11 @@ class PyPICache:
 
     def project(self, name: str) -> tuple[ProjectState, bool]:
         """A stored, found project (PEP 503 ``name``) and whether the copy is stale."""
+        pending = self._pending.get(name)
+        if pending is not None and time.monotonic() - pending.started > WRITE_WAIT_SECONDS:
+            # Its answer never ran the write (a response that failed to send): run it now
+            # rather than hold the flight, and keep answering the unstored copy, for ever.
+            self._finish_behind(pending)
         state = self._state(name)
         if state is not None and self.policy.is_fresh(
             state.fetched_at, negative=state.status == MISSING
@@ -243,25 +248,25 @@ class PyPICache:
             write = PendingWrite(state, lambda: built)
         self._pending[name] = write
         self._remember(state)
-        release = self.flight.hold(f"pypi:{name}")
+        write.release = self.flight.hold(f"pypi:{name}")
         jobs = waiting_answer()
         if jobs is None:  # nobody waits for an answer (tests, scripts): store now
             try:
                 self._store_behind(write)
             finally:
-                release()
-            return state
-
-        def store_after_answer() -> None:
-            try:
-                self._store_behind(write)
-            except Exception:
-                log.exception("could not store %s; the next request asks the upstream again", name)
-            finally:
-                release()
-
-        jobs.append(store_after_answer)
+                write.release()
+        else:
+            jobs.append(lambda: self._finish_behind(write))
         return state
+
+    def _finish_behind(self, write: PendingWrite) -> None:
+        try:
+            self._store_behind(write)
+        except Exception:
+            name = write.state.name
+            log.exception("could not store %s; the next request asks the upstream again", name)
+        finally:
+            write.release()
 
     @staticmethod
     def _check(

@@ -80,7 +80,9 @@ def project_json(
         ReleaseRow(0, version, *doc.states[version], infos.get(version), ())
         for version in doc.releases
     ]
-    view = ProjectView(state, tuple(newest_first(rows)))
+    # The order (newest first) only decides which info a derived one copies: with one info
+    # there is nothing to decide, and sorting hundreds of versions is not free.
+    view = ProjectView(state, tuple(newest_first(rows) if len(infos) > 1 else rows))
     latest = pick_latest(view.releases)
     if latest is None:
         return None

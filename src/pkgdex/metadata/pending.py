@@ -8,6 +8,7 @@ answer, or a release stored meanwhile, stores it exactly once.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -52,13 +53,19 @@ def later(job: Job) -> None:
 Built = tuple[PyPIDocument, ProjectView]
 
 
+def _nothing() -> None:
+    pass
+
+
 class PendingWrite:
     """A project answered as ``state`` before it is stored: the checked document and its view
     are built on first use (the answer may not have needed them), the write claimed once."""
 
     def __init__(self, state: ProjectState, build: Callable[[], Built]) -> None:
         self.state = state
+        self.started = time.monotonic()
         self.done = threading.Event()  # stored, or failed to
+        self.release: Callable[[], None] = _nothing  # lets go of the held single flight
         self._build = build
         self._built: Built | None = None
         self._claimed = False

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 
 from pkgdex.config import Settings
 from pkgdex.metadata import answers, queries, render, services
+from pkgdex.metadata import cache as cache_module
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import PyPIDocument, parse_document
 from pkgdex.metadata.models import metadata_projects
@@ -136,3 +137,26 @@ def test_a_failed_write_behind_keeps_the_stored_copy_and_misses_again(
     with engine.connect() as conn:
         serial = conn.execute(select(metadata_projects.c.last_serial)).scalar_one()
     assert serial == 150
+
+
+def test_a_write_its_answer_never_ran_is_stored_by_the_next_request(
+    make_settings: SettingsFactory, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakePyPI() as fake:
+        settings = make_settings(offline=False, pypi_upstream=fake.url)  # the default TTL
+        upstream = Upstream.from_settings(settings)
+        cache = PyPICache.create(settings, engine, upstream, SingleFlight())
+        try:
+            with after_answer() as later:
+                state, _ = cache.project("sampleproject")
+            later.clear()  # the response failed to send: its jobs never run
+            assert _stored_revision(engine, "sampleproject") is None
+            monkeypatch.setattr(cache_module, "WRITE_WAIT_SECONDS", 0.0)
+            again, _ = cache.project("sampleproject")
+            assert again.revision == state.revision
+            assert _stored_revision(engine, "sampleproject") == state.revision
+            assert fake.count("/pypi/sampleproject/json") == 1
+            cache.flight.do("pypi:sampleproject", lambda: None)  # released: a call of its own
+        finally:
+            cache.close()
+            upstream.close()
