@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -93,4 +94,9 @@ def _operation_id(route: APIRoute) -> str:
 
 def app_from_environment() -> FastAPI:
     """Entry point for ``uvicorn --factory`` (each worker builds its own app)."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    # What start-up built (modules, the app, its routes) lives as long as the process: frozen,
+    # the collector's full passes no longer walk it, so their pauses follow the requests'
+    # own objects. Only here, not in create_app: tests build many apps in one process.
+    gc.freeze()
+    return app
