@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from pkgdex.deps import ConnectionDep
@@ -17,7 +18,7 @@ from pkgdex.npmregistry import responses
 from pkgdex.npmregistry.responses import PackageLookup
 from pkgdex.npmregistry.search import SearchQuery, search
 from pkgdex.npmregistry.search_params import InvalidSearchError, parse_search
-from pkgdex.npmregistry.services import NpmRegistry
+from pkgdex.npmregistry.services import AfterAnswer, NpmRegistry
 
 router = APIRouter(prefix="/registry/npm", tags=["npm-registry"])
 RegistryDep = Annotated[NpmRegistry, Depends(NpmRegistry.from_request)]
@@ -72,9 +73,19 @@ async def _answer(request: Request, lookup: PackageLookup, version: str | None) 
     (database reads, upstream calls)."""
     if (remembered := responses.from_memory(request, lookup, version)) is not None:
         return remembered
-    if version is None:
-        return await run_in_threadpool(responses.packument_response, request, lookup)
-    return await run_in_threadpool(responses.version_response, request, lookup, version)
+    after = lookup.registry.later
+    try:
+        if version is None:
+            response = await run_in_threadpool(responses.packument_response, request, lookup)
+        else:
+            response = await run_in_threadpool(responses.version_response, request, lookup, version)
+    except Exception:
+        if isinstance(after, AfterAnswer):  # the error's response will not run it
+            await run_in_threadpool(after.run)
+        raise
+    if isinstance(after, AfterAnswer) and after:
+        response.background = BackgroundTask(after.run)
+    return response
 
 
 def _search_query(request: Request) -> SearchQuery:

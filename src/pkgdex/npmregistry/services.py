@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from sqlalchemy import Connection, Engine, Insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,6 +53,29 @@ def _now(fn: Callable[..., None], *args: Any) -> None:
     fn(*args)
 
 
+class AfterAnswer:
+    """The work a request leaves for once its response has gone (the store behind a miss).
+    Its route runs it after the response, or at once when the request ends in an error
+    response instead (a version a new package lacks): either way it runs exactly once."""
+
+    def __init__(self) -> None:
+        self._jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+
+    def __call__(self, fn: Callable[..., None], *args: Any) -> None:
+        self._jobs.append((fn, args))
+
+    def __bool__(self) -> bool:
+        return bool(self._jobs)
+
+    def run(self) -> None:
+        jobs, self._jobs = self._jobs, []
+        for fn, args in jobs:
+            try:
+                fn(*args)
+            except Exception:  # one failed job must not keep the others from running
+                log.exception("npm work after an answer failed")
+
+
 @dataclass(frozen=True)
 class NpmRegistry:
     """The pull-through cache of packuments; one is made per request from the app's parts.
@@ -72,7 +95,7 @@ class NpmRegistry:
     memory: AnswerMemory | None = None  # the process's recent answers (a server's)
 
     @classmethod
-    async def from_request(cls, request: Request, background: BackgroundTasks) -> NpmRegistry:
+    async def from_request(cls, request: Request) -> NpmRegistry:
         """For a route (async: no thread hop): a miss is stored, and the name index told,
         after the response, so a client never waits for them."""
         state = request.app.state
@@ -81,7 +104,7 @@ class NpmRegistry:
             state.upstream,
             state.single_flight,
             state.settings,
-            background.add_task,
+            AfterAnswer(),
             state.npm_memory,
         )
 

@@ -107,6 +107,17 @@ def test_unknown_version_is_npms_404(npm_client: NpmClient) -> None:
     assert response.json() == "version not found: 9.9.9"
 
 
+def test_a_miss_answered_with_a_404_version_is_still_stored(
+    npm_client: NpmClient, fake_npm: FakeNpm
+) -> None:
+    client = npm_client()
+    assert client.get(f"{BASE}/left-pad/9.9.9").status_code == 404
+    assert client.get(f"{BASE}/left-pad/1.3.0").status_code == 200
+    offline = npm_client(offline=True, metadata_ttl_seconds=0)
+    assert offline.get(f"{BASE}/left-pad").json() == fake_npm.docs["left-pad"]
+    assert fake_npm.hits("left-pad") == 1
+
+
 def test_unknown_package_is_npms_404_and_remembered(
     npm_client: NpmClient, fake_npm: FakeNpm
 ) -> None:
