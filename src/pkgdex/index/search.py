@@ -138,6 +138,19 @@ _PG_BUCKET_WALK = (
     "LEFT JOIN LATERAL (SELECT * FROM w UNION ALL SELECT * FROM late "
     "ORDER BY key LIMIT :limit) r ON true"
 )
+# The same over the first :upto ids alone, without the GIN index: for substrings so common
+# that the first few thousand keys hold :limit matches, which a bucket would sort thousands of.
+_PG_PREFIX_WALK = text(
+    "WITH w AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.id BETWEEN :first AND :upto AND e.ecosystem = :eco AND e.gen = :gen "
+    "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit), "
+    "late AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id > :last AND strpos(e.key, :key) > 1 "
+    "ORDER BY e.key LIMIT :limit) "
+    "SELECT c.walked, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS walked FROM w) c "
+    "LEFT JOIN LATERAL (SELECT * FROM w UNION ALL SELECT * FROM late "
+    "ORDER BY key LIMIT :limit) r ON true"
+)
 # Every match up to a key known to be preceded by :limit matches, first :limit by key.
 # ``e.key || ''`` keeps the key index out of the bitmap: ANDed with the GIN bitmap, its
 # range (often most of a generation) costs far more than rechecking the GIN candidates.
@@ -155,17 +168,8 @@ _PG_UPTO_ID = text(
     "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit"
 )
 PG_ID_RANGE = 60_000
-# The planner's row estimate for the GIN predicate alone (from the column and expression
-# index statistics): how many candidates a bitmap scan would have to collect.
-_PG_ESTIMATE = (
-    "EXPLAIN (FORMAT JSON) SELECT 1 FROM index_entries e "
-    "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match}"
-)
 _PG_QUERIES = {
-    kind: tuple(
-        text(sql.format(match=match))
-        for sql in (_PG_PROBE, _PG_BUCKET_WALK, _PG_UPTO, _PG_ESTIMATE)
-    )
+    kind: tuple(text(sql.format(match=match)) for sql in (_PG_PROBE, _PG_BUCKET_WALK, _PG_UPTO))
     for kind, match in _PG_MATCH.items()
 }
 # Bitmap scans only: an ordered walk of the key index, filtering as it goes, is what the
@@ -180,74 +184,120 @@ _PG_SET = text(
     "set_config('max_parallel_workers_per_gather', :workers, true)"
 )
 # The same, returning the settings as they were (read in the materialized CTE, before the
-# statement changes them): one round trip.
+# statement changes them) and how often the query's rarest gram occurs in the sample of
+# ``pg_prepare`` (an upper bound on the candidates, over PG_SAMPLE): one round trip.
 _PG_SWAP_SETTINGS = text(
     "WITH was AS MATERIALIZED (SELECT current_setting('enable_indexscan') AS indexscan, "
     "current_setting('enable_seqscan') AS seqscan, current_setting('jit') AS jit, "
     "current_setting('max_parallel_workers_per_gather') AS workers) "
     "SELECT was.*, set_config('enable_indexscan', :indexscan, true), "
     "set_config('enable_seqscan', :seqscan, true), set_config('jit', :jit, true), "
-    "set_config('max_parallel_workers_per_gather', :workers, true) FROM was"
+    "set_config('max_parallel_workers_per_gather', :workers, true), "
+    "(SELECT CASE WHEN count(*) < :n_grams THEN 0 ELSE min(c.n) END FROM ix_trgm_counts c "
+    "WHERE c.ecosystem = :eco AND c.gen = :gen AND c.gram = ANY(CAST(:grams AS text[]))) "
+    "AS seen FROM was"
 )
 PG_TRIGRAM_CAP = 2_000
-# Above this many estimated candidates the bucket walk comes first; below it, one bitmap scan
-# over all candidates (capped at PG_TRIGRAM_CAP) is cheaper than visiting bucket after bucket.
-PG_DENSE = 1_000
-# How many buckets the walk reads before giving up on a substring whose first matches sit
-# late in key order (each bucket costs a GIN descent even when it holds no match).
+# The count of a query's rarest gram (in the sample, times PG_SAMPLE) bounds its candidates
+# and drives the cost of one bitmap scan over them: GIN work grows with the posting lists it
+# goes through, whatever the number of matches. Up to PG_TRIGRAM_CAP the capped bitmap scan
+# comes first. Up to PG_DENSE, a walk of PG_SHORT_WALK buckets does (it answers substrings
+# dense among the first keys), then the capped scan. Above, a walk of PG_LONG_WALK buckets
+# (substrings dense further on). Each bucket costs a GIN descent even when it holds no match.
+PG_DENSE = 50_000
+PG_SHORT_WALK = 2
 PG_LONG_WALK = 12
-
-
-def _pg_estimate(conn: Connection, query: TextClause, params: dict[str, object]) -> float:
-    plan = conn.execute(query, params).scalar_one()
-    return float(plan[0]["Plan"]["Plan Rows"])
+# Above this estimate, the first PG_PREFIX_IDS keys are read before any bucket.
+PG_VERY_DENSE = 100_000
+PG_PREFIX_IDS = 10_000
+Rows = Sequence[Row[Any]]
 
 
 def _pg_contains(
     conn: Connection, ecosystem: str, window: Window, key: str, limit: int
 ) -> list[RowMapping]:
-    """Substring matches through a GIN index, fetching only what the first ``limit`` need.
-
-    A substring with few candidates is answered by one capped bitmap scan; a dense one by
-    walking id buckets in key order (``_pg_walk``). If the walk runs out of budget, the capped
-    scan's ``limit``-th smallest key bounds the answer (at least ``limit`` matches sort before
-    it), so a last query reads only matches up to it, by id range when that range is short.
-    """
+    """Substring matches through a GIN index, fetching only what the first ``limit`` need."""
     params = {"eco": ecosystem, "gen": window.gen, "key": key, "limit": limit}
     if len(key) < 2:
         return _pg_scan(conn, params)
     word = key.translate(_WORD).replace("\\", "\\\\").replace("%", "\\%")
     params["word"] = f"%{word}%"
-    probe, walk, upto_query, estimate = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
-    was = conn.execute(_PG_SWAP_SETTINGS, _PG_SEARCH_SETTINGS).one()
+    grams = list(dict.fromkeys(key[i : i + 3] for i in range(max(1, len(key) - 2))))
+    swap = {**_PG_SEARCH_SETTINGS, "eco": ecosystem, "gen": window.gen}
+    swap |= {"grams": grams, "n_grams": len(grams)}
+    was = conn.execute(_PG_SWAP_SETTINGS, swap).one()
     try:
-        rows = None
-        if _pg_estimate(conn, estimate, params) <= PG_DENSE:
-            rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
-            if rows[0].found < PG_TRIGRAM_CAP:
-                return [row._mapping for row in rows if row.key is not None]
-        walked = _pg_walk(conn, walk, params, window)
-        if walked is not None:
-            return walked
-        if rows is None:
-            rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
-            if rows[0].found < PG_TRIGRAM_CAP:
-                return [row._mapping for row in rows if row.key is not None]
-        return _pg_bounded(conn, upto_query, params, window, rows)
+        queries = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
+        return _pg_paths(conn, queries, params, window, was.seen * PG_SAMPLE)
     finally:
         conn.execute(_PG_SET, {name: getattr(was, name) for name in _PG_SEARCH_SETTINGS})
 
 
-def _pg_walk(
-    conn: Connection, walk: TextClause, params: dict[str, object], window: Window
+def _pg_paths(
+    conn: Connection,
+    queries: tuple[TextClause, ...],
+    params: dict[str, object],
+    window: Window,
+    estimate: int,
+) -> list[RowMapping]:
+    """The cheapest path first (see PG_DENSE), the next one when it cannot tell the answer.
+
+    If no walk within budget finds ``limit`` matches, the capped scan's ``limit``-th smallest
+    key bounds the answer (at least ``limit`` matches sort before it), so a last query reads
+    only matches up to it, by id range when that range is short.
+    """
+    probe, walk, upto_query = queries
+    walked = _pg_prefix(conn, params, window) if estimate > PG_VERY_DENSE else None
+    if walked is not None:
+        return walked
+    rows = None
+    if estimate <= PG_TRIGRAM_CAP:
+        rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
+        if rows[0].found < PG_TRIGRAM_CAP:
+            return [row._mapping for row in rows if row.key is not None]
+    budgets = [PG_LONG_WALK] if estimate > PG_DENSE else [PG_SHORT_WALK, PG_LONG_WALK]
+    walked = _pg_walk(conn, walk, params, window, budgets[0])
+    if walked is not None:
+        return walked
+    if rows is None:
+        rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
+        if rows[0].found < PG_TRIGRAM_CAP:
+            return [row._mapping for row in rows if row.key is not None]
+    walked = _pg_walk(conn, walk, params, window, budgets[-1]) if len(budgets) > 1 else None
+    if walked is not None:
+        return walked
+    return _pg_bounded(conn, upto_query, params, window, rows)
+
+
+def _pg_prefix(
+    conn: Connection, params: dict[str, object], window: Window
 ) -> list[RowMapping] | None:
-    """The answer from at most ``PG_LONG_WALK`` id buckets, or None if they were not enough."""
+    """The answer from the first ``PG_PREFIX_IDS`` keys, or None if they were not enough."""
+    upto = min(window.last_id, window.first_id + PG_PREFIX_IDS - 1)
+    ids = {"first": window.first_id, "upto": upto, "last": window.last_id}
+    rows = conn.execute(_PG_PREFIX_WALK, {**params, **ids}).all()
+    return _pg_walked(rows, params, complete=upto == window.last_id)
+
+
+def _pg_walk(
+    conn: Connection,
+    walk: TextClause,
+    params: dict[str, object],
+    window: Window,
+    budget: int,
+) -> list[RowMapping] | None:
+    """The answer from at most ``budget`` id buckets, or None if they were not enough."""
     b_first, b_last = window.first_id // PG_BUCKET, window.last_id // PG_BUCKET
-    b_end = min(b_last, b_first + PG_LONG_WALK - 1)
+    b_end = min(b_last, b_first + budget - 1)
     ids = {"first": window.first_id, "last": window.last_id, "b_first": b_first, "b_last": b_end}
     rows = conn.execute(walk, {**params, **ids}).all()
-    if rows[0].walked < int(str(params["limit"])) and b_end < b_last:
-        return None  # matches may sit in the buckets not read
+    return _pg_walked(rows, params, complete=b_end == b_last)
+
+
+def _pg_walked(rows: Rows, params: dict[str, object], *, complete: bool) -> list[RowMapping] | None:
+    """A walk's answer: it holds ``limit`` matches, or it read every row; else None."""
+    if rows[0].walked < int(str(params["limit"])) and not complete:
+        return None  # matches may sit in the rows not read
     return [row._mapping for row in rows if row.key is not None]
 
 
@@ -256,7 +306,7 @@ def _pg_bounded(
     upto_query: TextClause,
     params: dict[str, object],
     window: Window,
-    rows: Sequence[Row[Any]],
+    rows: Rows,
 ) -> list[RowMapping]:
     """The answer below the bound the first ``PG_TRIGRAM_CAP`` candidates give."""
     limit = int(str(params["limit"]))
@@ -268,18 +318,40 @@ def _pg_bounded(
     return [row._mapping for row in conn.execute(upto_query, {**params, "upto": upto})]
 
 
+# How often each 2- and 3-character substring (from a key's second character on, as contains
+# matches use them) occurs among every PG_SAMPLE-th row of a generation: ``_pg_contains``
+# takes its rarest gram's count as an estimate of the candidates before choosing a path.
+PG_SAMPLE = 50
+_PG_CLEAR_COUNTS = text(
+    "DELETE FROM ix_trgm_counts WHERE ecosystem = :eco AND gen <> "
+    "coalesce((SELECT gen FROM index_state WHERE ecosystem = :eco), -1)"
+)
+_PG_COUNT_GRAMS = text(
+    "INSERT INTO ix_trgm_counts (ecosystem, gen, gram, n) "
+    "SELECT CAST(:eco AS VARCHAR(16)), :gen, substr(e.key, i, w), count(*) "
+    "FROM index_entries e CROSS JOIN generate_series(2, 3) AS w(w) "
+    "CROSS JOIN generate_series(2, length(e.key) - w + 1) AS i(i) "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id % :sample = 0 "
+    "GROUP BY substr(e.key, i, w)"
+)
 # A bulk insert leaves rows in each GIN index's pending list, which every search scans in full
-# until a VACUUM merges it, and the planner's estimates need the new generation's statistics.
+# until a VACUUM merges it, and the planner needs the new generation's statistics.
 _PG_GIN_INDEXES = ("ix_trgm_word_index_entries_key", "ix_trgm_bigram_index_entries_key")
 
 
-def pg_prepare(conn: Connection) -> None:
-    """Ready a freshly written generation for search: merge the pending lists, analyze."""
+def pg_prepare(conn: Connection, ecosystem: str, gen: int) -> None:
+    """Ready generation ``gen`` for search: count its grams, merge pending lists, analyze."""
+    params = {"eco": ecosystem, "gen": gen, "sample": PG_SAMPLE}
+    conn.execute(_PG_CLEAR_COUNTS, params)  # any but the serving generation's
+    conn.execute(_PG_COUNT_GRAMS, params)
+    conn.execute(text("ANALYZE ix_trgm_counts"))  # or its lookup filters instead of seeking
     for index in _PG_GIN_INDEXES:
         conn.execute(
             text("SELECT gin_clean_pending_list(CAST(:index AS regclass))"), {"index": index}
         )
-    conn.execute(text("ANALYZE index_entries"))
+    # Columns only: statistics on the index expressions would evaluate index_key_bigrams()
+    # for every sampled row (about 20 s), and the search estimates from its own counts.
+    conn.execute(text("ANALYZE index_entries (ecosystem, gen, key, id, no, bpos)"))
     conn.commit()
 
 

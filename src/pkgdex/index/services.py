@@ -203,9 +203,9 @@ def build_generation(
 
 def build_search_index(conn: Connection, ecosystem: str, gen: int) -> None:
     """Fill the generation's FTS5 slot (SQLite); PostgreSQL's GIN indexes are kept by
-    themselves, but their pending lists are merged and the statistics refreshed."""
+    themselves; the generation's gram counts are taken and the statistics refreshed."""
     if conn.dialect.name != "sqlite":
-        pg_prepare(conn)
+        pg_prepare(conn, ecosystem, gen)
         return
     table = fts_table(ecosystem, gen)
     conn.execute(

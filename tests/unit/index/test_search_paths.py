@@ -23,17 +23,21 @@ NAMES = [
 ]
 LATE = ["ab-json", "zz-addon-late", "a_bz"]  # added one at a time after the load
 QUERIES = ["json", "js", "-json", "-addon-", "on-", "a_b", "a%", "b-c", "sx", "qq", "n-"]
+SPREAD = 20_000  # PostgreSQL: the i-th loaded row gets id i * SPREAD, one bucket per 3 rows
 # Each set of thresholds sends PostgreSQL's substring search down another path.
 PATHS = [
     {},
     {"PG_DENSE": -1},
+    {"PG_VERY_DENSE": -1},
+    {"PG_VERY_DENSE": -1, "PG_PREFIX_IDS": 3 * SPREAD},
     {"PG_DENSE": 10**9},
     {"PG_DENSE": 10**9, "PG_TRIGRAM_CAP": 4},
+    {"PG_DENSE": 10**9, "PG_TRIGRAM_CAP": 4, "PG_SHORT_WALK": 1},
+    {"PG_DENSE": 10**9, "PG_TRIGRAM_CAP": 4, "PG_SHORT_WALK": 1, "PG_LONG_WALK": 3},
     {"PG_DENSE": -1, "PG_LONG_WALK": 2},
     {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4},
     {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4, "PG_ID_RANGE": 10**9},
 ]
-SPREAD = 20_000  # PostgreSQL: the i-th loaded row gets id i * SPREAD, one bucket per 3 rows
 
 
 def expected(q: str, limit: int) -> list[tuple[str, int]]:
