@@ -77,7 +77,26 @@ def read_tsv(
             rows += table.num_rows
             if progress:
                 progress(rows)
-    return pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+    return _one_chunk(tables)
+
+
+def _one_chunk(tables: list[pa.Table]) -> pa.Table:
+    """The chunks' rows as one table of single-chunk columns, built a column at a time.
+
+    Arrow's take() and sort over many chunks concatenate them first, every time; combining
+    once here, dropping each column's chunks as soon as it is copied, keeps the peak near
+    one copy of the rows.
+    """
+    columns = []
+    for name in SCHEMA.names:
+        chunks = [chunk for table in tables for chunk in table.column(name).chunks]
+        columns.append(
+            pa.concat_arrays(chunks) if chunks else pa.array([], SCHEMA.field(name).type)
+        )
+        del chunks
+        tables[:] = [table.drop_columns([name]) for table in tables]  # the caller's list too
+        pa.default_memory_pool().release_unused()  # else Arrow's allocator keeps the chunks
+    return pa.table(columns, schema=SCHEMA)
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:

@@ -108,6 +108,7 @@ def _load_columns(
                 gen = serving.gen + 1
                 written = directload.write_generation(conn, report.ecosystem, gen, table, order)
                 del table, order  # the search index and the swap need none of it
+                directload.release_memory()
                 _index_and_swap(conn, report, serving, *written)
         finally:
             conn.invalidate()
