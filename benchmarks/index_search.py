@@ -1,38 +1,49 @@
 """Name index search, browse and ping through HTTP against a real uvicorn server.
 
     .venv/bin/python benchmarks/index_search.py [--db DIR_OR_FILE] [--postgres URL] [--rounds 5]
+        [--postgres-only]
 
 The index holds the synthetic x4 listing of benchmarks/index_load.py (about 4.5 M names) in
-the npm ecosystem; ``--db`` reuses a database that index_load.py kept. One client, keep-alive,
-a mixed query set (exact popular names, prefixes, 2-character queries, common and rare
-substrings, no match), limit 250. The naive baseline runs the original's three LIKE queries
-(exact, 'q%', '%q%', each ORDER BY name) on the same SQLite table, in-process (which spares it
-the HTTP overhead pkgdex pays). Prints Markdown tables.
+the npm ecosystem; ``--db`` reuses a database that index_load.py kept. One keep-alive client at
+a time, a mixed query set (exact popular names, prefixes, 2-character queries, common and rare
+substrings, no match), limit 250. Two clients take turns, round by round: httpx (what most
+callers use; it costs a few hundred microseconds of CPU per request on the same cores as the
+server) and a lean one (``http.client``), so the server's own share shows. Each client's HTTP
+floor is its ``GET /npm/ping`` in the same run, and the server's CPU time per request (from
+/proc, which waiting for a CPU does not inflate) is printed beside. The naive baseline runs the
+original's three LIKE queries (exact, 'q%', '%q%', each ORDER BY name) on the same SQLite
+table, in-process (which spares it the HTTP overhead pkgdex pays). Prints Markdown tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import os
 import random
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from measure import ping_worker
+from measure import cpu_seconds, ping_worker
 from pkgdex import db
 from pkgdex.index.jobs import load_index
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from index_load import write_synthetic
-from support.server import running_server
+from support.server import ServerProcess, running_server
 
 POPULAR = ["react", "lodash", "express", "typescript", "requests", "numpy", "django", "boto3"]
 POPULAR += ["axios", "chalk", "pandas", "flask", "webpack", "vue", "pytest", "setuptools"]
@@ -42,6 +53,11 @@ TWO = ["re", "py", "js", "io", "ng", "zx", "qj", "xq", "vw", "kz", "jq", "-q", "
 COMMON = ["json", "test", "util", "plugin", "config", "client", "data", "api", "react", "core"]
 NAIVE_PER_KIND = 4
 NO_MATCH = ["qqzzxxvv", "zzqqjjxx", "xqxqxqxq", "kkjjqqzz", "vvvvqqqq", "jxjxjxjx"]
+CLIENTS = ("httpx", "http.client")
+
+Params = dict[str, str | int]
+Get = Callable[[str, Params], bytes]  # GET path?params on a keep-alive connection: the body
+Times = dict[str, list[float]]
 
 
 def query_set(conn: sqlite3.Connection, seed: int = 7) -> dict[str, list[str]]:
@@ -76,18 +92,60 @@ def timed(call: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def http_search(url: str, queries: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {kind: [] for kind in queries}
+@contextmanager
+def httpx_get(url: str) -> Iterator[Get]:
     with httpx.Client(base_url=url, timeout=30) as client:
-        for qs in queries.values():  # warm-up, as a running server would be
+
+        def get(path: str, params: Params) -> bytes:
+            response = client.get(path, params=params)
+            response.raise_for_status()
+            return response.content
+
+        yield get
+
+
+@contextmanager
+def lean_get(url: str) -> Iterator[Get]:
+    """One keep-alive ``http.client`` connection: a fraction of httpx's client-side CPU."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+
+    def get(path: str, params: Params) -> bytes:
+        conn.request("GET", f"{path}?{urlencode(params)}" if params else path)
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path} {params}: HTTP {response.status}")
+        return body
+
+    try:
+        yield get
+    finally:
+        conn.close()
+
+
+@contextmanager
+def both_clients(url: str) -> Iterator[dict[str, Get]]:
+    with ExitStack() as stack:
+        yield {
+            "httpx": stack.enter_context(httpx_get(url)),
+            "http.client": stack.enter_context(lean_get(url)),
+        }
+
+
+def http_search(
+    gets: dict[str, Get], queries: dict[str, list[str]], rounds: int
+) -> dict[str, Times]:
+    """Per client, per kind of query: milliseconds. The clients take turns query by query, so
+    both see the same caches and the same neighbours on the machine (and neither connection
+    sits idle long enough for the server to close it)."""
+    times: dict[str, Times] = {name: {kind: [] for kind in queries} for name in gets}
+    for _ in range(rounds):
+        for kind, qs in queries.items():
             for q in qs:
-                client.get("/npm/search", params={"q": q, "limit": 250}).raise_for_status()
-        for _ in range(rounds):
-            for kind, qs in queries.items():
-                for q in qs:
-                    times[kind].append(
-                        timed(lambda q=q: client.get("/npm/search", params={"q": q, "limit": 250}))
-                    )
+                params: Params = {"q": q, "limit": 250}
+                for name, get in gets.items():
+                    times[name][kind].append(timed(partial(get, "/npm/search", params)))
     return times
 
 
@@ -112,20 +170,71 @@ def naive_search(path: Path, queries: dict[str, list[str]]) -> dict[str, list[fl
     return times
 
 
-def get_times(url: str, path: str, params: dict[str, int], count: int = 300) -> list[float]:
-    with httpx.Client(base_url=url, timeout=30) as client:
-        client.get(path, params=params).raise_for_status()
-        return [timed(lambda: client.get(path, params=params)) for _ in range(count)]
+def get_times(gets: dict[str, Get], path: str, params: Params, count: int = 300) -> Times:
+    """``count`` calls of one URL per client, the clients taking turns call by call."""
+    times: Times = {name: [] for name in gets}
+    for _ in range(count):
+        for name, get in gets.items():
+            times[name].append(timed(partial(get, path, params)))
+    return times
 
 
-def browse_times(url: str, page: int) -> list[float]:
-    return get_times(url, "/npm/browse", {"page": page, "limit": 200})
+def browse_times(gets: dict[str, Get], page: int) -> Times:
+    return get_times(gets, "/npm/browse", {"page": page, "limit": 200})
 
 
-def print_floor(values: list[float]) -> None:
-    p50, p99 = statistics.median(values), percentile(values, 99)
+@dataclass
+class HttpRun:
+    """What one server answered: per client, search times by kind, browse and ping times."""
+
+    search: dict[str, Times]
+    browse_first: Times
+    browse_far: Times
+    floor: Times
+    search_cpu_ms: float  # server CPU per search request, both clients together
+    browse_cpu_ms: float
+
+
+def measure_server(server: ServerProcess, queries: dict[str, list[str]], rounds: int) -> HttpRun:
+    pid = server.process.pid
+    with both_clients(server.url) as gets:
+        for get in gets.values():  # warm-up, as a running server would be
+            for q in (q for qs in queries.values() for q in qs):
+                get("/npm/search", {"q": q, "limit": 250})
+            get("/npm/browse", {"page": 1, "limit": 200})
+        before = cpu_seconds(pid)
+        search = http_search(gets, queries, rounds)
+        middle = cpu_seconds(pid)
+        first, far = browse_times(gets, 1), browse_times(gets, 10_000)
+        after = cpu_seconds(pid)
+        floor = get_times(gets, "/npm/ping", {})
+    searches = sum(len(t) for per_kind in search.values() for t in per_kind.values())
+    browses = sum(map(len, first.values())) + sum(map(len, far.values()))
+    return HttpRun(
+        search,
+        first,
+        far,
+        floor,
+        (middle - before) * 1000 / searches,
+        (after - middle) * 1000 / browses,
+    )
+
+
+def print_http(run: HttpRun, label: str, naive: Times | None) -> None:
+    print("\n".join(table_for(f"{label}, through HTTP", run.search, naive)))
+    print(f"\n| browse (limit 200), {label} | client | p50 ms | p99 ms |\n|---|---|---:|---:|")
+    for page, per_client in (("page 1", run.browse_first), ("page 10,000", run.browse_far)):
+        for name, values in per_client.items():
+            p50, p99 = statistics.median(values), percentile(values, 99)
+            print(f"| {page} | {name} | {p50:.2f} | {p99:.2f} |")
+    print("\nHTTP floor, same run (GET /npm/ping, same client):")
+    for name, values in run.floor.items():
+        print(
+            f"- {name}: p50 {statistics.median(values):.2f} ms, p99 {percentile(values, 99):.2f} ms"
+        )
     print(
-        f"\nHTTP floor, same run (GET /npm/ping, same client): p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+        f"\nServer CPU per request (uvicorn process, /proc): search {run.search_cpu_ms:.2f} ms, "
+        f"browse {run.browse_cpu_ms:.2f} ms"
     )
 
 
@@ -134,9 +243,7 @@ def ping_rate(url: str, seconds: float = 5.0, connections: int = 8) -> float:
 
     async def run() -> int:
         deadline = time.perf_counter() + seconds
-        return sum(
-            await asyncio.gather(*(ping_worker(port, deadline) for _ in range(connections)))
-        )
+        return sum(await asyncio.gather(*(ping_worker(port, deadline) for _ in range(connections))))
 
     return asyncio.run(run()) / seconds
 
@@ -156,26 +263,29 @@ def ensure_database(args: argparse.Namespace) -> Path:
     return path
 
 
-def table_for(
-    label: str, ours: dict[str, list[float]], naive: dict[str, list[float]] | None
-) -> list[str]:
+def table_for(label: str, ours: dict[str, Times], naive: Times | None) -> list[str]:
+    """p50/p99 per kind of query and per client; the speed-up is over httpx's p50."""
+    columns = " | ".join(f"{name} p50 ms | {name} p99 ms" for name in ours)
     rows = [
-        f"| {label} | p50 ms | p99 ms | naive p50 ms | speed-up at p50 |",
-        "|---|---:|---:|---:|---:|",
+        f"| {label} | {columns} | naive p50 ms | speed-up at p50 |",
+        "|---|" + "---:|" * (2 * len(ours) + 2),
     ]
-    kinds = [*ours, "all"]
-    for kind in kinds:
-        mine = [t for k in ours for t in ours[k]] if kind == "all" else ours[kind]
-        base = None
+    for kind in [*next(iter(ours.values())), "all"]:
+        cells = []
+        for per_kind in ours.values():
+            mine = pooled(per_kind, kind)
+            cells.append(f"{statistics.median(mine):.2f} | {percentile(mine, 99):.2f}")
+        speed_up = "- | -"
         if naive is not None:
-            base = [t for k in naive for t in naive[k]] if kind == "all" else naive[kind]
-        p50 = statistics.median(mine)
-        base_p50 = statistics.median(base) if base else None
-        rows.append(
-            f"| {kind} | {p50:.2f} | {percentile(mine, 99):.2f} | "
-            + (f"{base_p50:.1f} | {base_p50 / p50:.0f}x |" if base_p50 else "- | - |")
-        )
+            base_p50 = statistics.median(pooled(naive, kind))
+            httpx_p50 = statistics.median(pooled(ours[CLIENTS[0]], kind))
+            speed_up = f"{base_p50:,.0f} | {base_p50 / httpx_p50:,.0f}x"
+        rows.append(f"| {kind} | {' | '.join(cells)} | {speed_up} |")
     return rows
+
+
+def pooled(times: Times, kind: str) -> list[float]:
+    return [t for values in times.values() for t in values] if kind == "all" else times[kind]
 
 
 def main() -> None:
@@ -184,33 +294,36 @@ def main() -> None:
     parser.add_argument(
         "--postgres", help="also measure on this PostgreSQL URL (loads it if empty)"
     )
+    parser.add_argument(
+        "--postgres-only", action="store_true", help="with --postgres: skip the SQLite server"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     path = ensure_database(args)
     with sqlite3.connect(path) as conn:
         total = conn.execute("SELECT total FROM index_state WHERE ecosystem = 'npm'").fetchone()[0]
         queries = query_set(conn)
+    count = sum(map(len, queries.values()))
+    print(f"\n{total:,} names (npm ecosystem), {args.rounds} rounds of {count} queries per client")
+    if not (args.postgres and args.postgres_only):
+        sqlite_run(path, queries, args.rounds)
+    if args.postgres:
+        postgres(args.postgres, path, queries, args.rounds)
+
+
+def sqlite_run(path: Path, queries: dict[str, list[str]], rounds: int) -> None:
     env = {
         "PKGDEX_DATABASE_URL": f"sqlite:///{path}",
         "PKGDEX_RATE_LIMITS": "off",
         "PKGDEX_OFFLINE": "1",
     }
     with running_server(env) as server:
-        ours = http_search(server.url, queries, args.rounds)
-        first, far = browse_times(server.url, 1), browse_times(server.url, 10_000)
+        run = measure_server(server, queries, rounds)
         pings = ping_rate(server.url)
-        floor = get_times(server.url, "/npm/ping", {})
     naive = naive_search(path, queries)
-    count = sum(map(len, queries.values()))
-    print(f"\n{total:,} names (npm ecosystem), {args.rounds} rounds of {count} queries\n")
-    print("\n".join(table_for("SQLite, through HTTP", ours, naive)))
-    print("\n| browse (limit 200), SQLite | p50 ms | p99 ms |\n|---|---:|---:|")
-    for label, values in (("page 1", first), ("page 10,000", far)):
-        print(f"| {label} | {statistics.median(values):.2f} | {percentile(values, 99):.2f} |")
+    print_load()
+    print_http(run, "SQLite", naive)
     print(f"\n/pypi/ping, one worker, 8 keep-alive connections: {pings:,.0f} requests/s")
-    print_floor(floor)
-    if args.postgres:
-        postgres(args.postgres, path, queries, args.rounds)
 
 
 def postgres(url: str, sqlite_path: Path, queries: dict[str, list[str]], rounds: int) -> None:
@@ -222,17 +335,18 @@ def postgres(url: str, sqlite_path: Path, queries: dict[str, list[str]], rounds:
         if not index_status(conn, "npm").loaded:
             source = sqlite_path.parent / "synthetic-x4.tsv.gz"
             load_index(engine, "npm", str(write_synthetic(source, 4)))
+    engine.dispose()
     env = {"PKGDEX_DATABASE_URL": url, "PKGDEX_RATE_LIMITS": "off", "PKGDEX_OFFLINE": "1"}
     with running_server(env) as server:
-        ours = http_search(server.url, queries, rounds)
-        first, far = browse_times(server.url, 1), browse_times(server.url, 10_000)
-        floor = get_times(server.url, "/npm/ping", {})
+        run = measure_server(server, queries, rounds)
     print()
-    print("\n".join(table_for("PostgreSQL, through HTTP", ours, None)))
-    print("\n| browse (limit 200), PostgreSQL | p50 ms | p99 ms |\n|---|---:|---:|")
-    for label, values in (("page 1", first), ("page 10,000", far)):
-        print(f"| {label} | {statistics.median(values):.2f} | {percentile(values, 99):.2f} |")
-    print_floor(floor)
+    print_load()
+    print_http(run, "PostgreSQL", None)
+
+
+def print_load() -> None:
+    figures = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"Load average (1, 5, 15 min) at the end: {figures}\n")
 
 
 if __name__ == "__main__":
