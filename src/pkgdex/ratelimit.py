@@ -88,15 +88,21 @@ class RateLimit:
         self.render = render
 
     async def __call__(self, request: Request, response: Response) -> None:
+        response.headers.update(await self.check(request))
+
+    async def check(self, request: Request) -> dict[str, str]:
+        """Count ``request``: the ``X-RateLimit-*`` headers to send (none when limits are off
+        or bypassed), or a 429 raised as :class:`ResponseError`."""
         limiter: Limiter = request.app.state.limiter
         if not limiter.enabled or self._bypassed(request, limiter.settings):
-            return
+            return {}
         ip = client_ip(request, limiter.settings.trusted_proxies)
         try:
-            response.headers.update(await self._count(request, limiter, ip))
+            return await self._count(request, limiter, ip)
         except StorageError:
             # A limit is a protection, not the service: while Redis is unreachable, serve.
             log.warning("rate-limit storage unreachable; %s is not limited", self.scope)
+            return {}
 
     async def _count(self, request: Request, limiter: Limiter, ip: str) -> dict[str, str]:
         """Count the request in every window: the headers to send, or a 429 raised."""
