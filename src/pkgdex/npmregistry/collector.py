@@ -1,10 +1,11 @@
-"""Pausing Python's cyclic garbage collector while a packument is parsed and derived.
+"""Pausing Python's cyclic garbage collector while a packument is parsed, derived and let go.
 
 Parsing a large packument makes tens of thousands of dicts and lists at once. Each 700 new
 containers set off a young-generation collection, and the survivors soon set off older ones
 that walk the whole heap; for a 400 KB document that was about a fifth of a miss's CPU. JSON
 has no reference cycles, so those collections can find nothing in it: the collector is paused
-while any miss parses and resumes (and catches up in one pass) when the last one ends. Misses
+from the fetch until the parsed document has been let go, and resumes when the last pause
+ends (by then the document's objects are gone, so there is nothing to catch up on). Pauses
 that overlap without end still get a full collection every ``MAX_PAUSE_SECONDS``.
 """
 
@@ -16,32 +17,53 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+MAX_PAUSE_SECONDS = 1.0
+
 _lock = threading.Lock()
 _pauses = 0
 _resume = False  # whether the collector was on when the first pause began
 _since = 0.0  # time.monotonic() of the pause's start or of its last catch-up collection
-MAX_PAUSE_SECONDS = 1.0
+
+
+class Pause:
+    """One pause of the collector, from its making until ``end`` (or until it is dropped)."""
+
+    def __init__(self) -> None:
+        global _pauses, _resume, _since
+        self._ended = False
+        catch_up = False
+        with _lock:
+            now = time.monotonic()
+            if _pauses == 0:
+                _resume, _since = gc.isenabled(), now
+                gc.disable()
+            elif _resume and now - _since > MAX_PAUSE_SECONDS:
+                _since, catch_up = now, True
+            _pauses += 1
+        if catch_up:
+            gc.collect()
+
+    def end(self) -> None:
+        """End this pause (again: nothing); the collector resumes when the last one ends."""
+        global _pauses
+        with _lock:
+            if self._ended:
+                return
+            self._ended = True
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()
+
+    def __del__(self) -> None:
+        # A pause whose owner failed before ending it must not keep the collector off.
+        self.end()
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the collector for the block (nested and concurrent pauses share one pause)."""
-    global _pauses, _resume, _since
-    catch_up = False
-    with _lock:
-        now = time.monotonic()
-        if _pauses == 0:
-            _resume, _since = gc.isenabled(), now
-            gc.disable()
-        elif _resume and now - _since > MAX_PAUSE_SECONDS:
-            _since, catch_up = now, True
-        _pauses += 1
-    if catch_up:
-        gc.collect()
+    pause = Pause()
     try:
         yield
     finally:
-        with _lock:
-            _pauses -= 1
-            if _pauses == 0 and _resume:
-                gc.enable()
+        pause.end()

@@ -25,7 +25,7 @@ from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
 from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry import queries
-from pkgdex.npmregistry.collector import collector_paused
+from pkgdex.npmregistry.collector import Pause
 from pkgdex.npmregistry.documents import Documents
 from pkgdex.npmregistry.memory import AnswerMemory
 from pkgdex.npmregistry.models import npm_packuments
@@ -182,23 +182,27 @@ class NpmRegistry:
             return Answer(stored, stale=True)
 
     def _fetch(self, name: str, stored: queries.StoredPackument | None) -> Answer:
-        with collector_paused():
+        pause = Pause()  # until the parsed document is let go (see collector)
+        try:
             documents = self._documents(name, stored)
+        except BaseException:
+            pause.end()
+            raise
         if documents is None:  # the upstream confirmed the stored copy
+            pause.end()
             with self.engine.begin() as conn:
                 touch(conn, name)
             assert stored is not None
             return Answer(stored)
         if self.later is _now:  # nobody waits for an answer: store first
+            _finish(documents, pause)
             return Answer(self.save(documents, previous=stored), fetched=documents)
         release = self.single_flight.hold(f"npm:{name}")
-        self.later(self._store_behind, documents, stored, release)
+        self.later(self._store_behind, documents, stored, release, pause)
         return Answer(documents.stored(None, time.time()), fetched=documents)
 
     def _documents(self, name: str, stored: queries.StoredPackument | None) -> Documents | None:
-        """Fetch and check the packument and make every form kept of it (None: not modified
-        since the stored copy). The parsed document dies on return, before the collector
-        resumes, so no collection ever walks it."""
+        """Fetch and check the packument (None: not modified since the stored copy)."""
         headers = {"Accept": "application/json"}
         if stored is not None and not stored.negative and stored.upstream_etag:
             headers["If-None-Match"] = stored.upstream_etag
@@ -211,7 +215,7 @@ class NpmRegistry:
             raise UpstreamError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
         if pk.is_unpublished(doc):
             raise UpstreamNotFound(name)
-        return Documents.of(doc, fetched.headers.get("etag"))
+        return Documents(doc, fetched.headers.get("etag"))
 
     def save(
         self, documents: Documents, *, previous: queries.StoredPackument | None = None
@@ -228,10 +232,12 @@ class NpmRegistry:
         documents: Documents,
         previous: queries.StoredPackument | None,
         release: Callable[[], None],
+        pause: Pause,
     ) -> None:
         """Store an answered packument, then let its single-flight key go; a failed write is
         logged and leaves any old copy, so the next request misses again."""
         try:
+            _finish(documents, pause)
             with self.engine.begin() as conn:
                 stored = store_documents(conn, documents)
         except SQLAlchemyError as exc:
@@ -251,6 +257,14 @@ def _served(stored: queries.StoredPackument) -> Answer:
     if stored.negative:
         raise PackageNotFoundError(stored.name)
     return Answer(stored)
+
+
+def _finish(documents: Documents, pause: Pause) -> None:
+    """Make the rest of the documents and let the parsed one go, then resume the collector."""
+    try:
+        documents.finish()
+    finally:
+        pause.end()
 
 
 def _news_for_index(

@@ -63,3 +63,14 @@ def test_pauses_that_overlap_without_end_still_collect(monkeypatch: pytest.Monke
         pass
     assert collections == [1]
     assert gc.isenabled()
+
+
+def test_a_pause_ends_once_and_when_dropped() -> None:
+    gc.enable()
+    pause = collector.Pause()
+    other = collector.Pause()
+    pause.end()
+    pause.end()  # a second end does not end another's pause
+    assert not gc.isenabled()
+    del other  # dropped without ending
+    assert gc.isenabled()
