@@ -208,7 +208,7 @@ PG_DENSE = 50_000
 PG_SHORT_WALK = 2
 PG_LONG_WALK = 12
 # Above this estimate, the first PG_PREFIX_IDS keys are read before any bucket.
-PG_VERY_DENSE = 100_000
+PG_VERY_DENSE = 150_000
 PG_PREFIX_IDS = 10_000
 Rows = Sequence[Row[Any]]
 
@@ -220,9 +220,9 @@ def _pg_contains(
     params = {"eco": ecosystem, "gen": window.gen, "key": key, "limit": limit}
     if len(key) < 2:
         return _pg_scan(conn, params)
-    word = key.translate(_WORD).replace("\\", "\\\\").replace("%", "\\%")
-    params["word"] = f"%{word}%"
-    grams = list(dict.fromkeys(key[i : i + 3] for i in range(max(1, len(key) - 2))))
+    word = key.translate(_WORD)
+    params["word"] = "%" + word.replace("\\", "\\\\").replace("%", "\\%") + "%"
+    grams = [key] if len(key) == 2 else list(dict.fromkeys(_trigrams(word)))
     swap = {**_PG_SEARCH_SETTINGS, "eco": ecosystem, "gen": window.gen}
     swap |= {"grams": grams, "n_grams": len(grams)}
     was = conn.execute(_PG_SWAP_SETTINGS, swap).one()
@@ -231,6 +231,10 @@ def _pg_contains(
         return _pg_paths(conn, queries, params, window, was.seen * PG_SAMPLE)
     finally:
         conn.execute(_PG_SET, {name: getattr(was, name) for name in _PG_SEARCH_SETTINGS})
+
+
+def _trigrams(word: str) -> list[str]:
+    return [word[i : i + 3] for i in range(len(word) - 2)]
 
 
 def _pg_paths(
@@ -319,8 +323,9 @@ def _pg_bounded(
 
 
 # How often each 2- and 3-character substring (from a key's second character on, as contains
-# matches use them) occurs among every PG_SAMPLE-th row of a generation: ``_pg_contains``
-# takes its rarest gram's count as an estimate of the candidates before choosing a path.
+# matches use them) occurs among every PG_SAMPLE-th row of a generation: bigrams of the key
+# and trigrams of its index_key_word(), as the GIN indexes see them. ``_pg_contains`` takes
+# its query's rarest gram's count as an estimate of the candidates before choosing a path.
 PG_SAMPLE = 50
 _PG_CLEAR_COUNTS = text(
     "DELETE FROM ix_trgm_counts WHERE ecosystem = :eco AND gen <> "
@@ -328,11 +333,12 @@ _PG_CLEAR_COUNTS = text(
 )
 _PG_COUNT_GRAMS = text(
     "INSERT INTO ix_trgm_counts (ecosystem, gen, gram, n) "
-    "SELECT CAST(:eco AS VARCHAR(16)), :gen, substr(e.key, i, w), count(*) "
-    "FROM index_entries e CROSS JOIN generate_series(2, 3) AS w(w) "
+    "SELECT CAST(:eco AS VARCHAR(16)), :gen, g.gram, count(*) FROM index_entries e "
+    "CROSS JOIN LATERAL (SELECT index_key_word(e.key) AS word) k "
+    "CROSS JOIN generate_series(2, 3) AS w(w) "
     "CROSS JOIN generate_series(2, length(e.key) - w + 1) AS i(i) "
-    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id % :sample = 0 "
-    "GROUP BY substr(e.key, i, w)"
+    "CROSS JOIN LATERAL (SELECT substr(CASE w WHEN 3 THEN k.word ELSE e.key END, i, w) AS gram) g "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id % :sample = 0 GROUP BY g.gram"
 )
 # A bulk insert leaves rows in each GIN index's pending list, which every search scans in full
 # until a VACUUM merges it, and the planner needs the new generation's statistics.

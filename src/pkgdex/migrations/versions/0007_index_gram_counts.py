@@ -1,7 +1,8 @@
 """PostgreSQL substring search: how often each short substring occurs, per generation.
 
 ``ix_trgm_counts`` holds, for every 50th row of a generation, how often each 2- and
-3-character substring occurs from a key's second character on. A search takes the count of
+3-character substring occurs from a key's second character on (bigrams of the key, trigrams of
+its ``index_key_word``, as the GIN indexes see them). A search takes the count of
 its query's rarest gram as an estimate of its candidates before choosing a path
 (``pkgdex.index.search``); each load writes its generation's counts. SQLite: no change.
 
@@ -22,11 +23,13 @@ depends_on = None
 # ``pkgdex.index.search.PG_SAMPLE``.
 COUNT_SERVING_GRAMS = (
     "INSERT INTO ix_trgm_counts (ecosystem, gen, gram, n) "
-    "SELECT e.ecosystem, e.gen, substr(e.key, i, w), count(*) FROM index_entries e "
+    "SELECT e.ecosystem, e.gen, g.gram, count(*) FROM index_entries e "
     "JOIN index_state s ON s.ecosystem = e.ecosystem AND s.gen = e.gen "
+    "CROSS JOIN LATERAL (SELECT index_key_word(e.key) AS word) k "
     "CROSS JOIN generate_series(2, 3) AS w(w) "
     "CROSS JOIN generate_series(2, length(e.key) - w + 1) AS i(i) "
-    "WHERE e.id % 50 = 0 GROUP BY e.ecosystem, e.gen, substr(e.key, i, w)"
+    "CROSS JOIN LATERAL (SELECT substr(CASE w WHEN 3 THEN k.word ELSE e.key END, i, w) AS gram) g "
+    "WHERE e.id % 50 = 0 GROUP BY e.ecosystem, e.gen, g.gram"
 )
 
 
