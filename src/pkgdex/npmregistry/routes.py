@@ -83,6 +83,10 @@ async def _answer(request: Request, lookup: PackageLookup, version: str | None) 
         if isinstance(after, AfterAnswer):  # the error's response will not run it
             await run_in_threadpool(after.run)
         raise
+    except BaseException:  # cancelled: no response at all, yet a held key must be let go
+        if isinstance(after, AfterAnswer):
+            after.run()
+        raise
     if isinstance(after, AfterAnswer) and after:
         response.background = BackgroundTask(after.run)
     return response
