@@ -4,15 +4,18 @@ when it is missing or older than the TTL, and fall back to the stale copy when t
 Reads cost one primary-key lookup of the project's bookkeeping: everything rendered from a
 project is cached in memory per (project, revision), and the revision changes whenever stored
 content does, so every process notices another process's refresh.
+
+A miss answers before it stores: the answer is made from the upstream's document and the
+write follows once the response has gone (``pending.py``), with the single flight held until
+it commits, so nobody misses in between. A failed write is logged and leaves the stored copy
+as it was; the next request simply misses again.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -25,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from pkgdex.config import Settings
 from pkgdex.metadata import canonical, queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
+from pkgdex.metadata.memory import MemoryCache
 from pkgdex.metadata.pending import PendingWrite, later, waiting_answer
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight, collector_paused
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
@@ -42,46 +46,6 @@ WRITE_WAIT_SECONDS = 5.0
 
 class NotFound(Exception):  # noqa: N818 (answered as PyPI's 404)
     """No such project or release (upstream said so, or the cache knows nothing offline)."""
-
-
-class MemoryCache:
-    """A thread-safe LRU of values built from stored content, bounded by entries and bytes."""
-
-    def __init__(self, max_entries: int, max_bytes: int) -> None:
-        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._max_entries, self._max_bytes, self._bytes = max_entries, max_bytes, 0
-
-    def get(self, key: Hashable) -> object | None:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is None:
-                return None
-            self._items.move_to_end(key)
-            value: object = hit[0]
-            return value
-
-    def get_or_make(self, key: Hashable, make: Callable[[], T], size: Callable[[T], int]) -> T:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit[0]  # type: ignore[no-any-return]
-        value = make()
-        self.put(key, value, size)
-        return value
-
-    def put(self, key: Hashable, value: T, size: Callable[[T], int]) -> None:
-        cost = size(value)
-        with self._lock:
-            if key not in self._items:
-                self._items[key] = (value, cost)
-                self._bytes += cost
-            while self._items and (
-                len(self._items) > self._max_entries or self._bytes > self._max_bytes
-            ):
-                _, (_, evicted) = self._items.popitem(last=False)
-                self._bytes -= evicted
 
 
 @dataclass

@@ -1,0 +1,50 @@
+"""A bounded, thread-safe memory of values built from stored content (rendered answers, views)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class MemoryCache:
+    """A thread-safe LRU of values built from stored content, bounded by entries and bytes."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_entries, self._max_bytes, self._bytes = max_entries, max_bytes, 0
+
+    def get(self, key: Hashable) -> object | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            self._items.move_to_end(key)
+            value: object = hit[0]
+            return value
+
+    def get_or_make(self, key: Hashable, make: Callable[[], T], size: Callable[[T], int]) -> T:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit[0]  # type: ignore[no-any-return]
+        value = make()
+        self.put(key, value, size)
+        return value
+
+    def put(self, key: Hashable, value: T, size: Callable[[T], int]) -> None:
+        cost = size(value)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, cost)
+                self._bytes += cost
+            while self._items and (
+                len(self._items) > self._max_entries or self._bytes > self._max_bytes
+            ):
+                _, (_, evicted) = self._items.popitem(last=False)
+                self._bytes -= evicted
