@@ -6,14 +6,14 @@ from fastapi import FastAPI
 
 from pkgdex.index.queries import ECOSYSTEMS
 from pkgdex.index.reloads import IndexReloads
-from pkgdex.index.routes import add_ping_routes, make_router
+from pkgdex.index.routes import add_fast_routes, make_router
 
 
 def register(app: FastAPI) -> None:
     """Attach this domain's routes and start-up work to ``app``."""
     from pkgdex.app import on_shutdown, on_startup  # pkgdex.app imports this package
 
-    add_ping_routes(app)  # first, so they are matched before anything else
+    add_fast_routes(app)  # first, so they are matched before anything else
     for ecosystem in ECOSYSTEMS:
         app.include_router(make_router(ecosystem, app.state.settings))
     on_startup(app, _start_reloads)

@@ -97,7 +97,7 @@ async def fast_ping(_request: Request) -> Response:
     return pong()
 
 
-def add_ping_routes(app: FastAPI) -> None:
+def add_fast_routes(app: FastAPI) -> None:
     """Serve ``/ping``, and well-formed ``/search`` and ``/browse`` requests, as plain Starlette
     routes ahead of the API routers.
 
@@ -243,7 +243,7 @@ def make_router(ecosystem: str, settings: Settings) -> APIRouter:
     def limited(route: str) -> list[Any]:
         return [Depends(index_rate_limit(ecosystem, route, settings))]
 
-    # Served by add_ping_routes; these document it (one route per method: each needs its own
+    # Served by add_fast_routes; these document it (one route per method: each needs its own
     # operation id in the OpenAPI document).
     @router.get("/ping", responses=osma.PING_DOC)
     @router.head("/ping", name="ping_head", responses=osma.PING_DOC)
