@@ -66,13 +66,10 @@ class PackageDetails:
     month: str | None  # month of the latest release, YYYY-MM
 
 
-_EXACT = text(
-    "SELECT no, name, version FROM index_entries "
-    "WHERE ecosystem = :eco AND gen = :gen AND key = :key"
-)
-_PREFIX = text(
-    "SELECT no, name, version FROM index_entries "
-    "WHERE ecosystem = :eco AND gen = :gen AND key > :key AND key < :upper "
+# The exact match and the prefix matches in one range read: ``key`` itself sorts first.
+_EXACT_AND_PREFIX = text(
+    "SELECT no, name, version, key FROM index_entries "
+    "WHERE ecosystem = :eco AND gen = :gen AND key >= :key AND key < :upper "
     "ORDER BY key LIMIT :limit"
 )
 _BROWSE = text(
@@ -89,11 +86,11 @@ def search(conn: Connection, ecosystem: str, q: str, limit: int) -> list[SearchH
     key = search_key(ecosystem, q)
     if state is None or not key or limit < 1 or "\x00" in key:  # no name holds a NUL
         return []
-    params = {"eco": ecosystem, "gen": state["gen"], "key": key}
-    ranked = [(0, row) for row in conn.execute(_EXACT, params).mappings()]
-    if len(ranked) < limit:
-        prefix_params = {**params, "upper": key + KEY_MAX, "limit": limit - len(ranked)}
-        ranked += [(1, row) for row in conn.execute(_PREFIX, prefix_params).mappings()]
+    params = {"eco": ecosystem, "gen": state["gen"], "key": key, "upper": key + KEY_MAX}
+    ranked = [
+        (0 if row["key"] == key else 1, row)
+        for row in conn.execute(_EXACT_AND_PREFIX, {**params, "limit": limit}).mappings()
+    ]
     if len(ranked) < limit:
         window = backends.Window(state["gen"], state["first_id"], state["last_id"])
         found = backends.contains(conn, ecosystem, window, key, limit - len(ranked))
