@@ -176,12 +176,13 @@ _PG_QUERIES = {
 # planner likes for a LIMIT but reads most of a generation when the matches are rare or sit
 # late in key order. A bitmap scan reads only the GIN candidates, whatever their order. No JIT
 # (its compile time is many such queries) and no parallel workers (the bucket walk relies on
-# a nested loop returning the buckets in order).
+# a nested loop returning the buckets in order). Set for the transaction (a rollback undoes
+# them), or for the session in autocommit, where a transaction is one statement.
 _PG_SEARCH_SETTINGS = {"indexscan": "off", "seqscan": "off", "jit": "off", "workers": "0"}
 _PG_SET = text(
-    "SELECT set_config('enable_indexscan', :indexscan, true), "
-    "set_config('enable_seqscan', :seqscan, true), set_config('jit', :jit, true), "
-    "set_config('max_parallel_workers_per_gather', :workers, true)"
+    "SELECT set_config('enable_indexscan', :indexscan, :local), "
+    "set_config('enable_seqscan', :seqscan, :local), set_config('jit', :jit, :local), "
+    "set_config('max_parallel_workers_per_gather', :workers, :local)"
 )
 # The same, returning the settings as they were (read in the materialized CTE, before the
 # statement changes them) and how often the query's rarest gram occurs in the sample of
@@ -190,9 +191,9 @@ _PG_SWAP_SETTINGS = text(
     "WITH was AS MATERIALIZED (SELECT current_setting('enable_indexscan') AS indexscan, "
     "current_setting('enable_seqscan') AS seqscan, current_setting('jit') AS jit, "
     "current_setting('max_parallel_workers_per_gather') AS workers) "
-    "SELECT was.*, set_config('enable_indexscan', :indexscan, true), "
-    "set_config('enable_seqscan', :seqscan, true), set_config('jit', :jit, true), "
-    "set_config('max_parallel_workers_per_gather', :workers, true), "
+    "SELECT was.*, set_config('enable_indexscan', :indexscan, :local), "
+    "set_config('enable_seqscan', :seqscan, :local), set_config('jit', :jit, :local), "
+    "set_config('max_parallel_workers_per_gather', :workers, :local), "
     "(SELECT CASE WHEN count(*) < :n_grams THEN 0 ELSE min(c.n) END FROM ix_trgm_counts c "
     "WHERE c.ecosystem = :eco AND c.gen = :gen AND c.gram = ANY(CAST(:grams AS text[]))) "
     "AS seen FROM was"
@@ -225,12 +226,15 @@ def _pg_contains(
     grams = [key] if len(key) == 2 else list(dict.fromkeys(_trigrams(word)))
     swap = {**_PG_SEARCH_SETTINGS, "eco": ecosystem, "gen": window.gen}
     swap |= {"grams": grams, "n_grams": len(grams)}
+    local = not getattr(conn.connection.driver_connection, "autocommit", False)
+    swap["local"] = local
     was = conn.execute(_PG_SWAP_SETTINGS, swap).one()
     try:
         queries = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
         return _pg_paths(conn, queries, params, window, was.seen * PG_SAMPLE)
     finally:
-        conn.execute(_PG_SET, {name: getattr(was, name) for name in _PG_SEARCH_SETTINGS})
+        back = {name: getattr(was, name) for name in _PG_SEARCH_SETTINGS}
+        conn.execute(_PG_SET, {**back, "local": local})
 
 
 def _trigrams(word: str) -> list[str]:

@@ -104,3 +104,20 @@ def test_search_leaves_the_planner_settings_as_they_were(loaded: Engine) -> None
         queries.search(conn, "npm", "json", 3)
         queries.search(conn, "npm", "js", 3)
         assert conn.execute(show).one() == before
+
+
+@pytest.mark.parametrize("thresholds", PATHS[:3])
+def test_search_in_autocommit_gives_the_same_hits(
+    loaded: Engine, monkeypatch: pytest.MonkeyPatch, thresholds: dict[str, int]
+) -> None:
+    """Each statement is its own transaction there: the planner settings must still hold."""
+    for name, value in thresholds.items():
+        monkeypatch.setattr(search_backends, name, value)
+    postgres = loaded.dialect.name == "postgresql"
+    show = text("SELECT current_setting('enable_indexscan'), current_setting('jit')")
+    with loaded.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        before = conn.execute(show).one() if postgres else None
+        for q in QUERIES:
+            hits = queries.search(conn, "npm", q, 3)
+            assert [(hit.name, hit.rank) for hit in hits] == expected(q, 3), q
+        assert (conn.execute(show).one() if postgres else None) == before
