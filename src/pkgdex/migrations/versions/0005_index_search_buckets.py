@@ -8,7 +8,7 @@ bigrams for 2-character queries) lead with the bucket ``id / 65536`` (btree_gin)
 can read the matches of one id range at a time, in key order, and stop early
 (``pkgdex.index.search``). SQLite: no change.
 
-Revision ID: 0006_index_search_buckets
+Revision ID: 0005_index_search_buckets
 Revises: 0004_npmregistry
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0006_index_search_buckets"
+revision = "0005_index_search_buckets"
 down_revision = "0004_npmregistry"
 branch_labels = None
 depends_on = None

@@ -6,16 +6,16 @@ its ``index_key_word``, as the GIN indexes see them). A search takes the count o
 its query's rarest gram as an estimate of its candidates before choosing a path
 (``pkgdex.index.search``); each load writes its generation's counts. SQLite: no change.
 
-Revision ID: 0007_index_gram_counts
-Revises: 0006_index_search_buckets
+Revision ID: 0006_index_gram_counts
+Revises: 0005_index_search_buckets
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0007_index_gram_counts"
-down_revision = "0006_index_search_buckets"
+revision = "0006_index_gram_counts"
+down_revision = "0005_index_search_buckets"
 branch_labels = None
 depends_on = None
 
