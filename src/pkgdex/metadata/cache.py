@@ -25,12 +25,13 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from pkgdex.collector import collector_paused
 from pkgdex.config import Settings
 from pkgdex.metadata import canonical, queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.memory import MemoryCache
 from pkgdex.metadata.pending import PendingWrite, later, waiting_answer
-from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight, collector_paused
+from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound

@@ -7,12 +7,10 @@
 from __future__ import annotations
 
 import enum
-import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -180,33 +178,3 @@ class CachePolicy:
 
 
 STALE_HEADERS = {"Warning": '110 - "Response is Stale"', "X-Pkgdex-Stale": "1"}
-
-
-_pause_lock = threading.Lock()
-_pauses = 0
-_resume = False  # whether the collector was on when the first pause began
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the block (concurrent pauses share one).
-
-    Parsing a large upstream document makes tens of thousands of dicts and lists at once:
-    each 700 set off a young collection, and their survivors soon older ones over the whole
-    heap (a 500-release PyPI miss met one taking 0.17 s). JSON has no reference cycles, so
-    they find nothing in it; the collector resumes, and catches up, when the last pause ends.
-    A collector that was off stays off.
-    """
-    global _pauses, _resume
-    with _pause_lock:
-        if _pauses == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _resume:
-                gc.enable()

@@ -19,13 +19,13 @@ from sqlalchemy import Connection, Engine, Insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from pkgdex.collector import Pause
 from pkgdex.config import Settings
 from pkgdex.index import jobs as index_jobs
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
 from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry import queries
-from pkgdex.npmregistry.collector import Pause
 from pkgdex.npmregistry.documents import Documents
 from pkgdex.npmregistry.memory import AnswerMemory
 from pkgdex.npmregistry.models import npm_packuments

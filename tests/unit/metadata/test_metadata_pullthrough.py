@@ -1,20 +1,17 @@
-"""SingleFlight (in one process and across processes through Redis), CachePolicy, and the
-garbage collector pause around parsing upstream documents."""
+"""SingleFlight (in one process and across processes through Redis) and CachePolicy."""
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
 import redis
 
-from pkgdex.metadata.pullthrough import CachePolicy, Freshness, SingleFlight, collector_paused
+from pkgdex.metadata.pullthrough import CachePolicy, Freshness, SingleFlight
 
 
 def _slow_counter(calls: list[int], seconds: float = 0.2) -> int:
@@ -148,36 +145,3 @@ def test_a_held_redis_lock_is_released_by_another_thread(redis_url: str) -> None
     worker.join()
     assert client.keys(f"{prefix}:singleflight:*") == []
     flight.close()
-
-
-@pytest.fixture
-def collector_state() -> Iterator[None]:
-    was = gc.isenabled()
-    yield
-    if was:
-        gc.enable()
-    else:
-        gc.disable()
-
-
-@pytest.mark.usefixtures("collector_state")
-def test_the_collector_pause_is_shared_and_resumes_when_the_last_ends() -> None:
-    gc.enable()
-    first, second = collector_paused(), collector_paused()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    assert not gc.isenabled()  # the second miss is still parsing
-    second.__exit__(None, None, None)
-    assert gc.isenabled()
-    with pytest.raises(ValueError), collector_paused():
-        raise ValueError("bad document")
-    assert gc.isenabled()
-
-
-@pytest.mark.usefixtures("collector_state")
-def test_a_collector_that_was_off_stays_off() -> None:
-    gc.disable()
-    with collector_paused():
-        assert not gc.isenabled()
-    assert not gc.isenabled()

@@ -1,12 +1,14 @@
-"""Pausing Python's cyclic garbage collector while a packument is parsed, derived and let go.
+"""Pausing Python's cyclic garbage collector while an upstream document is parsed, derived and
+let go (PyPI project documents, npm packuments).
 
-Parsing a large packument makes tens of thousands of dicts and lists at once. Each 700 new
+Parsing a large document makes tens of thousands of dicts and lists at once. Each 700 new
 containers set off a young-generation collection, and the survivors soon set off older ones
-that walk the whole heap; for a 400 KB document that was about a fifth of a miss's CPU. JSON
-has no reference cycles, so those collections can find nothing in it: the collector is paused
-from the fetch until the parsed document has been let go, and resumes when the last pause
-ends (by then the document's objects are gone, so there is nothing to catch up on). Pauses
-that overlap without end still get a full collection every ``MAX_PAUSE_SECONDS``.
+that walk the whole heap: about a fifth of a 400 KB packument miss's CPU, and a 0.17 s full
+collection in a 500-release PyPI miss. JSON has no reference cycles, so those collections can
+find nothing in it: the collector is paused from the fetch until the parsed document has been
+let go, and resumes when the last pause ends. A pause may end in another thread than the one
+that began it (a miss's store runs behind its answer). Pauses that overlap without end still
+get a full collection every ``MAX_PAUSE_SECONDS``; a collector that was off stays off.
 """
 
 from __future__ import annotations

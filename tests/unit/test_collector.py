@@ -1,4 +1,4 @@
-"""The garbage collector pause around parsing packuments: shared by concurrent misses, and
+"""The garbage collector pause around parsing upstream documents: shared by concurrent misses, and
 never turning on a collector someone else had turned off."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pkgdex.npmregistry import collector
-from pkgdex.npmregistry.collector import collector_paused
+from pkgdex import collector
+from pkgdex.collector import collector_paused
 
 
 @pytest.fixture(autouse=True)
