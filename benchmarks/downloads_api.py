@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from measure import cpu_seconds
+from measure import cpu_seconds, percentile
 from pkgdex import db
 
 LATEST = dt.date(2026, 10, 31)
@@ -123,9 +123,8 @@ def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return statistics.median(ordered) * 1000, p99 * 1000, ordered[-1] * 1000
+    """p50, p99 and the maximum of ``samples`` (seconds), in milliseconds."""
+    return statistics.median(samples) * 1000, percentile(samples, 99) * 1000, max(samples) * 1000
 
 
 def timed(get: Callable[[], httpx.Response], n: int) -> list[float]:
@@ -165,6 +164,7 @@ def main() -> None:
     verb, took = "reused" if args.reuse else "built", time.perf_counter() - started
     print(f"{verb} {rows:,} daily rows ({size:,.0f} MiB) in {took:.0f} s\n")
     names = [f"pkg-{i:05d}" for i in range(args.packages - 1)]
+
     # half the requests ask for the biggest packages (the most rows per answer)
     def pick() -> str:
         return rng.choice(names[:BIG_PACKAGES]) if rng.random() < 0.5 else rng.choice(names)
@@ -181,6 +181,7 @@ def main() -> None:
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             for endpoint in COMPATIBLE + EXTENDED:
+
                 def get(endpoint: str = endpoint) -> httpx.Response:
                     return client.get(f"/api/packages/{pick()}/{endpoint}")
 

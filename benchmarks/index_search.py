@@ -36,7 +36,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from measure import cpu_seconds, ping_worker
+from measure import cpu_seconds, percentile, ping_worker
 from pkgdex import db
 from pkgdex.index.jobs import load_index
 
@@ -79,11 +79,6 @@ def query_set(conn: sqlite3.Connection, seed: int = 7) -> dict[str, list[str]]:
         "rare substring": rare,
         "no match": NO_MATCH,
     }
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def timed(call: Callable[[], object]) -> float:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import statistics
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -30,3 +34,70 @@ async def ping_worker(port: int, deadline: float) -> int:
         done += 1
     writer.close()
     return done
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The nearest-rank percentile (``pct`` from 0 to 100) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 (the median) and p99 of ``samples``."""
+    return statistics.median(samples), percentile(samples, 99)
+
+
+def timed(fn: Callable[[], object], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client, so the numbers measure the server and not
+    httpx's own per-request work (which is larger than pkgdex's on a cached answer)."""
+
+    def __init__(self, base: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.file = self.sock.makefile("rb")
+
+    def get(self, path: str, headers: dict[str, str]) -> int:
+        lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{lines}\r\n".encode())
+        status = int(self.file.readline().split()[1])
+        length = 0
+        while (line := self.file.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        self.file.read(length)
+        if status not in (200, 304):
+            raise RuntimeError(f"{path}: HTTP {status}")
+        return length
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def throughput(base: str, path: str, headers: dict[str, str], seconds: float) -> tuple[float, int]:
+    threads = 8
+    done = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        client = RawClient(base)
+        while time.perf_counter() < deadline:
+            client.get(path, headers)
+            done[i] += 1
+        client.close()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, range(threads)))
+    return sum(done) / (time.perf_counter() - started), sum(done)

@@ -14,19 +14,16 @@ from the database and renders it on every request.
 from __future__ import annotations
 
 import argparse
-import socket
-import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from measure import cpu_seconds
+from measure import RawClient, cpu_seconds, percentiles, throughput, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -41,72 +38,11 @@ V1_JSON = "application/vnd.pypi.simple.v1+json"
 Row = tuple[str, ...]
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(int(len(ordered) * 0.99) - 1, 0)]
-
-
-def timed(fn: Callable[[], object], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
 def get_ok(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> int:
     response = client.get(url, headers=headers or {})
     if response.status_code not in (200, 304):
         raise RuntimeError(f"{url}: HTTP {response.status_code}")
     return len(response.content)
-
-
-class RawClient:
-    """A minimal keep-alive HTTP/1.1 client, so the numbers measure the server and not
-    httpx's own per-request work (which is larger than pkgdex's on a cached answer)."""
-
-    def __init__(self, base: str) -> None:
-        host, port = base.removeprefix("http://").split(":")
-        self.sock = socket.create_connection((host, int(port)))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.file = self.sock.makefile("rb")
-
-    def get(self, path: str, headers: dict[str, str]) -> int:
-        lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\n{lines}\r\n".encode())
-        status = int(self.file.readline().split()[1])
-        length = 0
-        while (line := self.file.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        self.file.read(length)
-        if status not in (200, 304):
-            raise RuntimeError(f"{path}: HTTP {status}")
-        return length
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
-
-
-def throughput(base: str, path: str, headers: dict[str, str], seconds: float) -> tuple[float, int]:
-    threads = 8
-    done = [0] * threads
-    deadline = time.perf_counter() + seconds
-
-    def worker(i: int) -> None:
-        client = RawClient(base)
-        while time.perf_counter() < deadline:
-            client.get(path, headers)
-            done[i] += 1
-        client.close()
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(worker, range(threads)))
-    return sum(done) / (time.perf_counter() - started), sum(done)
 
 
 def small_project(name: str) -> Project:

@@ -30,8 +30,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from measure import cpu_seconds
-from metadata_pypi import RawClient, percentiles, throughput, timed
+from measure import RawClient, cpu_seconds, percentiles, throughput, timed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
