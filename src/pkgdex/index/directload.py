@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
 from pkgdex.index.search import fts_table
-from pkgdex.index.services import duplicate_row
+from pkgdex.index.services import duplicate_row, generation_range
 from pkgdex.index.sources import BadRow
 
 BATCH_ROWS = 50_000
@@ -115,15 +115,9 @@ def write_generation(
     conn.execute(COPY_NUMBERS, params)  # names never seen: numbered above the old maximum
     conn.execute(COPY_ENTRIES, params)
     driver.execute("DROP TABLE tmp_index_sorted")  # type: ignore[union-attr]
-    first, last, count = conn.execute(
-        text(
-            "SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM index_entries "
-            "WHERE ecosystem = :eco AND gen = :gen"
-        ),
-        {"eco": ecosystem, "gen": gen},
-    ).one()
+    written = generation_range(conn, ecosystem, gen)
     conn.commit()
-    return int(first), int(last), int(count)
+    return written
 
 
 def _numbers(

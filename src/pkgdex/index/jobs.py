@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import IO
@@ -75,11 +76,18 @@ def load_items(
     progress: Progress | None,
 ) -> None:
     """Stage ``items``, build the next generation beside the serving one and swap it in."""
+    with _loading(engine, report.ecosystem) as conn:
+        _load_locked(conn, report, items, strict=strict, progress=progress)
+
+
+@contextmanager
+def _loading(engine: Engine, ecosystem: str) -> Iterator[Connection]:
+    """A connection tuned for bulk work that holds the ecosystem's load lock."""
     with engine.connect() as conn:
         try:
             _tune_for_bulk(conn)
-            with services.load_lock(conn, report.ecosystem):
-                _load_locked(conn, report, items, strict=strict, progress=progress)
+            with services.load_lock(conn, ecosystem):
+                yield conn
         finally:
             # The staging table and the bulk-load settings live as long as the driver
             # connection: close it rather than hand it back to the pool.
@@ -95,23 +103,18 @@ def _load_columns(
     progress: Progress | None,
 ) -> None:
     """The fast path for TSV on SQLite: parse into columns, then write the generation once."""
-    with engine.connect() as conn:
-        try:
-            _tune_for_bulk(conn)
-            with services.load_lock(conn, report.ecosystem):
-                serving = services.ensure_state(conn, report.ecosystem)
-                services.clear_leftovers(conn, report.ecosystem, serving.gen)
-                table = fastparse.read_tsv(stream, report.ecosystem, report.note_bad, progress)
-                order = directload.first_of_each_key(table, report.note_bad)
-                report.loaded = len(order)
-                _refuse_unusable(report, strict)
-                gen = serving.gen + 1
-                written = directload.write_generation(conn, report.ecosystem, gen, table, order)
-                del table, order  # the search index and the swap need none of it
-                directload.release_memory()
-                _index_and_swap(conn, report, serving, *written)
-        finally:
-            conn.invalidate()
+    with _loading(engine, report.ecosystem) as conn:
+        serving = services.ensure_state(conn, report.ecosystem)
+        services.clear_leftovers(conn, report.ecosystem, serving.gen)
+        table = fastparse.read_tsv(stream, report.ecosystem, report.note_bad, progress)
+        order = directload.first_of_each_key(table, report.note_bad)
+        report.loaded = len(order)
+        _refuse_unusable(report, strict)
+        gen = serving.gen + 1
+        written = directload.write_generation(conn, report.ecosystem, gen, table, order)
+        del table, order  # the search index and the swap need none of it
+        directload.release_memory()
+        _index_and_swap(conn, report, serving, *written)
 
 
 def _load_locked(

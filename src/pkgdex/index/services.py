@@ -190,6 +190,13 @@ def build_generation(
     """
     statement = COPY_STAGED if details_from is None else COPY_STAGED_KEEPING_DETAILS
     conn.execute(statement, {"eco": ecosystem, "gen": gen, "old": details_from})
+    written = generation_range(conn, ecosystem, gen)
+    conn.commit()
+    return written
+
+
+def generation_range(conn: Connection, ecosystem: str, gen: int) -> tuple[int, int, int]:
+    """A written generation's first id, last id and row count (ids follow key order)."""
     first, last, count = conn.execute(
         text(
             "SELECT coalesce(min(id), 0), coalesce(max(id), 0), count(*) FROM index_entries "
@@ -197,7 +204,6 @@ def build_generation(
         ),
         {"eco": ecosystem, "gen": gen},
     ).one()
-    conn.commit()
     return int(first), int(last), int(count)
 
 
