@@ -14,29 +14,19 @@ import yarg
 from packaging.version import Version
 from pypi_json import PyPIJSON
 from pypi_simple import ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY, PyPISimple
-from sqlalchemy import delete
 
-from pkgdex import db
-from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
 from support.fake_pypi import FakePyPI, big_project
 from support.server import ServerProcess, running_server
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module")
 def live(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServerProcess, FakePyPI]]:
+    url = module_database_url
     workdir = tmp_path_factory.mktemp("pypi-clients")
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir / 'metadata.db'}"
-        db.upgrade(url)
-    else:
-        url = request.getfixturevalue("pg_schema_url")
-        _clear(url)
     with FakePyPI() as fake:
         settings = {
             "PKGDEX_DATABASE_URL": url,
@@ -47,14 +37,6 @@ def live(
         }
         with running_server(settings, log_dir=workdir) as server:
             yield server, fake
-
-
-def _clear(url: str) -> None:
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        for table in (metadata_files, metadata_releases, metadata_projects):
-            conn.execute(delete(table))
-    engine.dispose()
 
 
 def test_pypi_json(live: tuple[ServerProcess, FakePyPI]) -> None:
