@@ -33,6 +33,7 @@ from pkgdex.index.sources import (
     tsv_reader,
 )
 
+STRING_BYTES_MAX = (1 << 31) - (1 << 20)  # a string column's data and offsets, with room
 CHUNK_BYTES = 1 << 20  # small enough that progress shows while a slow download streams in
 SCHEMA = pa.schema(
     [
@@ -90,13 +91,21 @@ def _one_chunk(tables: list[pa.Table]) -> pa.Table:
     columns = []
     for name in SCHEMA.names:
         chunks = [chunk for table in tables for chunk in table.column(name).chunks]
-        columns.append(
-            pa.concat_arrays(chunks) if chunks else pa.array([], SCHEMA.field(name).type)
-        )
+        columns.append(_concat(chunks, SCHEMA.field(name).type))
         del chunks
         tables[:] = [table.drop_columns([name]) for table in tables]  # the caller's list too
         pa.default_memory_pool().release_unused()  # else Arrow's allocator keeps the chunks
-    return pa.table(columns, schema=SCHEMA)
+    return pa.table(columns, names=SCHEMA.names)
+
+
+def _concat(chunks: list[pa.Array], kind: pa.DataType) -> pa.Array:
+    """One array of the chunks; a text column of 2 GiB or more becomes ``large_string``, whose
+    64-bit offsets hold it (``string`` cannot: its offsets are 32-bit)."""
+    if not chunks:
+        return pa.array([], kind)
+    if pa.types.is_string(kind) and sum(chunk.nbytes for chunk in chunks) >= STRING_BYTES_MAX:
+        chunks = [chunk.cast(pa.large_string()) for chunk in chunks]
+    return pa.concat_arrays(chunks)
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pkgdex.index import directload, fastparse, services
+from pkgdex import db
+from pkgdex.index import directload, fastparse, jobs, queries, services
 from pkgdex.index.sources import BadRow, open_source, read_rows
 
 HEADER = "name\tversion\tmonth\trank_among_15000_most_downloaded\tsummary\n"
@@ -119,3 +120,28 @@ def test_only_plain_tsv_takes_the_columnar_path(tmp_path: Path) -> None:
         assert not fastparse.can_read(stream, "tsv")
     with open_source(str(csv)) as stream:
         assert not fastparse.can_read(stream, "csv")
+
+
+def test_text_columns_past_the_32_bit_offsets_load_alike(
+    tmp_path: Path, sqlite_url: str, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column of 2 GiB of text or more is kept as ``large_string``: forced here from 0 bytes,
+    the rows, the bad rows and the loaded index are what the general path gives."""
+    path = tmp_path / "listing.tsv.gz"
+    path.write_bytes(gzip.compress((HEADER + "".join(GOOD[:20] + ODD + GOOD[20:])).encode()))
+    expected = row_by_row(path, "pypi")
+    monkeypatch.setattr(fastparse, "STRING_BYTES_MAX", 0)
+    assert columnar(path, "pypi") == expected
+    engine = db.make_engine(sqlite_url)
+    try:
+        report = jobs.load_index(engine, "pypi", str(path))
+        with engine.connect() as conn:
+            names = [hit.name for hit in queries.search(conn, "pypi", "zope.interface", 5)]
+            browsed = queries.browse(conn, "pypi", 1, 500)
+    finally:
+        engine.dispose()
+    assert report.loaded == len(expected[0])
+    assert report.bad_rows == len(expected[1])
+    assert [line for line, _ in report.bad_examples] == [bad.line for bad in expected[1]][:5]
+    assert names == ["Zope.Interface"]
+    assert [row.no for row in browsed] == list(range(1, len(expected[0]) + 1))
