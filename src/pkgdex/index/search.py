@@ -159,6 +159,13 @@ _PG_UPTO = (
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 AND (e.key || '') <= :upto ORDER BY e.key LIMIT :limit"
 )
+# Every match, first :limit by key: when no bound is known (the bound's test, on every
+# candidate, costs as much as a tenth of a common substring's search).
+_PG_ALL = (
+    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
+    "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit"
+)
 # When :limit matches are known with ids up to :upto_id, the answer lies in that id range (or
 # among rows added one at a time after the load, past :last): a short read of that range.
 _PG_UPTO_ID = text(
@@ -169,7 +176,9 @@ _PG_UPTO_ID = text(
 )
 PG_ID_RANGE = 60_000
 _PG_QUERIES = {
-    kind: tuple(text(sql.format(match=match)) for sql in (_PG_PROBE, _PG_BUCKET_WALK, _PG_UPTO))
+    kind: tuple(
+        text(sql.format(match=match)) for sql in (_PG_PROBE, _PG_BUCKET_WALK, _PG_UPTO, _PG_ALL)
+    )
     for kind, match in _PG_MATCH.items()
 }
 # Bitmap scans only: an ordered walk of the key index, filtering as it goes, is what the
@@ -203,8 +212,10 @@ PG_TRIGRAM_CAP = 2_000
 # and drives the cost of one bitmap scan over them: GIN work grows with the posting lists it
 # goes through, whatever the number of matches. Up to PG_TRIGRAM_CAP the capped bitmap scan
 # comes first. Up to PG_DENSE, a walk of PG_SHORT_WALK buckets does (it answers substrings
-# dense among the first keys), then the capped scan. Above, a walk of PG_LONG_WALK buckets
-# (substrings dense further on). Each bucket costs a GIN descent even when it holds no match.
+# dense among the first keys), then a walk of PG_LONG_WALK buckets if the short one's density
+# promises enough matches there, else one read of every candidate (at most about PG_DENSE).
+# Above, a walk of PG_LONG_WALK buckets (substrings dense further on), then the capped scan.
+# Each bucket costs a GIN descent even when it holds no match.
 PG_DENSE = 50_000
 PG_SHORT_WALK = 2
 PG_LONG_WALK = 12
@@ -254,7 +265,7 @@ def _pg_paths(
     key bounds the answer (at least ``limit`` matches sort before it), so a last query reads
     only matches up to it, by id range when that range is short.
     """
-    probe, walk, upto_query = queries
+    probe, walk, upto_query, every = queries
     walked = _pg_prefix(conn, params, window) if estimate > PG_VERY_DENSE else None
     if walked is not None:
         return walked
@@ -264,14 +275,25 @@ def _pg_paths(
         if rows[0].found < PG_TRIGRAM_CAP:
             return [row._mapping for row in rows if row.key is not None]
     budgets = [PG_LONG_WALK] if estimate > PG_DENSE else [PG_SHORT_WALK, PG_LONG_WALK]
-    walked = _pg_walk(conn, walk, params, window, budgets[0])
+    walked, seen = _pg_walk(conn, walk, params, window, budgets[0])
     if walked is not None:
         return walked
+    if len(budgets) > 1 and seen * budgets[1] >= 2 * _limit(params) * budgets[0]:
+        # The short walk's matches, at half their density, fill the long walk: it comes first,
+        # as reading every candidate costs the whole of a common substring's posting lists.
+        walked, _ = _pg_walk(conn, walk, params, window, budgets[1])
+        if walked is not None:
+            return walked
+        budgets = budgets[:1]
+    if rows is None and estimate <= PG_DENSE:
+        # At most about PG_DENSE candidates: read them all in one go. A capped scan would
+        # recheck its share of them, and the key-bounded query after it all of them again.
+        return [row._mapping for row in conn.execute(every, params)]
     if rows is None:
         rows = conn.execute(probe, {**params, "cap": PG_TRIGRAM_CAP}).all()
         if rows[0].found < PG_TRIGRAM_CAP:
             return [row._mapping for row in rows if row.key is not None]
-    walked = _pg_walk(conn, walk, params, window, budgets[-1]) if len(budgets) > 1 else None
+    walked = _pg_walk(conn, walk, params, window, budgets[-1])[0] if len(budgets) > 1 else None
     if walked is not None:
         return walked
     return _pg_bounded(conn, upto_query, params, window, rows)
@@ -293,20 +315,25 @@ def _pg_walk(
     params: dict[str, object],
     window: Window,
     budget: int,
-) -> list[RowMapping] | None:
-    """The answer from at most ``budget`` id buckets, or None if they were not enough."""
+) -> tuple[list[RowMapping] | None, int]:
+    """The answer from at most ``budget`` id buckets (None if they were not enough), and how
+    many matches those buckets held."""
     b_first, b_last = window.first_id // PG_BUCKET, window.last_id // PG_BUCKET
     b_end = min(b_last, b_first + budget - 1)
     ids = {"first": window.first_id, "last": window.last_id, "b_first": b_first, "b_last": b_end}
     rows = conn.execute(walk, {**params, **ids}).all()
-    return _pg_walked(rows, params, complete=b_end == b_last)
+    return _pg_walked(rows, params, complete=b_end == b_last), rows[0].walked
 
 
 def _pg_walked(rows: Rows, params: dict[str, object], *, complete: bool) -> list[RowMapping] | None:
     """A walk's answer: it holds ``limit`` matches, or it read every row; else None."""
-    if rows[0].walked < int(str(params["limit"])) and not complete:
+    if rows[0].walked < _limit(params) and not complete:
         return None  # matches may sit in the rows not read
     return [row._mapping for row in rows if row.key is not None]
+
+
+def _limit(params: dict[str, object]) -> int:
+    return int(str(params["limit"]))
 
 
 def _pg_bounded(
@@ -317,7 +344,7 @@ def _pg_bounded(
     rows: Rows,
 ) -> list[RowMapping]:
     """The answer below the bound the first ``PG_TRIGRAM_CAP`` candidates give."""
-    limit = int(str(params["limit"]))
+    limit = _limit(params)
     bulk_ids = [row.id for row in rows if window.first_id <= row.id <= window.last_id]
     if len(bulk_ids) >= limit and bulk_ids[-1] - window.first_id < PG_ID_RANGE:
         ids = {"first": window.first_id, "upto_id": bulk_ids[-1], "last": window.last_id}
