@@ -100,7 +100,7 @@ def _scan_contains(
 
 # PostgreSQL. pg_trgm splits text into words at every character that is not a letter or digit
 # and pads each word, so the pattern '%est-lit%' would ask for trigrams like " li" whose
-# posting lists hold much of the index. Migration 0006 indexes index_key_word(key) instead:
+# posting lists hold much of the index. Migration 0005 indexes index_key_word(key) instead:
 # the key with each of the separators names are made of replaced by "7" (the rarest character
 # in names), one word to pg_trgm. A query is mapped the same way, and strpos() on the real key
 # drops whatever the stand-in let through.
@@ -119,7 +119,7 @@ _PG_PROBE = (
     "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.key LIMIT :limit) r ON true"
 )
 # Both GIN indexes lead with the row's id bucket, ``id / 65536`` (btree_gin; the literal must
-# stay that of migration 0006, or the index no longer matches). Ids follow key order within a
+# stay that of migration 0005, or the index no longer matches). Ids follow key order within a
 # bulk load, so walking the buckets in order, each one's matches sorted by key, yields matches
 # in key order, and LIMIT stops the walk at the bucket holding the :limit-th match: a dense
 # substring costs the few buckets its first matches sit in, not all of its matches. Rows added
