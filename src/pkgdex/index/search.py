@@ -125,12 +125,9 @@ _PG_PROBE = (
 # substring costs the few buckets its first matches sit in, not all of its matches. Rows added
 # one at a time after the load (ids past :last) are outside key order and read apart.
 PG_BUCKET = 65536
-_PG_BUCKET_WALK = (
-    "WITH w AS MATERIALIZED (SELECT m.* FROM generate_series(CAST(:b_first AS bigint), "
-    "CAST(:b_last AS bigint)) AS b(b) CROSS JOIN LATERAL (SELECT e.no, e.name, e.version, e.key "
-    "FROM index_entries e WHERE e.id / 65536 = b.b AND {match} AND e.ecosystem = :eco "
-    "AND e.gen = :gen AND e.id BETWEEN :first AND :last AND strpos(e.key, :key) > 1 "
-    "ORDER BY e.key) m LIMIT :limit), "
+# A walk's matches ("w") joined with the rows added after the load, first :limit by key, and
+# how many the walk found (fewer than :limit: the walk fell short and another path follows).
+_PG_WALK_TAIL = (
     "late AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id > :last AND strpos(e.key, :key) > 1 "
     "ORDER BY e.key LIMIT :limit) "
@@ -138,18 +135,19 @@ _PG_BUCKET_WALK = (
     "LEFT JOIN LATERAL (SELECT * FROM w UNION ALL SELECT * FROM late "
     "ORDER BY key LIMIT :limit) r ON true"
 )
+_PG_BUCKET_WALK = (
+    "WITH w AS MATERIALIZED (SELECT m.* FROM generate_series(CAST(:b_first AS bigint), "  # noqa: S608
+    "CAST(:b_last AS bigint)) AS b(b) CROSS JOIN LATERAL (SELECT e.no, e.name, e.version, e.key "
+    "FROM index_entries e WHERE e.id / 65536 = b.b AND {match} AND e.ecosystem = :eco "
+    "AND e.gen = :gen AND e.id BETWEEN :first AND :last AND strpos(e.key, :key) > 1 "
+    "ORDER BY e.key) m LIMIT :limit), " + _PG_WALK_TAIL
+)
 # The same over the first :upto ids alone, without the GIN index: for substrings so common
 # that the first few thousand keys hold :limit matches, which a bucket would sort thousands of.
 _PG_PREFIX_WALK = text(
-    "WITH w AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "WITH w AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "  # noqa: S608
     "WHERE e.id BETWEEN :first AND :upto AND e.ecosystem = :eco AND e.gen = :gen "
-    "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit), "
-    "late AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
-    "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id > :last AND strpos(e.key, :key) > 1 "
-    "ORDER BY e.key LIMIT :limit) "
-    "SELECT c.walked, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS walked FROM w) c "
-    "LEFT JOIN LATERAL (SELECT * FROM w UNION ALL SELECT * FROM late "
-    "ORDER BY key LIMIT :limit) r ON true"
+    "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit), " + _PG_WALK_TAIL
 )
 # Every match up to a key known to be preceded by :limit matches, first :limit by key.
 # ``e.key || ''`` keeps the key index out of the bitmap: ANDed with the GIN bitmap, its
