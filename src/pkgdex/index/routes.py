@@ -36,13 +36,15 @@ from pkgdex.index.reloads import IndexReloads
 from pkgdex.ratelimit import RateLimit
 
 MAX_LIMIT = 500
+Q_MIN_LENGTH, Q_MAX_LENGTH = 2, 100
 # page * limit must stay far inside a 64-bit integer on every backend; no registry comes close.
 MAX_PAGE = 10_000_000
 PONG = b'{"ping":"pong"}'
 # No package name contains a control character (and PostgreSQL cannot even bind a NUL), so a
 # query holding one is refused as a bad parameter rather than searched.
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f"
+NO_CONTROL_CHARACTERS = f"^[^{CONTROL_CHARACTERS}]*$"
+_CONTROL_CHARACTER = re.compile(f"[{CONTROL_CHARACTERS}]")
 SEARCH_DEFAULT_LIMIT = 250
 BROWSE_DEFAULT_LIMIT = 200
 # The scope key where a well-formed request's parsed parameters travel to its endpoint.
@@ -143,7 +145,12 @@ def _search_params(params: QueryParams) -> tuple[str, int] | None:
     """``q`` and ``limit`` when FastAPI's validation would accept them unchanged, else None."""
     q = params.get("q")
     limit = _plain_int(params.get("limit"), SEARCH_DEFAULT_LIMIT, MAX_LIMIT)
-    if q is None or not 2 <= len(q) <= 100 or _CONTROL_CHARACTER.search(q) or limit is None:
+    if (
+        q is None
+        or not Q_MIN_LENGTH <= len(q) <= Q_MAX_LENGTH
+        or _CONTROL_CHARACTER.search(q)
+        or limit is None
+    ):
         return None
     return q, limit
 
@@ -281,7 +288,10 @@ def make_router(ecosystem: str, settings: Settings) -> APIRouter:
     async def search(
         request: Request,
         response: Response,
-        q: Annotated[str, Query(min_length=2, max_length=100, pattern=NO_CONTROL_CHARACTERS)],
+        q: Annotated[
+            str,
+            Query(min_length=Q_MIN_LENGTH, max_length=Q_MAX_LENGTH, pattern=NO_CONTROL_CHARACTERS),
+        ],
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = SEARCH_DEFAULT_LIMIT,
     ) -> Response:
         """Exact (rank 0), prefix (1) and substring (2) matches, by rank then name."""
