@@ -12,7 +12,6 @@ transaction. The generation stays invisible until ``services.swap_in``, as on th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,12 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, text
 
-from pkgdex.index.search import fts_table
 from pkgdex.index.services import duplicate_row, generation_range
 from pkgdex.index.sources import BadRow
 
 BATCH_ROWS = 50_000
-BULK_AUTOMERGE, DEFAULT_AUTOMERGE = 16, 4
 Ints = npt.NDArray[np.int64]
 # Rows go in through a plain table, one short statement per row, and then into the indexed
 # tables with one INSERT ... SELECT each: SQLite then keeps its cursors open and appends, which
@@ -65,25 +62,6 @@ def first_of_each_key(table: pa.Table, on_bad: Callable[[BadRow], None]) -> Ints
     del keys
     release_memory()
     return np.asarray(order[~repeated], dtype=np.int64)
-
-
-@contextmanager
-def merging_later(conn: Connection, ecosystem: str, gen: int) -> Iterator[None]:
-    """Let the FTS5 build of a whole generation merge its segments less often.
-
-    FTS5 merges level by level once ``automerge`` segments pile up (4 by default); a bulk
-    build spends a sixth of its time there. With 16 it merges later and in bigger steps, at
-    the cost of a few more segments per search (a fraction of a millisecond). The setting is
-    stored in the table, so it goes back to the default for the single-name inserts after.
-    """
-    table = fts_table(ecosystem, gen)
-    setting = text(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', :pages)")  # noqa: S608
-    conn.execute(setting, {"pages": BULK_AUTOMERGE})
-    try:
-        yield
-    finally:
-        conn.execute(setting, {"pages": DEFAULT_AUTOMERGE})
-        conn.commit()
 
 
 def release_memory() -> None:

@@ -151,11 +151,7 @@ def _index_and_swap(
     total: int,
 ) -> None:
     eco, gen = report.ecosystem, serving.gen + 1
-    if conn.dialect.name == "sqlite":
-        with directload.merging_later(conn, eco, gen):
-            services.build_search_index(conn, eco, gen)
-    else:
-        services.build_search_index(conn, eco, gen)
+    services.build_search_index(conn, eco, gen)
     common = services.count_common(conn, eco, serving.gen, gen) if serving.total else 0
     services.swap_in(
         conn, eco, services.Swap(gen, first_id, last_id, total, report.source, report.format)

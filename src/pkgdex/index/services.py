@@ -24,6 +24,8 @@ from pkgdex.index.search import fts_table, pg_prepare
 from pkgdex.index.sources import PYPI_NAME, BadRow, Row, SourceError
 from pkgdex.index.sync import Change
 
+BULK_AUTOMERGE, DEFAULT_AUTOMERGE = 16, 4  # FTS5 segments merged at once: building, serving
+
 LOCK_WAIT_SECONDS = 10.0
 StagedRow = tuple[int, str, str, str, str | None, int | None, str | None]
 
@@ -214,14 +216,34 @@ def build_search_index(conn: Connection, ecosystem: str, gen: int) -> None:
         pg_prepare(conn, ecosystem, gen)
         return
     table = fts_table(ecosystem, gen)
-    conn.execute(
-        text(
-            f"INSERT INTO {table} (rowid, key) SELECT id, key || :end FROM index_entries "  # noqa: S608
-            "WHERE ecosystem = :eco AND gen = :gen ORDER BY id"
-        ),
-        {"eco": ecosystem, "gen": gen, "end": END},
-    )
-    conn.commit()
+    with merging_later(conn, ecosystem, gen):
+        conn.execute(
+            text(
+                f"INSERT INTO {table} (rowid, key) SELECT id, key || :end FROM index_entries "  # noqa: S608
+                "WHERE ecosystem = :eco AND gen = :gen ORDER BY id"
+            ),
+            {"eco": ecosystem, "gen": gen, "end": END},
+        )
+        conn.commit()
+
+
+@contextmanager
+def merging_later(conn: Connection, ecosystem: str, gen: int) -> Iterator[None]:
+    """Let the FTS5 build of a whole generation merge its segments less often.
+
+    FTS5 merges level by level once ``automerge`` segments pile up (4 by default); a bulk
+    build spends a sixth of its time there. With 16 it merges later and in bigger steps, at
+    the cost of a few more segments per search (a fraction of a millisecond). The setting is
+    stored in the table, so it goes back to the default for the single-name inserts after.
+    """
+    table = fts_table(ecosystem, gen)
+    setting = text(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', :pages)")  # noqa: S608
+    conn.execute(setting, {"pages": BULK_AUTOMERGE})
+    try:
+        yield
+    finally:
+        conn.execute(setting, {"pages": DEFAULT_AUTOMERGE})
+        conn.commit()
 
 
 def count_common(conn: Connection, ecosystem: str, old_gen: int, new_gen: int) -> int:
