@@ -50,6 +50,17 @@ class Fetched:
     status: int = 200
 
 
+@dataclass
+class FetchedBytes:
+    """An upstream body as it came (empty when ``status`` is 304), for callers that decode
+    it themselves (a typed decoder that checks while it parses)."""
+
+    body: bytes
+    headers: httpx.Headers
+    elapsed: float
+    status: int = 200
+
+
 class Upstream:
     """One per process: a pooled httpx.Client with the settings' timeout, size cap, offline mode."""
 
@@ -87,6 +98,18 @@ class Upstream:
         Raises :class:`UpstreamNotFound` for 404/410 and :class:`UpstreamError` otherwise;
         answers a 304 (when the caller sent a validator) as ``Fetched(status=304, data=None)``.
         """
+        fetched = self.get_bytes(url, headers=headers)
+        if fetched.status == 304:
+            return Fetched(None, fetched.headers, fetched.elapsed, 304)
+        try:
+            data = orjson.loads(fetched.body)
+        except orjson.JSONDecodeError as exc:
+            raise malformed(url) from exc
+        return Fetched(data, fetched.headers, fetched.elapsed, fetched.status)
+
+    def get_bytes(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchedBytes:
+        """GET ``url``'s body unparsed, under the same rules as :meth:`get_json`; the caller
+        raises :func:`malformed` when it is not the JSON it expects."""
         if self.offline:
             raise UpstreamError(503, "offline", "pkgdex is offline and does not call upstreams")
         started = time.monotonic()
@@ -102,14 +125,7 @@ class Upstream:
             give_up.set()
             raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out") from exc
         elapsed = time.monotonic() - started
-        if response.status_code == 304:
-            return Fetched(None, response.headers, elapsed, 304)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            message = f"{_host(url)} sent a body that is not JSON"
-            raise UpstreamError(502, "upstream_malformed", message) from exc
-        return Fetched(data, response.headers, elapsed, response.status_code)
+        return FetchedBytes(body, response.headers, elapsed, response.status_code)
 
     def _transfer(
         self,
@@ -157,6 +173,11 @@ class Upstream:
     def _too_large(self, url: str) -> UpstreamError:
         message = f"{_host(url)} sent more than {self.max_bytes} bytes"
         return UpstreamError(502, "upstream_too_large", message)
+
+
+def malformed(url: str) -> UpstreamError:
+    """The 502 for an upstream body that is not the JSON document asked for."""
+    return UpstreamError(502, "upstream_malformed", f"{_host(url)} sent a body that is not JSON")
 
 
 def _host(url: str) -> str:
