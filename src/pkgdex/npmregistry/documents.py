@@ -1,9 +1,10 @@
-"""The documents pkgdex keeps for one packument, made from the parsed upstream answer.
+"""The documents pkgdex keeps for one packument, made from the upstream's body.
 
-The full form and its digest (every answer's ETag) are made at once; the install-v1 form and
-the search card when first asked for, or by ``finish``, which then lets the parsed document
-go (tens of thousands of Python objects for a large packument). A miss's answer thus waits
-only for what it sends; the rest, and freeing the parsed document, come behind it.
+The body is checked while it is decoded (:mod:`pkgdex.npmregistry.decoded`) and then kept as
+the full form, as the upstream sent it; its digest (every answer's ETag) is made at once. The
+install-v1 form and the search card are made when first asked for, or by ``finish``, which
+then lets the decoded document go. A miss's answer thus waits only for what it sends; the rest
+comes behind it.
 """
 
 from __future__ import annotations
@@ -13,27 +14,38 @@ import threading
 import time
 from typing import Any
 
+import orjson
+
+from pkgdex.npmregistry import decoded as dec
 from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry import queries
 from pkgdex.npmregistry.cards import search_card
-from pkgdex.npmregistry.render import abbreviate, dumps
+from pkgdex.npmregistry.render import dumps
 
 
 class Documents:
     """A checked packument's serialised forms and what the name index is told of it."""
 
-    def __init__(self, doc: pk.Packument, upstream_etag: str | None = None) -> None:
-        self.name: str = doc["name"]
-        self.full = dumps(doc)
-        self.digest = hashlib.sha256(self.full).hexdigest()
-        self.latest = pk.latest_version(doc)
-        self.modified = pk.modified(doc)
-        self.summary = pk.summary(doc)
+    def __init__(
+        self, body: bytes, doc: dec.DecodedPackument, upstream_etag: str | None = None
+    ) -> None:
+        self.name: str = doc.name
+        self.full = body
+        self.digest = hashlib.sha256(body).hexdigest()
+        self.latest = doc.latest
+        self.modified = doc.modified
+        self.summary = doc.summary
         self.upstream_etag = upstream_etag
-        self._doc: pk.Packument | None = doc
+        self._doc: dec.DecodedPackument | None = doc
         self._abbreviated: bytes | None = None
         self._card: bytes | None = None
         self._lock = threading.Lock()  # the answer's thread and the store's may both ask
+
+    @classmethod
+    def from_doc(cls, doc: pk.Packument) -> Documents:
+        """The documents of a packument already parsed and checked (an imported file)."""
+        body = dumps(doc)
+        return cls(body, dec.decode(body))
 
     @property
     def abbreviated(self) -> bytes:
@@ -46,7 +58,9 @@ class Documents:
             return self._make_card()
 
     def finish(self) -> None:
-        """Make every form, then let the parsed document go."""
+        """Make every form, then let the decoded document go; raises
+        :class:`~pkgdex.npmregistry.packument.InvalidPackumentError` for a body that must
+        not be stored."""
         with self._lock:
             self._make_abbreviated()
             self._make_card()
@@ -55,13 +69,19 @@ class Documents:
     def _make_abbreviated(self) -> bytes:
         if self._abbreviated is None:
             assert self._doc is not None  # finish makes every form before letting it go
-            self._abbreviated = dumps(abbreviate(self._doc))
+            self._abbreviated = self._doc.abbreviated()
         return self._abbreviated
 
     def _make_card(self) -> bytes:
         if self._card is None:
-            assert self._doc is not None
-            self._card = dumps(search_card(self._doc))
+            # The one full parse of the body, behind the answer. The typed decode accepts a few
+            # bodies this parser refuses (a number beyond a double's range): such a body is
+            # refused here, before it is stored, so every stored document parses.
+            try:
+                parsed = orjson.loads(self.full)
+            except orjson.JSONDecodeError as exc:
+                raise pk.InvalidPackumentError(f"{self.name}: {exc}") from exc
+            self._card = dumps(search_card(parsed))
         return self._card
 
     def body(self, variant: queries.Body) -> bytes | None:

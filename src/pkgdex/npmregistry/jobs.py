@@ -35,7 +35,7 @@ def import_packument(engine: Engine, doc: Any) -> str:
     Raises :class:`pkgdex.npmregistry.packument.InvalidPackumentError` for a document that is not
     a packument; nothing is written then.
     """
-    documents = Documents(pk.check_packument(doc))
+    documents = Documents.from_doc(pk.check_packument(doc))
     with engine.begin() as conn:
         store_documents(conn, documents)
     record_in_index(engine, documents)

@@ -23,9 +23,9 @@ from pkgdex.collector import Pause
 from pkgdex.config import Settings
 from pkgdex.index import jobs as index_jobs
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
-from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
+from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound, malformed
+from pkgdex.npmregistry import decoded, queries
 from pkgdex.npmregistry import packument as pk
-from pkgdex.npmregistry import queries
 from pkgdex.npmregistry.documents import Documents
 from pkgdex.npmregistry.memory import AnswerMemory
 from pkgdex.npmregistry.models import npm_packuments
@@ -195,7 +195,10 @@ class NpmRegistry:
             assert stored is not None
             return Answer(stored)
         if self.later is _now:  # nobody waits for an answer: store first
-            _finish(documents, pause)
+            try:
+                _finish(documents, pause)
+            except pk.InvalidPackumentError as exc:
+                raise _invalid(exc) from exc
             return Answer(self.save(documents, previous=stored), fetched=documents)
         release = self.single_flight.hold(f"npm:{name}")
         self.later(self._store_behind, documents, stored, release, pause)
@@ -206,16 +209,19 @@ class NpmRegistry:
         headers = {"Accept": "application/json"}
         if stored is not None and not stored.negative and stored.upstream_etag:
             headers["If-None-Match"] = stored.upstream_etag
-        fetched = self.upstream.get_json(self.packument_url(name), headers=headers)
+        url = self.packument_url(name)
+        fetched = self.upstream.get_bytes(url, headers=headers)
         if fetched.status == 304 and stored is not None:
             return None
         try:
-            doc = pk.check_packument(fetched.data, expected_name=name)
+            doc = decoded.decode(fetched.body, expected_name=name)
+        except decoded.MalformedBodyError as exc:
+            raise malformed(url) from exc
         except pk.InvalidPackumentError as exc:
-            raise UpstreamError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
-        if pk.is_unpublished(doc):
+            raise _invalid(exc) from exc
+        if doc.unpublished:
             raise UpstreamNotFound(name)
-        return Documents(doc, fetched.headers.get("etag"))
+        return Documents(fetched.body, doc, fetched.headers.get("etag"))
 
     def save(
         self, documents: Documents, *, previous: queries.StoredPackument | None = None
@@ -240,7 +246,7 @@ class NpmRegistry:
             _finish(documents, pause)
             with self.engine.begin() as conn:
                 stored = store_documents(conn, documents)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, pk.InvalidPackumentError) as exc:
             log.warning("npm packument %s answered but not stored: %s", documents.name, exc)
             return
         finally:
@@ -251,6 +257,10 @@ class NpmRegistry:
     def packument_url(self, name: str) -> str:
         # npm's own clients escape the scope's slash; the registry accepts that form.
         return f"{self.upstream_url}/{quote(name, safe='@')}"
+
+
+def _invalid(exc: pk.InvalidPackumentError) -> UpstreamError:
+    return UpstreamError(502, "upstream_malformed", f"npm upstream: {exc}")
 
 
 def _served(stored: queries.StoredPackument) -> Answer:

@@ -1,0 +1,131 @@
+"""The typed decode of an upstream packument body: it accepts and refuses what the parse-then-
+check path does, derives the same fields, and encodes the same install-v1 document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from pkgdex.npmregistry import decoded
+from pkgdex.npmregistry.documents import Documents
+from pkgdex.npmregistry.packument import (
+    InvalidPackumentError,
+    check_packument,
+    latest_version,
+    modified,
+    summary,
+)
+from pkgdex.npmregistry.render import abbreviate
+from support.fake_npm import standard_packuments
+
+
+def doc(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "left-pad",
+        "dist-tags": {"latest": "1.1.0", "beta": "2.0.0-beta.1"},
+        "versions": {
+            "1.0.0": {"name": "left-pad", "version": "1.0.0", "dist": {"shasum": "ab"}},
+            "1.1.0": {"name": "left-pad", "version": "1.1.0", "description": "pads\nmore"},
+            "2.0.0-beta.1": {"name": "left-pad", "bin": {"pad": "cli.js"}, "gitHead": "x"},
+        },
+        "time": {"created": "2016-01-01T00:00:00.000Z", "modified": "2020-01-01T00:00:00.000Z"},
+        "readme": "# left-pad",
+    }
+    base.update(fields)
+    return base
+
+
+def fixtures() -> list[dict[str, Any]]:
+    return [*standard_packuments("http://127.0.0.1:1"), doc(), doc(time={}, description=5)]
+
+
+@pytest.mark.parametrize("packument", fixtures(), ids=lambda p: p["name"])
+def test_install_v1_and_derived_fields_match_the_parsed_path(packument: dict[str, Any]) -> None:
+    body = orjson.dumps(packument)
+    got = decoded.decode(body, packument["name"])
+    assert orjson.loads(got.abbreviated()) == abbreviate(packument)
+    assert got.latest == latest_version(packument)
+    assert got.modified == modified(packument)
+    assert got.summary == summary(packument)
+    assert not got.unpublished
+
+
+def test_install_scripts_and_null_fields_survive_abbreviation() -> None:
+    packument = doc()
+    manifest = packument["versions"]["1.0.0"]
+    manifest.update(scripts={"postinstall": "x"}, deprecated=None, hasInstallScript=False)
+    packument["versions"]["1.1.0"]["scripts"] = "not an object"
+    corgi = orjson.loads(decoded.decode(orjson.dumps(packument)).abbreviated())
+    assert corgi == abbreviate(packument)
+    assert corgi["versions"]["1.0.0"]["hasInstallScript"] is True
+    assert corgi["versions"]["1.0.0"]["deprecated"] is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["not", "an", "object"],
+        {"versions": {}},
+        doc(name="has space"),
+        doc(name=7),
+        doc(versions=[]),
+        doc(versions={"1.0.0": "text"}),
+        doc(**{"dist-tags": {"latest": 1}}),
+        doc(time="yesterday"),
+        doc(time={"modified": 5}),
+        doc(versions={"1.0.0": {"version": "2.0.0"}}),
+        doc(versions={"1.0.0": {"version": None}}),
+    ],
+)
+def test_refusals_give_the_checks_reason(bad: Any) -> None:
+    with pytest.raises(InvalidPackumentError) as expected:
+        check_packument(bad)
+    with pytest.raises(InvalidPackumentError) as got:
+        decoded.decode(orjson.dumps(bad))
+    assert str(got.value) == str(expected.value)
+
+
+def test_a_body_for_another_name_is_refused() -> None:
+    with pytest.raises(InvalidPackumentError, match="got the packument of 'left-pad'"):
+        decoded.decode(orjson.dumps(doc()), "right-pad")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{not json",
+        b'{"name": "left-pad"} trailing',
+        b'{"name": "left-pad", "readme": "\xff\xfe"}',  # not UTF-8, in a skipped field
+        b'{"name": "left-pad", "versions": {"1.0.0": {"dist": "\xc3"}}}',  # in a kept one
+        b'{"name": "left-pad", "readme": "\\ud800"}',  # a lone surrogate
+    ],
+)
+def test_bodies_that_are_not_json_are_malformed(body: bytes) -> None:
+    with pytest.raises(decoded.MalformedBodyError):
+        decoded.decode(body)
+
+
+def test_unpublished_body() -> None:
+    gone = {"name": "gone", "time": {"unpublished": {"time": "2020-01-01T00:00:00.000Z"}}}
+    assert decoded.decode(orjson.dumps(gone)).unpublished
+
+
+def test_documents_keep_the_upstream_body_as_it_came() -> None:
+    body = orjson.dumps(doc(), option=orjson.OPT_INDENT_2)
+    documents = Documents(body, decoded.decode(body))
+    assert documents.full is body
+    documents.finish()
+    assert orjson.loads(documents.card)["description"] == "pads"
+    assert orjson.loads(documents.abbreviated) == abbreviate(doc())
+
+
+def test_a_number_beyond_a_double_is_answered_but_never_stored() -> None:
+    # The typed decode skips numbers it does not need; the parser behind the answer does not.
+    body = orjson.dumps(doc())[:-1] + b', "size": 1e400}'
+    documents = Documents(body, decoded.decode(body))
+    assert orjson.loads(documents.abbreviated)["name"] == "left-pad"
+    with pytest.raises(InvalidPackumentError, match="infinity"):
+        documents.finish()
