@@ -29,8 +29,8 @@ _TRUE = Raw(b"true")
 
 
 class Manifest(Struct, omit_defaults=True):
-    """One version: the install-v1 fields (``render.ABBREVIATED_VERSION_FIELDS``, in that
-    order), then what is read once at decode time and cleared, so it is never encoded."""
+    """One version's install-v1 fields (``render.ABBREVIATED_VERSION_FIELDS``, in that order)
+    and its scripts."""
 
     name: RawField = UNSET
     version: str | UnsetType = UNSET  # checked against its key
@@ -53,8 +53,7 @@ class Manifest(Struct, omit_defaults=True):
     funding: RawField = UNSET
     has_shrinkwrap: RawField = field(default=UNSET, name="_hasShrinkwrap")
     hasInstallScript: RawField = UNSET  # noqa: N815
-    scripts: Any = UNSET  # read for hasInstallScript, then cleared
-    description: Any = UNSET  # read for the summary, then cleared
+    scripts: Any = UNSET  # read for hasInstallScript, then cleared so it is never encoded
 
 
 class _Packument(Struct):
@@ -63,6 +62,14 @@ class _Packument(Struct):
     dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
     time: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     description: Any = None
+
+
+class _Described(Struct):
+    description: Any = None
+
+
+class _Descriptions(Struct):
+    versions: dict[str, _Described] = field(default_factory=dict)
 
 
 class _Abbreviated(Struct, omit_defaults=True):
@@ -84,7 +91,7 @@ class DecodedPackument:
     """What a miss needs of a checked packument body: its name, latest version, modification
     stamp, summary, and the install-v1 document on demand."""
 
-    def __init__(self, doc: _Packument) -> None:
+    def __init__(self, doc: _Packument, body: bytes) -> None:
         self._doc = doc
         self.name = doc.name
         latest = doc.dist_tags.get("latest")
@@ -92,13 +99,17 @@ class DecodedPackument:
         stamp = doc.time.get("modified") or doc.time.get("created")
         self.modified = stamp if isinstance(stamp, str) else None
         self.unpublished = not doc.versions and isinstance(doc.time.get("unpublished"), dict)
-        self.summary = _summary(doc, self.latest)
-        for manifest in doc.versions.values():
-            _settle(manifest)
+        self.summary = _summary(doc, body, self.latest)
+        self._settled = False
 
     def abbreviated(self) -> bytes:
-        """The install-v1 document (as ``render.abbreviate`` makes it from the parsed one)."""
+        """The install-v1 document (as ``render.abbreviate`` makes it from the parsed one);
+        not thread-safe (its caller holds a lock)."""
         doc = self._doc
+        if not self._settled:
+            for manifest in doc.versions.values():
+                _settle(manifest)
+            self._settled = True
         modified = UNSET if self.modified is None else self.modified
         return _encoder.encode(_Abbreviated(doc.name, modified, doc.dist_tags, doc.versions))
 
@@ -128,7 +139,7 @@ def decode(body: bytes, expected_name: str | None = None) -> DecodedPackument:
         if manifest.version is not UNSET and manifest.version != version:
             message = f"{doc.name}: versions[{version!r}] says it is another version"
             raise pk.InvalidPackumentError(message)
-    return DecodedPackument(doc)
+    return DecodedPackument(doc, body)
 
 
 def _explain(body: bytes, expected_name: str | None, error: msgspec.DecodeError) -> Any:
@@ -142,10 +153,11 @@ def _explain(body: bytes, expected_name: str | None, error: msgspec.DecodeError)
     raise pk.InvalidPackumentError(str(error)) from error
 
 
-def _summary(doc: _Packument, latest: str | None) -> str:
+def _summary(doc: _Packument, body: bytes, latest: str | None) -> str:
     description = doc.description
     if not isinstance(description, str) and latest is not None:
-        description = doc.versions[latest].description
+        # Rare (the registry hoists the latest description): decode the versions' alone.
+        description = msgspec.json.decode(body, type=_Descriptions).versions[latest].description
     if not isinstance(description, str) or not description.strip():
         return ""
     return description.strip().splitlines()[0]
@@ -156,4 +168,4 @@ def _settle(manifest: Manifest) -> None:
     scripts = manifest.scripts
     if isinstance(scripts, dict) and not scripts.keys().isdisjoint(INSTALL_SCRIPTS):
         manifest.hasInstallScript = _TRUE
-    manifest.scripts = manifest.description = UNSET
+    manifest.scripts = UNSET
