@@ -56,7 +56,23 @@ class Manifest(Struct, omit_defaults=True):
     scripts: Any = UNSET  # read for hasInstallScript, then cleared so it is never encoded
 
 
+class _Version(Struct):
+    version: str | UnsetType = UNSET
+
+
+class _Checked(Struct):
+    """What the checks read, alone: the decode for an answer with the full document."""
+
+    name: str
+    versions: dict[str, _Version] = field(default_factory=dict)
+    dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
+    time: dict[str, str | dict[str, Any]] = field(default_factory=dict)
+    description: Any = None
+
+
 class _Packument(Struct):
+    """The same, with each version's install-v1 fields: the decode for an install-v1 answer."""
+
     name: str
     versions: dict[str, Manifest] = field(default_factory=dict)
     dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
@@ -79,6 +95,7 @@ class _Abbreviated(Struct, omit_defaults=True):
     versions: dict[str, Manifest]
 
 
+_checker = msgspec.json.Decoder(_Checked)
 _decoder = msgspec.json.Decoder(_Packument)
 _encoder = msgspec.json.Encoder()
 
@@ -91,8 +108,8 @@ class DecodedPackument:
     """What a miss needs of a checked packument body: its name, latest version, modification
     stamp, summary, and the install-v1 document on demand."""
 
-    def __init__(self, doc: _Packument, body: bytes) -> None:
-        self._doc = doc
+    def __init__(self, doc: _Checked | _Packument, body: bytes) -> None:
+        self._doc, self._body = doc, body
         self.name = doc.name
         latest = doc.dist_tags.get("latest")
         self.latest = latest if latest in doc.versions else None
@@ -106,6 +123,8 @@ class DecodedPackument:
         """The install-v1 document (as ``render.abbreviate`` makes it from the parsed one);
         not thread-safe (its caller holds a lock)."""
         doc = self._doc
+        if not isinstance(doc, _Packument):  # checked alone: decode again, with the fields
+            doc = self._doc = _decoder.decode(self._body)
         if not self._settled:
             for manifest in doc.versions.values():
                 _settle(manifest)
@@ -114,8 +133,11 @@ class DecodedPackument:
         return _encoder.encode(_Abbreviated(doc.name, modified, doc.dist_tags, doc.versions))
 
 
-def decode(body: bytes, expected_name: str | None = None) -> DecodedPackument:
-    """Check ``body`` as a packument (for ``expected_name``) while decoding it.
+def decode(
+    body: bytes, expected_name: str | None = None, *, install_v1: bool = False
+) -> DecodedPackument:
+    """Check ``body`` as a packument (for ``expected_name``) while decoding it, with the
+    install-v1 fields when that is the answer (else they are decoded when first asked for).
 
     Raises :class:`MalformedBodyError` when it is not JSON and
     :class:`~pkgdex.npmregistry.packument.InvalidPackumentError` when it is not a packument.
@@ -127,7 +149,7 @@ def decode(body: bytes, expected_name: str | None = None) -> DecodedPackument:
         except UnicodeDecodeError as exc:
             raise MalformedBodyError(str(exc)) from exc
     try:
-        doc = _decoder.decode(body)
+        doc: _Checked | _Packument = (_decoder if install_v1 else _checker).decode(body)
     except msgspec.DecodeError as exc:
         _explain(body, expected_name, exc)
     if not pk.valid_name(doc.name):
@@ -153,7 +175,7 @@ def _explain(body: bytes, expected_name: str | None, error: msgspec.DecodeError)
     raise pk.InvalidPackumentError(str(error)) from error
 
 
-def _summary(doc: _Packument, body: bytes, latest: str | None) -> str:
+def _summary(doc: _Checked | _Packument, body: bytes, latest: str | None) -> str:
     description = doc.description
     if not isinstance(description, str) and latest is not None:
         # Rare (the registry hoists the latest description): decode the versions' alone.

@@ -134,7 +134,8 @@ class NpmRegistry:
             if stored is None:
                 raise PackageNotFoundError(name)
             return _served(stored)
-        refreshed = self.single_flight.do(f"npm:{name}", lambda: self._refresh(name, force=False))
+        refresh = functools.partial(self._refresh, name, force=False, body=body)
+        refreshed = self.single_flight.do(f"npm:{name}", refresh)
         return self._with_body(refreshed, body)
 
     def servable(self, stored: queries.StoredPackument) -> bool:
@@ -164,13 +165,13 @@ class NpmRegistry:
     def _fresh(self, stored: queries.StoredPackument) -> bool:
         return self.policy.is_fresh(stored.fetched_at, negative=stored.negative)
 
-    def _refresh(self, name: str, *, force: bool) -> Answer:
+    def _refresh(self, name: str, *, force: bool, body: queries.Body = None) -> Answer:
         # Re-read: another process may have refreshed it while this one waited for the lock.
         stored = self._stored(name, None)
         if stored is not None and not force and self._fresh(stored):
             return _served(stored)
         try:
-            return self._fetch(name, stored)
+            return self._fetch(name, stored, body)
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 store_not_found(conn, name)
@@ -181,10 +182,12 @@ class NpmRegistry:
             log.warning("serving stale npm packument %s: %s", name, exc.message)
             return Answer(stored, stale=True)
 
-    def _fetch(self, name: str, stored: queries.StoredPackument | None) -> Answer:
-        pause = Pause()  # until the parsed document is let go (see collector)
+    def _fetch(
+        self, name: str, stored: queries.StoredPackument | None, body: queries.Body
+    ) -> Answer:
+        pause = Pause()  # until the decoded document is let go (see collector)
         try:
-            documents = self._documents(name, stored)
+            documents = self._documents(name, stored, install_v1=body == "abbreviated")
         except BaseException:
             pause.end()
             raise
@@ -204,8 +207,11 @@ class NpmRegistry:
         self.later(self._store_behind, documents, stored, release, pause)
         return Answer(documents.stored(None, time.time()), fetched=documents)
 
-    def _documents(self, name: str, stored: queries.StoredPackument | None) -> Documents | None:
-        """Fetch and check the packument (None: not modified since the stored copy)."""
+    def _documents(
+        self, name: str, stored: queries.StoredPackument | None, *, install_v1: bool
+    ) -> Documents | None:
+        """Fetch and check the packument (None: not modified since the stored copy); the
+        decode that checks it takes the install-v1 fields along when that is the answer."""
         headers = {"Accept": "application/json"}
         if stored is not None and not stored.negative and stored.upstream_etag:
             headers["If-None-Match"] = stored.upstream_etag
@@ -214,7 +220,7 @@ class NpmRegistry:
         if fetched.status == 304 and stored is not None:
             return None
         try:
-            doc = decoded.decode(fetched.body, expected_name=name)
+            doc = decoded.decode(fetched.body, expected_name=name, install_v1=install_v1)
         except decoded.MalformedBodyError as exc:
             raise malformed(url) from exc
         except pk.InvalidPackumentError as exc:

@@ -41,10 +41,13 @@ def fixtures() -> list[dict[str, Any]]:
     return [*standard_packuments("http://127.0.0.1:1"), doc(), doc(time={}, description=5)]
 
 
+@pytest.mark.parametrize("install_v1", [True, False])
 @pytest.mark.parametrize("packument", fixtures(), ids=lambda p: p["name"])
-def test_install_v1_and_derived_fields_match_the_parsed_path(packument: dict[str, Any]) -> None:
+def test_install_v1_and_derived_fields_match_the_parsed_path(
+    packument: dict[str, Any], install_v1: bool
+) -> None:
     body = orjson.dumps(packument)
-    got = decoded.decode(body, packument["name"])
+    got = decoded.decode(body, packument["name"], install_v1=install_v1)
     assert orjson.loads(got.abbreviated()) == abbreviate(packument)
     assert got.latest == latest_version(packument)
     assert got.modified == modified(packument)
@@ -63,6 +66,7 @@ def test_install_scripts_and_null_fields_survive_abbreviation() -> None:
     assert corgi["versions"]["1.0.0"]["deprecated"] is None
 
 
+@pytest.mark.parametrize("install_v1", [True, False])
 @pytest.mark.parametrize(
     "bad",
     [
@@ -79,11 +83,11 @@ def test_install_scripts_and_null_fields_survive_abbreviation() -> None:
         doc(versions={"1.0.0": {"version": None}}),
     ],
 )
-def test_refusals_give_the_checks_reason(bad: Any) -> None:
+def test_refusals_give_the_checks_reason(bad: Any, install_v1: bool) -> None:
     with pytest.raises(InvalidPackumentError) as expected:
         check_packument(bad)
     with pytest.raises(InvalidPackumentError) as got:
-        decoded.decode(orjson.dumps(bad))
+        decoded.decode(orjson.dumps(bad), install_v1=install_v1)
     assert str(got.value) == str(expected.value)
 
 
