@@ -27,14 +27,14 @@ from sqlalchemy.exc import IntegrityError
 
 from pkgdex.collector import collector_paused
 from pkgdex.config import Settings
-from pkgdex.metadata import canonical, queries, services, views
+from pkgdex.metadata import canonical, exact, queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.memory import MemoryCache
 from pkgdex.metadata.pending import PendingWrite, later, waiting_answer
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered
-from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
+from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound, malformed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -161,7 +161,7 @@ class PyPICache:
         headers = {"If-None-Match": validator} if validator else None
         try:
             with collector_paused():
-                fetched = self.upstream.get_json(url, headers=headers)
+                fetched = self.upstream.get_bytes(url, headers=headers)
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 services.mark_missing(conn, name, fetched_at=time.time())
@@ -173,17 +173,19 @@ class PyPICache:
         etag = fetched.headers.get("etag")
         if behind:
             with collector_paused():
-                return self._answer_then_store(fetched.data, name, etag, state)
-        view = self.store(_checked(fetched.data, name, project=True), etag=etag)
+                return self._answer_then_store(fetched.body, url, name, etag, state)
+        view = self.store(_checked(_loads(fetched.body, url), name, project=True), etag=etag)
         assert view is not None, "a project document always yields its view"
         return view.state
 
     def _answer_then_store(
-        self, data: Any, name: str, etag: str | None, old: ProjectState | None
+        self, body: bytes, url: str, name: str, etag: str | None, old: ProjectState | None
     ) -> ProjectState:
-        """Answer from the upstream's document ``data`` now and store it once the answer has
-        gone. A canonical document (pypi.org's own form) is rendered in one pass; anything
-        else is checked and viewed first (a malformed document fails here, as a 502).
+        """Answer from the upstream's document ``body`` (from ``url``) now and store it once
+        the answer has gone. A document in exactly pypi.org's own form is decoded, checked
+        and rendered by msgspec; another canonical one is rendered in one pass over its
+        parsed values; anything else is checked and viewed first (a malformed document
+        fails here, as a 502).
 
         The flight's key stays held until the write commits, so requests meanwhile share
         this answer instead of missing again (in other processes too, through the Redis
@@ -193,17 +195,27 @@ class PyPICache:
         known = self._known_infos(old)
         project_id = old.id if old is not None else 0  # 0: no row yet (unused until stored)
         fetched_at, revision = time.time(), services.new_revision()
-        doc = canonical.read(data, name)
-        rendered = None
-        if doc is not None:
-            state = ProjectState(
+
+        def state_of(doc: canonical.Canonical) -> ProjectState:
+            return ProjectState(
                 project_id, name, doc.display_name, FOUND, doc.last_serial, fetched_at, etag,
                 revision,
             )  # fmt: skip
-            rendered = canonical.project_json(doc, state, known)
+
+        rendered, data = None, None
+        doc = exact.read(body, name)
+        if doc is not None:
+            state = state_of(doc)
+            rendered = exact.project_json(doc, state, known)
+        if rendered is None:
+            data = _loads(body, url)
+            doc = canonical.read(data, name)
+            if doc is not None:
+                state = state_of(doc)
+                rendered = canonical.project_json(doc, state, known)
         if rendered is not None:
             self.memory.put((name, revision, "json"), rendered, _rendered_size)
-            write = PendingWrite(state, lambda: self._check(data, name, state, known))
+            write = PendingWrite(state, lambda: self._check(data, body, name, state, known))
         else:
             checked = _checked(data, name, project=True)
             state = views.project_state(
@@ -235,9 +247,11 @@ class PyPICache:
 
     @staticmethod
     def _check(
-        data: Any, name: str, state: ProjectState, known: dict[str, dict[str, Any]]
+        data: Any, body: bytes, name: str, state: ProjectState, known: dict[str, dict[str, Any]]
     ) -> tuple[PyPIDocument, ProjectView]:
-        doc = _checked(data, name, project=True)
+        """The checked document and its view, to store; ``data`` is ``body`` parsed, or None
+        when the answer did not need it (it is parsed now, after the answer)."""
+        doc = _checked(orjson.loads(body) if data is None else data, name, project=True)
         return doc, views.project_view(doc, state, known)
 
     def _store_behind(self, write: PendingWrite) -> None:
@@ -297,8 +311,8 @@ class PyPICache:
     def refresh_release(self, name: str, version: str) -> None:
         """Fetch one release's own document (its ``info`` differs from the latest's)."""
         url = f"{self.base_url}/pypi/{quote(name)}/{quote(version)}/json"
-        fetched = self.upstream.get_json(url)
-        self.store(_checked(fetched.data, name, project=False))
+        fetched = self.upstream.get_bytes(url)
+        self.store(_checked(_loads(fetched.body, url), name, project=False))
 
     def store(self, doc: PyPIDocument, *, etag: str | None = None) -> ProjectView | None:
         """Store ``doc`` in one transaction; remember what was written so the first answer
@@ -410,6 +424,13 @@ def _found(state: ProjectState) -> ProjectState:
     if state.status != FOUND:
         raise NotFound(state.name)
     return state
+
+
+def _loads(body: bytes, url: str) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise malformed(url) from exc
 
 
 def _checked(data: Any, name: str, *, project: bool) -> PyPIDocument:

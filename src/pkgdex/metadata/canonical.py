@@ -36,7 +36,7 @@ class Canonical:
     info: dict[str, Any]
     display_name: str
     last_serial: int
-    releases: dict[str, list[Entry]]  # version -> file entries by filename
+    releases: dict[str, list[Any]]  # version -> file entries by filename
     states: dict[str, ReleaseState]
 
 
@@ -48,7 +48,7 @@ def read(data: Any, name: str) -> Canonical | None:
     releases: Any = data.get("releases")
     urls: Any = data.get("urls", [])
     serial: Any = data.get("last_serial", 0)
-    if not _info_ok(info, name) or type(releases) is not dict or type(urls) is not list:
+    if not info_ok(info, name) or type(releases) is not dict or type(urls) is not list:
         return None
     if type(serial) is not int or serial < 0:
         return None
@@ -75,6 +75,27 @@ def project_json(
 ) -> Rendered | None:
     """``/pypi/<project>/json`` of ``doc`` stored as ``state``; None when it has no release
     to describe (the general path answers that)."""
+    described = describe(doc, state, known_info)
+    if described is None:
+        return None
+    latest, info, derived = described
+    body = dumps(
+        {
+            "info": info,
+            "last_serial": doc.last_serial,
+            "releases": doc.releases,
+            "urls": doc.releases[latest],
+            "vulnerabilities": [],
+        }
+    )
+    return Rendered(body, make_etag(body), doc.last_serial, derived)
+
+
+def describe(
+    doc: Canonical, state: ProjectState, known_info: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any], bool] | None:
+    """The release ``/pypi/<project>/json`` describes, its rendered ``info`` and whether that
+    was derived from another release's; None when there is no release."""
     infos = {**known_info, doc.info["version"]: doc.info}
     rows = [
         ReleaseRow(0, version, *doc.states[version], infos.get(version), ())
@@ -87,19 +108,10 @@ def project_json(
     if latest is None:
         return None
     info, derived = release_info(view, latest)
-    body = dumps(
-        {
-            "info": info,
-            "last_serial": doc.last_serial,
-            "releases": doc.releases,
-            "urls": doc.releases[latest.version],
-            "vulnerabilities": [],
-        }
-    )
-    return Rendered(body, make_etag(body), doc.last_serial, derived)
+    return latest.version, info, derived
 
 
-def _info_ok(info: Any, name: str) -> bool:
+def info_ok(info: Any, name: str) -> bool:
     if type(info) is not dict:
         return False
     display, version = info.get("name"), info.get("version")

@@ -1,17 +1,20 @@
-"""A miss's answer rendered in one pass from a canonical document is byte for byte the answer
-rendered from the checked document's stored values; anything not canonical takes the general
-path."""
+"""A miss's answer rendered in one pass from a canonical document (from its parsed values, or
+from its bytes by msgspec when it is exactly in pypi.org's form) is byte for byte the answer
+rendered from the checked document's stored values; anything else takes a slower path, and
+nothing the general check refuses is answered by a faster one."""
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from packaging.utils import canonicalize_name
 
-from pkgdex.metadata import canonical, render, views
+from pkgdex.metadata import canonical, exact, render, views
 from pkgdex.metadata.documents import parse_document
 from pkgdex.metadata.queries import ProjectState
 from pkgdex.metadata.versions import pick_latest
@@ -120,3 +123,129 @@ def test_anything_else_takes_the_general_path(change: Change) -> None:
     assert canonical.read(data, "sampleproject") is not None
     change(data)
     assert canonical.read(data, "sampleproject") is None
+
+
+# The exact path: msgspec decodes and checks the upstream's bytes and encodes them back.
+
+
+def _exact(body: bytes, name: str, state: ProjectState, known: dict[str, Any]) -> bytes | None:
+    doc = exact.read(body, name)
+    if doc is None:
+        return None
+    assert (doc.display_name, doc.last_serial) == (state.display_name, state.last_serial)
+    rendered = exact.project_json(doc, state, known)
+    assert rendered is not None
+    assert rendered.etag == render.make_etag(rendered.body)
+    return rendered.body
+
+
+def _sample() -> Doc:
+    return copy.deepcopy(next(p.doc() for p in standard_projects() if p.name == "sampleproject"))
+
+
+def _exact_documents() -> list[Doc]:
+    docs = [p.doc() for p in standard_projects()]
+    docs.append(big_project("big", 120).doc())
+    unlisted = Project("Odd_Name", [ReleaseSpec("1.0", files=3), ReleaseSpec("2.0", files=0)])
+    odd = unlisted.doc()
+    odd["info"]["version"] = "3.0"  # its own release missing from releases: the urls are it
+    odd["releases"]["1.0"].reverse()  # files sorted by name on the way out
+    odd["releases"]["1.0"][0]["upload_time_iso_8601"] = "2020-02-29T12:00:00.123456Z"
+    odd["releases"]["1.0"][0]["upload_time"] = "2020-02-29T12:00:00"
+    odd["releases"]["1.0"][1].update(upload_time=None, upload_time_iso_8601=None, size=None)
+    odd["releases"]["ünï-1"] = []  # keys sorted by code point, as orjson sorts them
+    odd["info"]["extra"] = {"float": 1e16, "text": "\u2028\x7f\x00"}
+    docs.append(odd)
+    return docs
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+def test_exact_documents_render_as_the_general_path(data: Doc) -> None:
+    name = canonicalize_name(data["info"]["name"])
+    general, state = _general(data, name, {})
+    body = orjson.dumps(data)
+    assert _exact(body, name, state, {}) == general.body
+
+
+def test_exact_known_release_infos_are_used_as_the_general_path_uses_them() -> None:
+    data = _sample()
+    data["info"] = {**data["info"], "version": "2.0.0"}  # the latest (3.0.0) is another one
+    known = {"3.0.0": {**data["info"], "summary": "fetched before", "version": "3.0.0"}}
+    bodies = set()
+    for infos in ({}, known):
+        general, state = _general(data, "sampleproject", infos)
+        assert _exact(orjson.dumps(data), "sampleproject", state, infos) == general.body
+        bodies.add(general.body)
+    assert len(bodies) == 2  # derived, then the info fetched before
+
+
+NOT_EXACT: dict[str, Change] = {
+    **NOT_CANONICAL,
+    "an empty requires-python": lambda d: _file(d).update(requires_python=""),
+    "an empty yanked reason": lambda d: _file(d).update(yanked_reason=""),
+    "a fourth digest": lambda d: _file(d)["digests"].update(sha512="ab"),
+    "a digest missing": lambda d: _file(d)["digests"].pop("blake2b_256"),
+    "md5 unlike its digest": lambda d: _file(d).update(md5_digest="other"),
+    "signed": lambda d: _file(d).update(has_sig=True),
+    "downloads counted": lambda d: _file(d).update(downloads=3),
+    "core metadata given": lambda d: _file(d).update(core_metadata={"sha256": "ab"}),
+    "no downloads field": lambda d: _file(d).pop("downloads"),
+    "no plain time": lambda d: _file(d).update(upload_time=None),
+    "a plain time alone": lambda d: _file(d).update(upload_time_iso_8601=None),
+    "the 31st of April": lambda d: _file(d).update(
+        upload_time_iso_8601="2021-04-31T12:00:00Z", upload_time="2021-04-31T12:00:00"
+    ),
+    "the 29th of February 2021": lambda d: _file(d).update(
+        upload_time_iso_8601="2021-02-29T12:00:00Z", upload_time="2021-02-29T12:00:00"
+    ),
+    "year zero": lambda d: _file(d).update(
+        upload_time_iso_8601="0000-01-01T12:00:00Z", upload_time="0000-01-01T12:00:00"
+    ),
+    "hour 24": lambda d: _file(d).update(
+        upload_time_iso_8601="2020-01-01T24:00:00Z", upload_time="2020-01-01T24:00:00"
+    ),
+    "other digits": lambda d: _file(d).update(
+        upload_time_iso_8601="２020-01-01T12:00:00Z", upload_time="２020-01-01T12:00:00"
+    ),
+    "a size past 64 bits": lambda d: _file(d).update(size=2**64),
+    "a serial past 63 bits": lambda d: d.update(last_serial=2**63),
+    "a float size": lambda d: _file(d).update(size=1.5),
+    "a broken release list": lambda d: d["releases"].update({"9.0": {"a": 1}}),
+    "an empty version": lambda d: d["releases"].update({"": []}),
+    "a broken urls file": lambda d: d["urls"][0].update(yanked="no"),
+}
+
+
+@pytest.mark.parametrize("change", NOT_EXACT.values(), ids=NOT_EXACT.keys())
+def test_anything_else_is_left_to_the_slower_paths(change: Change) -> None:
+    data = _sample()
+    assert exact.read(orjson.dumps(data), "sampleproject") is not None
+    change(data)
+    try:
+        body = orjson.dumps(data)
+    except TypeError:  # past 64 bits: orjson cannot write it, so write it by hand
+        body = _dumps_big(data)
+    assert exact.read(body, "sampleproject") is None
+
+
+def _dumps_big(data: Doc) -> bytes:
+    """``data`` as JSON with its integers past 64 bits written out (the stdlib can)."""
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"{", b'{"info": {"name": "x', b"\xff\xfe", b"[]", b"null", b'"x"', b"\xef\xbb\xbf{}"],
+    ids=["empty", "open", "truncated", "not UTF-8", "a list", "null", "a string", "BOM"],
+)
+def test_bytes_that_are_not_a_document_are_left_to_the_general_path(body: bytes) -> None:
+    assert exact.read(body, "sampleproject") is None
+
+
+def test_an_info_integer_past_64_bits_is_left_to_the_general_path() -> None:
+    data = _sample()
+    data["info"]["huge"] = 2**70
+    doc = exact.read(_dumps_big(data), "sampleproject")
+    assert doc is not None, "its files are exact"
+    state = ProjectState(0, "sampleproject", "sampleproject", 200, 0, 1.0, None, "r")
+    assert exact.project_json(doc, state, {}) is None

@@ -1,0 +1,169 @@
+"""A miss's JSON API answer straight from the upstream's bytes, when the document already has
+exactly the form pkgdex serves.
+
+pypi.org writes every file entry the way ``render.file_entry`` writes it back. msgspec decodes
+such a document into typed structs, checking types, lengths and the upload time's form in C
+while it parses, and encodes the same structs back out: no Python dict per file, and no
+Python check of each field. Only what a type cannot say is checked here, in one short loop
+per file (``has_sig`` false, ``md5_digest`` equal to the md5 digest, the plain upload time
+equal to the ISO one, no 29th-31st day that does not exist, no ``core_metadata``).
+
+Every value that passes renders byte for byte as the rows stored from the checked document
+do (tested in ``tests/unit/metadata/test_metadata_exact.py``). Anything else (a field missing,
+an extra digest, a time with an offset, ``""`` where pkgdex writes null, ...) gives None,
+and the miss takes the slower paths: ``canonical`` for documents it can still render as they
+are, the general check for the rest, with its clear 502 for malformed ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from operator import attrgetter
+from typing import Annotated, Any, Literal
+
+import msgspec
+import orjson
+from msgspec import Meta, Struct
+
+from pkgdex.metadata import canonical
+from pkgdex.metadata.models import VERSION_MAX_LENGTH
+from pkgdex.metadata.queries import ProjectState
+from pkgdex.metadata.render import Rendered, make_etag
+
+# The only upload times pkgdex writes back unchanged: UTC with "Z", and microseconds only
+# when there are some (``datetime.isoformat``). Days 29 to 31 are checked against the month.
+_ISO_TIME = (
+    r"^(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{6})?Z$"
+)
+BIGINT_MAX = 2**63 - 1  # the size column's range
+Text = Annotated[str, Meta(min_length=1)]  # "" would be rendered back as null
+Version = Annotated[str, Meta(min_length=1, max_length=VERSION_MAX_LENGTH)]
+
+
+class Digests(Struct, forbid_unknown_fields=True, gc=False):
+    """Exactly the three digests pkgdex stores: another one is checked by the general path."""
+
+    blake2b_256: str | None
+    md5: str | None
+    sha256: str | None
+
+
+class File(Struct, gc=False, omit_defaults=True):
+    """A file entry as ``render.file_entry`` writes it; every rendered field is required."""
+
+    comment_text: str | None
+    digests: Digests
+    downloads: Literal[-1]
+    filename: Annotated[str, Meta(min_length=1, max_length=512)]
+    has_sig: bool
+    md5_digest: str | None
+    packagetype: Annotated[str, Meta(max_length=32)]
+    python_version: Annotated[str, Meta(max_length=64)]
+    requires_python: Text | None
+    size: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] | None
+    upload_time: str | None
+    upload_time_iso_8601: Annotated[str, Meta(pattern=_ISO_TIME)] | None
+    url: Annotated[str, Meta(min_length=1)]
+    yanked: bool
+    yanked_reason: Text | None
+    core_metadata: dict[str, str] | bool | None = None  # stored, never rendered: None only
+
+
+class Document(Struct, gc=False):
+    info: dict[str, Any]
+    releases: dict[Version, list[File]]
+    last_serial: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] = 0
+    urls: list[File] = []
+
+
+class Body(Struct, gc=False):
+    """``/pypi/<project>/json``; encoded with sorted fields, as ``render.dumps`` sorts keys."""
+
+    info: msgspec.Raw
+    last_serial: int
+    releases: dict[str, list[File]]
+    urls: list[File]
+    vulnerabilities: list[Any]
+
+
+_decoder = msgspec.json.Decoder(Document)
+_encoder = msgspec.json.Encoder(order="sorted")
+_by_filename = attrgetter("filename")
+
+
+def read(body: bytes, name: str) -> canonical.Canonical | None:
+    """The upstream's ``body`` as an exact project document for ``name`` (PEP 503), or None."""
+    try:
+        doc = _decoder.decode(body)
+    except ValueError:  # msgspec's errors, and UnicodeDecodeError for bytes that are not UTF-8
+        return None
+    info = doc.info
+    if not canonical.info_ok(info, name):
+        return None
+    own = _release(doc.urls)
+    if own is None:
+        return None
+    releases: dict[str, list[Any]] = doc.releases
+    states = {}
+    for version, files in releases.items():
+        state = _release(files)
+        if state is None:
+            return None
+        states[version] = state
+    version = info["version"]
+    releases.setdefault(version, doc.urls)
+    yanked = info.get("yanked", False)
+    reason = info.get("yanked_reason") if yanked else None
+    states[version] = (yanked, reason, info.get("requires_python"))
+    return canonical.Canonical(info, info["name"], doc.last_serial, releases, states)
+
+
+def project_json(
+    doc: canonical.Canonical, state: ProjectState, known_info: dict[str, dict[str, Any]]
+) -> Rendered | None:
+    """``/pypi/<project>/json`` of an exact ``doc`` stored as ``state``; None when it has no
+    release to describe or its info cannot be rendered (the general path answers both)."""
+    described = canonical.describe(doc, state, known_info)
+    if described is None:
+        return None
+    latest, info, derived = described
+    try:
+        info_json = orjson.dumps(info, option=orjson.OPT_SORT_KEYS)  # as the stored info is
+    except TypeError:  # an integer past 64 bits: the general path refuses the document
+        return None
+    body = _encoder.encode(
+        Body(msgspec.Raw(info_json), doc.last_serial, doc.releases, doc.releases[latest], [])
+    )
+    return Rendered(body, make_etag(body), doc.last_serial, derived)
+
+
+def _release(files: list[File]) -> canonical.ReleaseState | None:
+    """The release's state, its files sorted by filename; None if one is not written back
+    exactly as it came."""
+    all_yanked, reason, requires = bool(files), None, None
+    for f in files:
+        iso = f.upload_time_iso_8601
+        if (
+            f.has_sig
+            or f.md5_digest != f.digests.md5
+            or f.core_metadata is not None
+            or (f.upload_time != iso[:19] if iso is not None else f.upload_time is not None)
+            or (iso is not None and iso[8] in "23" and iso[8:10] > "28" and not _real_day(iso))
+        ):
+            return None
+        # pypi.org yanks whole releases, so every file carries the release's state.
+        all_yanked = all_yanked and f.yanked
+        reason = reason or f.yanked_reason
+        requires = requires or f.requires_python
+    if len(files) > 1:
+        files.sort(key=_by_filename)
+    return all_yanked, reason if all_yanked else None, requires
+
+
+def _real_day(iso: str) -> bool:
+    try:
+        date.fromisoformat(iso[:10])
+    except ValueError:
+        return False
+    return True
