@@ -191,3 +191,14 @@ def _settle(manifest: Manifest) -> None:
     if isinstance(scripts, dict) and not scripts.keys().isdisjoint(INSTALL_SCRIPTS):
         manifest.hasInstallScript = _TRUE
     manifest.scripts = UNSET
+
+
+def abbreviated_version(manifest: Raw | bytes) -> bytes:
+    """One version's install-v1 form (as ``render.abbreviate_version`` makes it), from the
+    version's JSON."""
+    try:
+        decoded: Manifest = msgspec.json.decode(manifest, type=Manifest)
+    except msgspec.DecodeError as exc:  # its scripts hold a number beyond a double's range
+        raise pk.InvalidPackumentError(str(exc)) from exc
+    _settle(decoded)
+    return _encoder.encode(decoded)

@@ -18,7 +18,7 @@ import orjson
 
 from pkgdex.npmregistry import decoded as dec
 from pkgdex.npmregistry import packument as pk
-from pkgdex.npmregistry import queries
+from pkgdex.npmregistry import parts, queries
 from pkgdex.npmregistry.cards import search_card
 from pkgdex.npmregistry.render import dumps
 
@@ -74,14 +74,10 @@ class Documents:
 
     def _make_card(self) -> bytes:
         if self._card is None:
-            # The one full parse of the body, behind the answer. The typed decode accepts a few
-            # bodies this parser refuses (a number beyond a double's range): such a body is
-            # refused here, before it is stored, so every stored document parses.
             try:
-                parsed = orjson.loads(self.full)
-            except orjson.JSONDecodeError as exc:
-                raise pk.InvalidPackumentError(f"{self.name}: {exc}") from exc
-            self._card = dumps(search_card(parsed))
+                self._card = dumps(search_card(parts.card_source(self.full)))
+            except (parts.UnreadablePartError, orjson.JSONEncodeError) as exc:
+                raise pk.InvalidPackumentError(f"{self.name}: no search card: {exc}") from exc
         return self._card
 
     def body(self, variant: queries.Body) -> bytes | None:

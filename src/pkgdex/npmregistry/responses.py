@@ -6,20 +6,19 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from pkgdex.errors import ApiError, ResponseError
 from pkgdex.metadata.pullthrough import STALE_HEADERS
 from pkgdex.metadata.upstream import UpstreamError
+from pkgdex.npmregistry import decoded, parts
 from pkgdex.npmregistry import packument as pk
 from pkgdex.npmregistry.queries import Body
 from pkgdex.npmregistry.render import (
     ABBREVIATED_TYPE,
     FULL_TYPE,
     NOT_FOUND,
-    abbreviate_version,
     dumps,
     version_not_found,
 )
@@ -94,10 +93,14 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
         return unchanged
     answer = lookup("doc")
     assert answer.stored.body is not None
-    manifest = pk.resolve_version(orjson.loads(answer.stored.body), version_or_tag)
+    # The version's JSON as stored, the rest of the packument skipped over, not parsed.
+    manifest = parts.version_json(answer.stored.body, version_or_tag)
     if manifest is None:
         raise ResponseError(JSONResponse(version_not_found(version_or_tag), status_code=404))
-    body = dumps(abbreviate_version(manifest) if abbreviated else manifest)
+    try:
+        body = decoded.abbreviated_version(manifest) if abbreviated else manifest
+    except pk.InvalidPackumentError as exc:
+        raise ApiError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
     _remember(lookup, answer, variant, body)
     return _ok(answer, body, _etag(answer, variant), abbreviated)
 

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from pkgdex.npmregistry import decoded
+from pkgdex.npmregistry import decoded, parts
+from pkgdex.npmregistry.cards import search_card
 from pkgdex.npmregistry.documents import Documents
 from pkgdex.npmregistry.packument import (
     InvalidPackumentError,
@@ -17,7 +18,7 @@ from pkgdex.npmregistry.packument import (
     modified,
     summary,
 )
-from pkgdex.npmregistry.render import abbreviate
+from pkgdex.npmregistry.render import abbreviate, abbreviate_version
 from support.fake_npm import standard_packuments
 
 
@@ -126,10 +127,33 @@ def test_documents_keep_the_upstream_body_as_it_came() -> None:
     assert orjson.loads(documents.abbreviated) == abbreviate(doc())
 
 
-def test_a_number_beyond_a_double_is_answered_but_never_stored() -> None:
-    # The typed decode skips numbers it does not need; the parser behind the answer does not.
+def test_a_number_beyond_a_double_is_kept_as_json() -> None:
+    # Checked as JSON and kept as it came: only a part decoded to Python values refuses it.
     body = orjson.dumps(doc())[:-1] + b', "size": 1e400}'
     documents = Documents(body, decoded.decode(body))
+    documents.finish()
     assert orjson.loads(documents.abbreviated)["name"] == "left-pad"
-    with pytest.raises(InvalidPackumentError, match="infinity"):
-        documents.finish()
+    assert orjson.loads(documents.card)["description"] == "pads"
+    body = orjson.dumps(doc())[:-1] + b', "keywords": [1e400]}'
+    documents = Documents(body, decoded.decode(body))
+    with pytest.raises(InvalidPackumentError, match="out of range"):
+        documents.finish()  # the search card decodes its fields: never stored
+
+
+@pytest.mark.parametrize("packument", fixtures(), ids=lambda p: p["name"])
+def test_versions_and_cards_read_from_the_stored_json(packument: dict[str, Any]) -> None:
+    body = orjson.dumps(packument)
+    for version, manifest in packument["versions"].items():
+        got = parts.version_json(body, version)
+        assert got is not None and orjson.loads(got) == manifest
+        assert orjson.loads(decoded.abbreviated_version(got)) == abbreviate_version(manifest)
+    for tag, version in packument["dist-tags"].items():
+        assert parts.version_json(body, tag) == parts.version_json(body, version)
+    assert parts.version_json(body, "0.0.0-absent") is None
+    assert search_card(parts.card_source(body)) == search_card(packument)
+
+
+def test_a_version_whose_scripts_cannot_decode_is_refused() -> None:
+    manifest = b'{"version": "1.0.0", "scripts": {"install": 1e400}}'
+    with pytest.raises(InvalidPackumentError, match="out of range"):
+        decoded.abbreviated_version(manifest)

@@ -1,0 +1,77 @@
+"""Parts of a stored (already checked) packument, read without parsing the rest of it: one
+version's manifest, and what the search card shows.
+
+A stored packument is the upstream's body as it came, checked by :mod:`pkgdex.npmregistry.decoded`
+(which keeps every body that passes a JSON document of the right shape). The decodes here
+skip every version but the one asked for, and hand its JSON on as it is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, Raw, Struct, field
+
+from pkgdex.npmregistry import packument as pk
+
+
+class UnreadablePartError(ValueError):
+    """A part of the document that cannot be decoded to Python values (a number beyond a
+    double's range, which the check skipped over as JSON)."""
+
+
+class _Versions(Struct):
+    versions: dict[str, Raw] = field(default_factory=dict)
+    dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
+
+
+class _CardSource(Struct):
+    """The top-level fields ``cards.search_card`` reads (absent ones stay absent)."""
+
+    name: str
+    versions: dict[str, Raw] = field(default_factory=dict)
+    dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
+    time: Any = UNSET
+    description: Any = UNSET
+    keywords: Any = UNSET
+    homepage: Any = UNSET
+    repository: Any = UNSET
+    bugs: Any = UNSET
+    maintainers: Any = UNSET
+    license: Any = UNSET
+
+
+_versions_decoder = msgspec.json.Decoder(_Versions)
+_card_decoder = msgspec.json.Decoder(_CardSource)
+_CARD_FIELDS = ("time", "description", "keywords", "homepage", "repository", "bugs",
+                "maintainers", "license")  # fmt: skip
+
+
+def version_json(body: bytes, version_or_tag: str) -> bytes | None:
+    """The stored JSON of a version, or of the version a dist-tag points at (as
+    ``packument.resolve_version`` finds it)."""
+    doc = _versions_decoder.decode(body)
+    manifest = doc.versions.get(version_or_tag)
+    if manifest is None and (tagged := doc.dist_tags.get(version_or_tag)) is not None:
+        manifest = doc.versions.get(tagged)
+    return None if manifest is None else bytes(manifest)
+
+
+def card_source(body: bytes) -> pk.Packument:
+    """The packument as ``cards.search_card`` reads it: its top-level fields and its latest
+    version, the other versions left out."""
+    try:
+        source = _card_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise UnreadablePartError(str(exc)) from exc
+    doc: pk.Packument = {"name": source.name, "dist-tags": source.dist_tags}
+    doc.update((f, v) for f in _CARD_FIELDS if (v := getattr(source, f)) is not UNSET)
+    latest = source.dist_tags.get("latest")
+    doc["versions"] = {}
+    if latest is not None and latest in source.versions:
+        try:
+            doc["versions"][latest] = msgspec.json.decode(source.versions[latest])
+        except msgspec.DecodeError as exc:
+            raise UnreadablePartError(f"{source.name}@{latest}: {exc}") from exc
+    return doc
