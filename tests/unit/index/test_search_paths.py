@@ -8,6 +8,8 @@ bucket boundaries and run out of budget. Expected hits come from a plain Python 
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -20,9 +22,12 @@ NAMES = [
     *(f"{prefix}-json-{i}" for i in range(7) for prefix in ("zz", "aa", "@mm/x", "kk")),
     *(f"pkg{i}-addon-x" for i in range(9)),
     *("a_b-json", "a7b-json", "a%b", "axb", "json", "json-schema", "x.js", "osx", "ab-c", "ab7c"),
+    *("q%q-json-schema", "json-schemas-x", "json-sch", "jsonxschema", "schema-json"),
 ]
 LATE = ["ab-json", "zz-addon-late", "a_bz"]  # added one at a time after the load
 QUERIES = ["json", "js", "-json", "-addon-", "on-", "a_b", "a%", "b-c", "sx", "qq", "n-"]
+# Long enough that a pattern of some of their trigrams lets through keys strpos() must drop.
+QUERIES += ["json-sch", "%q-json", "addon-x", "on-schema"]
 SPREAD = 20_000  # PostgreSQL: the i-th loaded row gets id i * SPREAD, one bucket per 3 rows
 # Each set of thresholds sends PostgreSQL's substring search down another path.
 PATHS = [
@@ -38,6 +43,10 @@ PATHS = [
     {"PG_DENSE": -1, "PG_LONG_WALK": 2},
     {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4},
     {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4, "PG_ID_RANGE": 10**9},
+    # The GIN pattern holds the rarest trigram alone.
+    {"PG_GRAM_BUDGET": 0},
+    {"PG_GRAM_BUDGET": 0, "PG_DENSE": -1},
+    {"PG_GRAM_BUDGET": 0, "PG_DENSE": 10**9, "PG_TRIGRAM_CAP": 4},
 ]
 
 
@@ -122,3 +131,35 @@ def test_search_in_autocommit_gives_the_same_hits(
             hits = queries.search(conn, "npm", q, 3)
             assert [(hit.name, hit.rank) for hit in hits] == expected(q, 3), q
         assert (conn.execute(show).one() if postgres else None) == before
+
+
+def like(pattern: str) -> re.Pattern[str]:
+    """A LIKE pattern with ``\\`` as its escape character, as a regular expression."""
+    parts = re.findall(r"\\.|%|_|[^%_\\]", pattern)
+    mapped = {"%": ".*", "_": "."}
+    return re.compile("".join(mapped.get(p) or re.escape(p[-1]) for p in parts), re.DOTALL)
+
+
+def test_the_gin_pattern_holds_every_key_containing_the_query() -> None:
+    """Whatever trigrams the counts leave in, no key holding the word is left out."""
+    rng = random.Random(5)
+    for _ in range(2000):
+        word = "".join(rng.choice("ab7%\\c") for _ in range(rng.randint(3, 10)))
+        counts = {word[i : i + 3]: rng.choice([0, 1, 50, 3000, 9000]) for i in range(len(word))}
+        pattern = like(search_backends.word_pattern(word, counts))
+        for _ in range(3):
+            around = ["".join(rng.choice("ab7%c") for _ in range(rng.randint(0, 4))) for _ in "xy"]
+            assert pattern.fullmatch(around[0] + word + around[1]), (word, counts)
+
+
+def test_the_gin_pattern_leaves_out_common_trigrams() -> None:
+    """A query's common trigrams cost GIN more than they narrow its candidates."""
+    counts = {"n7c": 2078, "7co": 26814, "cor": 23814, "ore": 24068, "re7": 2108}
+    counts |= {"e7n": 2782, "7ng": 22391}
+    assert search_backends.word_pattern("n7core7ng", counts) == "%n7c%re7n%"
+    rare = dict.fromkeys(counts, 10)
+    assert search_backends.word_pattern("n7core7ng", rare) == "%n7core7ng%"
+    # Of two trigrams one character apart, with the one between them left out, the commoner
+    # one goes: LIKE could not find them overlapping.
+    apart = {"abc": 1, "bcd": 10**6, "cde": 2}
+    assert search_backends.word_pattern("abcde", apart) == "%abc%"
