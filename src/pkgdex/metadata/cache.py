@@ -216,6 +216,7 @@ class PyPICache:
         if rendered is not None:
             self.memory.put((name, revision, "json"), rendered, _rendered_size)
             write = PendingWrite(state, lambda: self._check(data, body, name, state, known))
+            write.keep = doc  # thousands of objects: freed behind the answer, not before it
         else:
             checked = _checked(data, name, project=True)
             state = views.project_state(
@@ -259,6 +260,7 @@ class PyPICache:
         if not write.claim():
             return
         state = write.state
+        write.keep = None  # the answer's decoded document: freed here, behind the answer
         try:
             with collector_paused():  # thousands of rows' values, no cycles among them
                 doc, view = write.built()

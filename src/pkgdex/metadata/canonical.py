@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import product
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -97,18 +97,23 @@ def describe(
     """The release ``/pypi/<project>/json`` describes, its rendered ``info`` and whether that
     was derived from another release's; None when there is no release."""
     infos = {**known_info, doc.info["version"]: doc.info}
-    rows = [
-        ReleaseRow(0, version, *doc.states[version], infos.get(version), ())
-        for version in doc.releases
-    ]
-    # The order (newest first) only decides which info a derived one copies: with one info
-    # there is nothing to decide, and sorting hundreds of versions is not free.
-    view = ProjectView(state, tuple(newest_first(rows) if len(infos) > 1 else rows))
-    latest = pick_latest(view.releases)
+    states = doc.states
+    latest = pick_latest([_Candidate(version, states[version][0]) for version in doc.releases])
     if latest is None:
         return None
-    info, derived = release_info(view, latest)
-    return latest.version, info, derived
+    version = latest.version
+    row = ReleaseRow(0, version, *states[version], infos.get(version), ())
+    # A derived info copies the newest release's own: only releases with one need ordering,
+    # and there are few of them (sorting hundreds of versions is not free).
+    with_info = [ReleaseRow(0, v, *states[v], info, ()) for v, info in infos.items() if v in states]
+    view = ProjectView(state, (row, *newest_first(with_info)))
+    info, derived = release_info(view, row)
+    return version, info, derived
+
+
+class _Candidate(NamedTuple):
+    version: str
+    yanked: bool
 
 
 def info_ok(info: Any, name: str) -> bool:

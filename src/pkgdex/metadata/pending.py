@@ -66,6 +66,7 @@ class PendingWrite:
         self.started = time.monotonic()
         self.done = threading.Event()  # stored, or failed to
         self.release: Callable[[], None] = _nothing  # lets go of the held single flight
+        self.keep: object = None  # what the answer was made from, let go of by the write
         self._build = build
         self._built: Built | None = None
         self._claimed = False
