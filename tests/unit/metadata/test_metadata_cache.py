@@ -3,15 +3,17 @@ follows once the answer has gone."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, select
 
 from pkgdex.config import Settings
-from pkgdex.metadata import answers, queries, render, services
+from pkgdex.metadata import answers, canonical, exact, queries, render, services
 from pkgdex.metadata import cache as cache_module
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import PyPIDocument, parse_document
@@ -105,6 +107,60 @@ def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
         read = queries.load_project(conn, stored)
     assert render.project_json(read, pick_latest(read.releases)).body == answered.body
     cache.flight.do("pypi:sampleproject", lambda: None)  # released: a call of its own
+
+
+def _first_file(data: dict[str, Any]) -> dict[str, Any]:
+    file: dict[str, Any] = data["releases"]["1.0.0"][0]
+    return file
+
+
+# How the fake's document is changed, and the path its miss must take.
+FORMS: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
+    "pypi.org's own form": (lambda d: None, "exact"),
+    "an empty requires-python": (lambda d: _first_file(d).update(requires_python=""), "canonical"),
+    "a zoned upload time": (
+        lambda d: _first_file(d).update(upload_time_iso_8601="2020-01-01T12:00:00+00:00"),
+        "general",
+    ),
+}
+
+
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS.keys())
+def test_every_miss_path_answers_what_the_stored_rows_render(
+    pulling: tuple[PyPICache, FakePyPI],
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    form: tuple[Callable[[dict[str, Any]], object], str],
+) -> None:
+    cache, fake = pulling
+    change, expected = form
+    data = fake.projects["sampleproject"].doc()
+    change(data)
+    monkeypatch.setattr(fake, "answer", lambda _path: (200, orjson.dumps(data)))
+    taken = []
+    for module in (exact, canonical):
+        real = module.project_json
+        spy = functools.partial(_spy, real, module.__name__.rsplit(".", 1)[1], taken)
+        monkeypatch.setattr(module, "project_json", spy)
+    with after_answer() as later:
+        answer = answers.project_json(cache, "sampleproject", "")
+    run_jobs(later)
+    assert taken == ([expected] if expected != "general" else [])
+    assert isinstance(answer, answers.Answer)
+    with engine.connect() as conn:
+        stored = queries.project_state(conn, "sampleproject")
+        assert stored is not None
+        read = queries.load_project(conn, stored)
+    latest = pick_latest(read.releases)
+    assert latest is not None
+    assert render.project_json(read, latest).body == answer.rendered.body
+
+
+def _spy(real: Callable[..., Any], name: str, taken: list[str], *args: Any) -> Any:
+    rendered = real(*args)
+    if rendered is not None:
+        taken.append(name)
+    return rendered
 
 
 def test_a_failed_write_behind_keeps_the_stored_copy_and_misses_again(
