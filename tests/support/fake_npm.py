@@ -30,7 +30,8 @@ CORGI = "application/vnd.npm.install-v1+json"
 # What npm's own client sends when it installs (pacote).
 NPM_INSTALL_ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 
-FAULTS = ("timeout", "500", "malformed", "huge", "endless", "drop", "wrong-name", "not-a-packument")
+FAULTS = ("timeout", "500", "malformed", "not-utf8", "huge", "endless", "drop", "wrong-name",
+          "not-a-packument")  # fmt: skip
 HUGE_CHUNK = b" " * 65536
 
 
@@ -166,6 +167,7 @@ class FakeNpm:
     delay: float = 0.0
     # (path as sent, decoded path, headers) of every request
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    bodies: dict[str, bytes] = field(default_factory=dict)  # sent instead of a doc's JSON
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, doc: Packument) -> None:
@@ -206,7 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("If-None-Match") == etag:
             self._send(304, b"", {"ETag": etag})
             return
-        self._send(200, orjson.dumps(fake.docs[name]), {"ETag": etag})
+        body = fake.bodies.get(name) or orjson.dumps(fake.docs[name])
+        self._send(200, body, {"ETag": etag})
 
     def _misbehave(self, fault: str, path: str) -> None:
         if fault == "timeout":
@@ -216,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, b"Internal Server Error", {"Content-Type": "text/plain"})
         elif fault == "malformed":
             self._send(200, b'{"name": "left-pad", "versions": {')
+        elif fault == "not-utf8":  # well-formed JSON but for a byte no string may hold
+            self._send(200, b'{"name": "left-pad", "readme": "\xff", "versions": {}}')
         elif fault == "wrong-name":
             self._send(200, b'{"name": "someone-else", "versions": {}}')
         elif fault == "not-a-packument":

@@ -15,6 +15,7 @@ FAULTS = [
     ("timeout", 504, "upstream_timeout"),
     ("500", 502, "upstream_error"),
     ("malformed", 502, "upstream_malformed"),
+    ("not-utf8", 502, "upstream_malformed"),
     ("not-a-packument", 502, "upstream_malformed"),
     ("wrong-name", 502, "upstream_malformed"),
     ("huge", 502, "upstream_too_large"),

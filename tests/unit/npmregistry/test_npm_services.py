@@ -3,11 +3,13 @@ Redis for several processes), against the fake registry on loopback."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import orjson
 import pytest
 import redis
 from sqlalchemy import Engine
@@ -184,4 +186,42 @@ def test_a_store_that_fails_behind_the_answer_is_logged_and_missed_again(
     assert fake.hits("left-pad") == 2
     with sqlite_engine.connect() as conn:
         assert queries.stored_packument(conn, "left-pad") is not None
+    registry.upstream.close()
+
+
+@pytest.mark.parametrize("body", ["doc", "abbreviated"])
+def test_the_full_document_is_the_upstream_body_byte_for_byte(
+    sqlite_engine: Engine, sqlite_url: str, fake: FakeNpm, body: queries.Body
+) -> None:
+    after = AfterAnswer()
+    registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), after)
+    upstream_body = orjson.dumps(fake.docs["many-versions"])  # what the fake sends
+    answer = registry.packument("many-versions", body)
+    assert answer.fetched is not None and answer.fetched.full == upstream_body
+    after.run()
+    with sqlite_engine.connect() as conn:
+        stored = queries.stored_packument(conn, "many-versions", "doc")
+    assert stored is not None and stored.body == upstream_body
+    assert stored.digest == hashlib.sha256(upstream_body).hexdigest()
+    registry.upstream.close()
+
+
+def test_a_body_whose_search_card_cannot_decode_is_answered_but_not_stored(
+    sqlite_engine: Engine,
+    sqlite_url: str,
+    fake: FakeNpm,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    after = AfterAnswer()
+    registry = write_behind_registry(sqlite_engine, settings(sqlite_url, fake), after)
+    original = orjson.dumps(fake.docs["left-pad"])
+    # Well-formed JSON, yet no double holds the keyword: the check skips it, the card reads it.
+    broken = original.replace(b'"keywords":["pad","string"]', b'"keywords":[1e400]')
+    assert broken != original
+    fake.bodies["left-pad"] = broken
+    assert registry.packument("left-pad").stored.latest == "1.3.0"
+    after.run()
+    assert "answered but not stored" in caplog.text
+    with sqlite_engine.connect() as conn:
+        assert queries.stored_packument(conn, "left-pad") is None
     registry.upstream.close()
