@@ -4,9 +4,13 @@ fields of each version kept as raw JSON.
 A full parse of a 400 KB packument makes tens of thousands of Python objects the answer never
 looks at. The typed decode below validates the whole body as JSON but builds objects only for
 what the checks of :mod:`pkgdex.npmregistry.packument` read (name, each version's ``version``,
-dist-tags, time) and keeps the install-v1 fields as raw slices of the body, which the
-abbreviated document is then encoded from without being parsed. The full answer is the
-upstream's body itself, once this decode has accepted it.
+dist-tags, time); for an install-v1 answer it also keeps each version's install-v1 fields as
+raw slices of the body, which the abbreviated document is encoded from without parsing them.
+The full answer is the upstream's body itself, once this decode has accepted it.
+
+Strings and numbers it skips are checked as JSON only: the UTF-8 of a body that is not ASCII
+is checked apart, and a number beyond a double's range stays in the JSON as it came (only a
+part decoded to Python values later, such as the search card, refuses it).
 
 Every document :func:`~pkgdex.npmregistry.packument.check_packument` accepts decodes here too
 (the types are no stricter than those checks); a body that does not decode is handed to that
@@ -121,10 +125,15 @@ class DecodedPackument:
 
     def abbreviated(self) -> bytes:
         """The install-v1 document (as ``render.abbreviate`` makes it from the parsed one);
-        not thread-safe (its caller holds a lock)."""
+        not thread-safe (its caller holds a lock). Raises
+        :class:`~pkgdex.npmregistry.packument.InvalidPackumentError` when the scripts it reads
+        cannot be decoded."""
         doc = self._doc
         if not isinstance(doc, _Packument):  # checked alone: decode again, with the fields
-            doc = self._doc = _decoder.decode(self._body)
+            try:
+                doc = self._doc = _decoder.decode(self._body)
+            except msgspec.DecodeError as exc:  # scripts with a number beyond a double's range
+                raise pk.InvalidPackumentError(f"{self.name}: {exc}") from exc
         if not self._settled:
             for manifest in doc.versions.values():
                 _settle(manifest)

@@ -151,7 +151,11 @@ class NpmRegistry:
         if body is None:
             return answer
         if answer.fetched is not None:
-            fetched = replace(answer.stored, body=answer.fetched.body(body))
+            try:
+                document = answer.fetched.body(body)
+            except pk.InvalidPackumentError as exc:  # its install-v1 form cannot be made
+                raise _invalid(exc) from exc
+            fetched = replace(answer.stored, body=document)
             return Answer(fetched, answer.stale, answer.fetched)
         stored = self._stored(answer.stored.name, body)
         if stored is None or stored.negative:  # unpublished upstream meanwhile
@@ -276,7 +280,7 @@ def _served(stored: queries.StoredPackument) -> Answer:
 
 
 def _finish(documents: Documents, pause: Pause) -> None:
-    """Make the rest of the documents and let the parsed one go, then resume the collector."""
+    """Make the rest of the documents and let the decoded one go, then resume the collector."""
     try:
         documents.finish()
     finally:

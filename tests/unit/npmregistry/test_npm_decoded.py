@@ -157,3 +157,14 @@ def test_a_version_whose_scripts_cannot_decode_is_refused() -> None:
     manifest = b'{"version": "1.0.0", "scripts": {"install": 1e400}}'
     with pytest.raises(InvalidPackumentError, match="out of range"):
         decoded.abbreviated_version(manifest)
+
+
+def test_scripts_with_a_number_beyond_a_double_refuse_the_install_v1_form() -> None:
+    packument = doc()
+    packument["versions"]["1.0.0"]["scripts"] = {"install": 0.5}
+    body = orjson.dumps(packument).replace(b'"install":0.5', b'"install":1e400')
+    checked = decoded.decode(body)  # a full answer: the scripts are skipped over
+    with pytest.raises(InvalidPackumentError, match="out of range"):
+        checked.abbreviated()
+    with pytest.raises(decoded.MalformedBodyError):
+        decoded.decode(body, install_v1=True)
