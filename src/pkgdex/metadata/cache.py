@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from pkgdex.collector import collector_paused
+from pkgdex.collector import Pause, collector_paused
 from pkgdex.config import Settings
 from pkgdex.metadata import canonical, exact, queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
@@ -156,12 +156,24 @@ class PyPICache:
         ):
             self._remember(state)
             return state
+        # Paused from the fetch until the document is let go of (collector.py), and for a
+        # miss until its answer has gone: the collections its objects set off, run before
+        # that, would delay the answer by milliseconds.
+        pause = Pause()
+        try:
+            return self._fetch(name, state, behind=behind)
+        finally:
+            if behind:
+                later(pause.end)  # now, when nobody waits for an answer
+            else:
+                pause.end()
+
+    def _fetch(self, name: str, state: ProjectState | None, *, behind: bool) -> ProjectState:
         url = f"{self.base_url}/pypi/{quote(name)}/json"
         validator = state.upstream_etag if state and state.status == FOUND else None
         headers = {"If-None-Match": validator} if validator else None
         try:
-            with collector_paused():
-                fetched = self.upstream.get_bytes(url, headers=headers)
+            fetched = self.upstream.get_bytes(url, headers=headers)
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 services.mark_missing(conn, name, fetched_at=time.time())
@@ -172,8 +184,7 @@ class PyPICache:
             return self._reread(name)
         etag = fetched.headers.get("etag")
         if behind:
-            with collector_paused():
-                return self._answer_then_store(fetched.body, url, name, etag, state)
+            return self._answer_then_store(fetched.body, url, name, etag, state)
         view = self.store(_checked(_loads(fetched.body, url), name, project=True), etag=etag)
         assert view is not None, "a project document always yields its view"
         return view.state

@@ -4,6 +4,7 @@ follows once the answer has gone."""
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -93,12 +94,14 @@ def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
         state, stale = cache.project("sampleproject")
     assert isinstance(answer, answers.Answer) and not answer.stale
     answered = answer.rendered
-    assert not stale and len(later) == 1
+    assert not stale and len(later) == 2  # the store, then the collector's resumption
     assert _stored_revision(engine, "sampleproject") is None  # not stored yet
+    assert not gc.isenabled()  # its collections come after the answer, not before
     # Until the write commits, callers share the answer instead of missing again.
     again = cache.flight.do("pypi:sampleproject", lambda: pytest.fail("missed again"))
     assert again == state
     run_jobs(later)
+    assert gc.isenabled()
     assert _stored_revision(engine, "sampleproject") == state.revision
     assert fake.count("/pypi/sampleproject/json") == 1
     with engine.connect() as conn:
