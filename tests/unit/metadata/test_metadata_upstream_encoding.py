@@ -1,0 +1,72 @@
+"""The upstream engine with content codings: a compressed body is decoded, and the size cap
+applies to what it decodes to, so a small compressed bomb is refused like a large body."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pkgdex.config import Settings
+from pkgdex.metadata.upstream import Upstream, UpstreamError
+
+DOCUMENT = b'{"info": {"name": "zipped", "version": "1.0"}, "releases": {}}'
+
+
+class _Coded(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        coding, _, payload = self.path.strip("/").partition("/")
+        body = {
+            "gzip": gzip.compress(DOCUMENT),
+            "identity": DOCUMENT,
+            "bomb": gzip.compress(b" " * (4 << 20)),
+        }[payload or coding]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if coding != "identity":
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Coded)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    settings = Settings(_env_file=None, upstream_max_bytes=1 << 20)  # type: ignore[call-arg]
+    client = Upstream.from_settings(settings)
+    yield client
+    client.close()
+
+
+@pytest.mark.parametrize("coding", ["gzip", "identity"])
+def test_body_is_decoded_whatever_its_coding(
+    base_url: str, upstream: Upstream, coding: str
+) -> None:
+    assert upstream.get_bytes(f"{base_url}/{coding}").body == DOCUMENT
+    assert upstream.get_json(f"{base_url}/{coding}").data["info"]["name"] == "zipped"
+
+
+def test_a_compressed_bomb_is_refused_by_its_decoded_size(
+    base_url: str, upstream: Upstream
+) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        upstream.get_bytes(f"{base_url}/gzip/bomb")
+    assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
