@@ -43,6 +43,10 @@ PATHS = [
     {"PG_DENSE": -1, "PG_LONG_WALK": 2},
     {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4},
     {"PG_DENSE": -1, "PG_LONG_WALK": 0, "PG_TRIGRAM_CAP": 4, "PG_ID_RANGE": 10**9},
+    # Estimates past PG_EVERY: a capped scan, then a read bounded by ids (BRIN), or by key.
+    {"PG_EVERY": -1},
+    {"PG_EVERY": -1, "PG_TRIGRAM_CAP": 4},
+    {"PG_EVERY": -1, "PG_TRIGRAM_CAP": 4, "PG_ID_RANGE": 0},
     # The GIN pattern holds the rarest trigram alone.
     {"PG_GRAM_BUDGET": 0},
     {"PG_GRAM_BUDGET": 0, "PG_DENSE": -1},
@@ -100,6 +104,19 @@ def test_every_search_path_gives_the_same_hits(
             for limit in (1, 3, 50):
                 hits = queries.search(conn, "npm", q, limit)
                 assert [(hit.name, hit.rank) for hit in hits] == expected(q, limit), (q, limit)
+
+
+def test_a_load_leaves_every_id_range_summarized(engine: Engine, tmp_path: Path) -> None:
+    """An unsummarized BRIN range matches any id range: a bounded read would read it all."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL BRIN index")
+    listing = tmp_path / "npm.tsv"
+    listing.write_text("name\tversion\n" + "".join(f"n{i}-json\t1.0\n" for i in range(3000)))
+    summarize = text("SELECT brin_summarize_new_values('ix_trgm_brin_index_entries_id')")
+    for _ in range(2):  # the second load writes into pages the first one freed
+        jobs.load_index(engine, "npm", str(listing))
+        with engine.begin() as conn:
+            assert conn.execute(summarize).scalar_one() == 0
 
 
 def test_search_leaves_the_planner_settings_as_they_were(loaded: Engine) -> None:
