@@ -54,6 +54,7 @@ COMMON = ["json", "test", "util", "plugin", "config", "client", "data", "api", "
 NAIVE_PER_KIND = 4
 NO_MATCH = ["qqzzxxvv", "zzqqjjxx", "xqxqxqxq", "kkjjqqzz", "vvvvqqqq", "jxjxjxjx"]
 CLIENTS = ("httpx", "http.client")
+SLOWEST = 5
 
 Params = dict[str, str | int]
 Get = Callable[[str, Params], bytes]  # GET path?params on a keep-alive connection: the body
@@ -130,18 +131,21 @@ def both_clients(url: str) -> Iterator[dict[str, Get]]:
 
 def http_search(
     gets: dict[str, Get], queries: dict[str, list[str]], rounds: int
-) -> dict[str, Times]:
-    """Per client, per kind of query: milliseconds. The clients take turns query by query, so
-    both see the same caches and the same neighbours on the machine (and neither connection
-    sits idle long enough for the server to close it)."""
+) -> tuple[dict[str, Times], Times]:
+    """Per client, per kind of query: milliseconds; and per query, both clients together. The
+    clients take turns query by query, so both see the same caches and the same neighbours on
+    the machine (and neither connection sits idle long enough for the server to close it)."""
     times: dict[str, Times] = {name: {kind: [] for kind in queries} for name in gets}
+    per_query: Times = {}
     for _ in range(rounds):
         for kind, qs in queries.items():
             for q in qs:
                 params: Params = {"q": q, "limit": 250}
                 for name, get in gets.items():
-                    times[name][kind].append(timed(partial(get, "/npm/search", params)))
-    return times
+                    took = timed(partial(get, "/npm/search", params))
+                    times[name][kind].append(took)
+                    per_query.setdefault(f"{kind}: {q}", []).append(took)
+    return times, per_query
 
 
 def naive_search(path: Path, queries: dict[str, list[str]]) -> dict[str, list[float]]:
@@ -183,6 +187,7 @@ class HttpRun:
     """What one server answered: per client, search times by kind, browse and ping times."""
 
     search: dict[str, Times]
+    per_query: Times  # search times per query, both clients
     browse_first: Times
     browse_far: Times
     floor: Times
@@ -198,7 +203,7 @@ def measure_server(server: ServerProcess, queries: dict[str, list[str]], rounds:
                 get("/npm/search", {"q": q, "limit": 250})
             get("/npm/browse", {"page": 1, "limit": 200})
         before = cpu_seconds(pid)
-        search = http_search(gets, queries, rounds)
+        search, per_query = http_search(gets, queries, rounds)
         middle = cpu_seconds(pid)
         first, far = browse_times(gets, 1), browse_times(gets, 10_000)
         after = cpu_seconds(pid)
@@ -207,6 +212,7 @@ def measure_server(server: ServerProcess, queries: dict[str, list[str]], rounds:
     browses = sum(map(len, first.values())) + sum(map(len, far.values()))
     return HttpRun(
         search,
+        per_query,
         first,
         far,
         floor,
@@ -217,6 +223,10 @@ def measure_server(server: ServerProcess, queries: dict[str, list[str]], rounds:
 
 def print_http(run: HttpRun, label: str, naive: Times | None) -> None:
     print("\n".join(table_for(f"{label}, through HTTP", run.search, naive)))
+    slowest = sorted(run.per_query.items(), key=lambda item: -statistics.median(item[1]))
+    print(f"\nSlowest queries, {label} (median over rounds and clients, ms; they set the p99):")
+    for query, values in slowest[:SLOWEST]:
+        print(f"- {query}: {statistics.median(values):.2f} (max {max(values):.2f})")
     print(f"\n| browse (limit 200), {label} | client | p50 ms | p99 ms |\n|---|---|---:|---:|")
     for page, per_client in (("page 1", run.browse_first), ("page 10,000", run.browse_far)):
         for name, values in per_client.items():
