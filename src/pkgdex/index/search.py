@@ -5,7 +5,7 @@ entry ``id``. Ids follow key order within a generation, so MATCH yields hits alr
 order and ``LIMIT`` stops early whether the substring is common or rare. A 2-character query has
 no trigram of its own; it becomes an OR over the indexed trigrams that start with it (read from
 the FTS vocabulary), and every key ends with ``END`` so a name ending in the query is found too.
-PostgreSQL: a ``LIKE`` pattern of the query's rarer trigrams (``word_pattern``) served by the
+PostgreSQL: a ``LIKE`` pattern of the query's rarer trigrams (``pkgdex.index.grams``) served by the
 pg_trgm GIN index, and 2-character queries by a GIN index over each key's bigrams; always
 through bitmap scans (see ``_PG_SEARCH_SETTINGS``).
 
@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, RowMapping, TextClause, text
 
+from pkgdex.index import grams as gin_grams
 from pkgdex.index.keys import END, KEY_MAX
 
 
@@ -246,72 +247,19 @@ def _pg_contains(
     if len(key) < 2:
         return _pg_scan(conn, params)
     word = key.translate(_WORD)
-    grams = [key] if len(key) == 2 else list(dict.fromkeys(_trigrams(word)))
+    grams = [key] if len(key) == 2 else list(dict.fromkeys(gin_grams.trigrams(word)))
     swap = {**_PG_SEARCH_SETTINGS, "eco": ecosystem, "gen": window.gen, "grams": grams}
     local = not getattr(conn.connection.driver_connection, "autocommit", False)
     swap["local"] = local
     was = conn.execute(_PG_SWAP_SETTINGS, swap).one()
     try:
         counts = {gram: int((was.seen or {}).get(gram, 0)) for gram in grams}
-        params["word"] = word_pattern(word, counts) if len(key) > 2 else None
+        params["word"] = gin_grams.word_pattern(word, counts, PG_SAMPLE) if len(key) > 2 else None
         queries = _PG_QUERIES["bigram" if len(key) == 2 else "trigram"]
         return _pg_paths(conn, queries, params, window, min(counts.values()) * PG_SAMPLE)
     finally:
         back = {name: getattr(was, name) for name in _PG_SEARCH_SETTINGS}
         conn.execute(_PG_SET, {**back, "local": local})
-
-
-def _trigrams(word: str) -> list[str]:
-    return [word[i : i + 3] for i in range(len(word) - 2)]
-
-
-# GIN reads the posting list of every trigram in the pattern, and a query's common trigrams
-# ("7co" of "-core", in a quarter of all keys) cost more than they narrow: "n-core-ng" went
-# through 5 M postings in 50 ms for 460 candidates, and through 350 K in 5 ms for 600 with its
-# three rarer trigrams alone (a posting costs about 10 ns, a candidate's heap read and checks
-# about 2 us). So the pattern takes the rarest trigram, then the next rarest ones while their
-# postings (estimated from the sample) stay within PG_GRAM_BUDGET in all, and strpos() checks
-# the whole query on what it lets through. Estimating the candidates instead fails both ways:
-# a query's trigrams occur together far more often than independence says ("next" is in
-# nearly every key holding "nex"), and far less than full dependence says.
-PG_GRAM_BUDGET = 400_000
-
-
-def word_pattern(word: str, counts: dict[str, int]) -> str:
-    """A LIKE pattern over ``index_key_word(key)`` that every key containing ``word`` matches:
-    the trigrams worth reading, as runs of adjacent ones, in order and kept apart by ``%``."""
-    trigrams = _trigrams(word)
-    rarest_first = sorted(range(len(trigrams)), key=lambda at: counts[trigrams[at]])
-    chosen: set[int] = set()
-    postings = 0
-    for at in rarest_first:
-        postings += counts[trigrams[at]] * PG_SAMPLE
-        if chosen and postings > PG_GRAM_BUDGET:
-            break  # and every trigram after it, commoner still
-        chosen.add(at)
-    for at in reversed(rarest_first):  # of two that overlap, the commoner one goes
-        if at in chosen and _overlaps(at, chosen):
-            chosen.remove(at)
-    segments = [word[first : last + 3] for first, last in _runs(chosen)]
-    escaped = (s.replace("\\", "\\\\").replace("%", "\\%") for s in segments)
-    return "%" + "%".join(escaped) + "%"
-
-
-def _overlaps(at: int, chosen: set[int]) -> bool:
-    """Whether the trigram at ``at`` would share a character with a chosen one without joining
-    its run ('%' between two segments keeps them apart, so they could not overlap)."""
-    return any(at + step in chosen and at + step // 2 not in chosen for step in (-2, 2))
-
-
-def _runs(chosen: set[int]) -> list[tuple[int, int]]:
-    """The first and last position of each run of consecutive positions, in order."""
-    runs: list[tuple[int, int]] = []
-    for at in sorted(chosen):
-        if runs and runs[-1][1] == at - 1:
-            runs[-1] = (runs[-1][0], at)
-        else:
-            runs.append((at, at))
-    return runs
 
 
 def _pg_paths(

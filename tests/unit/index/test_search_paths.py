@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from pkgdex.index import jobs, queries
+from pkgdex.index import grams, jobs, queries
 from pkgdex.index import search as search_backends
 
 NAMES = [
@@ -98,7 +98,7 @@ def test_every_search_path_gives_the_same_hits(
     loaded: Engine, monkeypatch: pytest.MonkeyPatch, thresholds: dict[str, int]
 ) -> None:
     for name, value in thresholds.items():
-        monkeypatch.setattr(search_backends, name, value)
+        monkeypatch.setattr(grams if name == "PG_GRAM_BUDGET" else search_backends, name, value)
     with loaded.connect() as conn:
         for q in QUERIES:
             for limit in (1, 3, 50):
@@ -163,7 +163,7 @@ def test_the_gin_pattern_holds_every_key_containing_the_query() -> None:
     for _ in range(2000):
         word = "".join(rng.choice("ab7%\\c") for _ in range(rng.randint(3, 10)))
         counts = {word[i : i + 3]: rng.choice([0, 1, 50, 3000, 9000]) for i in range(len(word))}
-        pattern = like(search_backends.word_pattern(word, counts))
+        pattern = like(grams.word_pattern(word, counts, 50))
         for _ in range(3):
             around = ["".join(rng.choice("ab7%c") for _ in range(rng.randint(0, 4))) for _ in "xy"]
             assert pattern.fullmatch(around[0] + word + around[1]), (word, counts)
@@ -173,10 +173,10 @@ def test_the_gin_pattern_leaves_out_common_trigrams() -> None:
     """A query's common trigrams cost GIN more than they narrow its candidates."""
     counts = {"n7c": 2078, "7co": 26814, "cor": 23814, "ore": 24068, "re7": 2108}
     counts |= {"e7n": 2782, "7ng": 22391}
-    assert search_backends.word_pattern("n7core7ng", counts) == "%n7c%re7n%"
+    assert grams.word_pattern("n7core7ng", counts, 50) == "%n7c%re7n%"
     rare = dict.fromkeys(counts, 10)
-    assert search_backends.word_pattern("n7core7ng", rare) == "%n7core7ng%"
+    assert grams.word_pattern("n7core7ng", rare, 50) == "%n7core7ng%"
     # Of two trigrams one character apart, with the one between them left out, the commoner
     # one goes: LIKE could not find them overlapping.
     apart = {"abc": 1, "bcd": 10**6, "cde": 2}
-    assert search_backends.word_pattern("abcde", apart) == "%abc%"
+    assert grams.word_pattern("abcde", apart, 50) == "%abc%"
