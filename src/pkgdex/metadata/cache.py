@@ -25,12 +25,13 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import Pause, collector_paused
 from pkgdex.config import Settings
 from pkgdex.metadata import canonical, exact, queries, services, views
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.memory import MemoryCache
-from pkgdex.metadata.pending import PendingWrite, later, waiting_answer
+from pkgdex.metadata.pending import PendingWrite
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered
@@ -238,14 +239,14 @@ class PyPICache:
         self._pending[name] = write
         self._remember(state)
         write.release = self.flight.hold(f"pypi:{name}")
-        jobs = waiting_answer()
-        if jobs is None:  # nobody waits for an answer (tests, scripts): store now
+        after = waiting()
+        if after is None:  # nobody waits for an answer (tests, scripts): store now
             try:
                 self._store_behind(write)
             finally:
                 write.release()
         else:
-            jobs.append(lambda: self._finish_behind(write))
+            after(self._finish_behind, write)
         return state
 
     def _finish_behind(self, write: PendingWrite) -> None:
@@ -349,7 +350,7 @@ class PyPICache:
         else:
             self._states.pop(doc.canonical_name, None)  # a new revision: read it next time
         if stored.is_new and self.on_new_project is not None:
-            later(lambda: self.background.submit(self._tell_name_index, doc))
+            later(self.background.submit, self._tell_name_index, doc)
         return stored.view
 
     def _store_once(

@@ -1,54 +1,15 @@
-"""Work an answer does not wait for: collected while answering, started once the answer has
-gone (started earlier, it competes with the answer for the interpreter).
-
-:class:`PendingWrite` is a project answered before it is stored: the write that follows the
-answer, or a release stored meanwhile, stores it exactly once.
+""":class:`PendingWrite` is a project answered before it is stored: the write that follows the
+answer (see :mod:`pkgdex.afteranswer`), or a release stored meanwhile, stores it exactly once.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 
 from pkgdex.metadata.documents import PyPIDocument
 from pkgdex.metadata.queries import ProjectState, ProjectView
-
-Job = Callable[[], object]
-_after_answer: ContextVar[list[Job] | None] = ContextVar("pkgdex_after_answer", default=None)
-
-
-@contextmanager
-def after_answer() -> Iterator[list[Job]]:
-    """Collect the work an answer does not need (storing a miss, telling the name index about
-    a new project) instead of starting it at once; the caller runs it after responding."""
-    jobs: list[Job] = []
-    token = _after_answer.set(jobs)
-    try:
-        yield jobs
-    finally:
-        _after_answer.reset(token)
-
-
-def waiting_answer() -> list[Job] | None:
-    """The jobs of the answer being made, or None when nobody waits for one (CLI, imports)."""
-    return _after_answer.get()
-
-
-def run_jobs(jobs: list[Job]) -> None:
-    for job in jobs:
-        job()
-
-
-def later(job: Job) -> None:
-    jobs = _after_answer.get()
-    if jobs is None:  # no answer waiting (CLI, imports): now
-        job()
-    else:
-        jobs.append(job)
-
 
 Built = tuple[PyPIDocument, ProjectView]
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import Request, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from pkgdex.afteranswer import collecting
 from pkgdex.errors import ApiError
 from pkgdex.metadata.answers import Answer, Redirect
 from pkgdex.metadata.cache import NotFound
-from pkgdex.metadata.pending import after_answer, run_jobs
 from pkgdex.metadata.pullthrough import STALE_HEADERS
 from pkgdex.metadata.upstream import UpstreamError
 
@@ -41,15 +40,13 @@ def answer(
 ) -> Response:
     """Run ``make`` and turn its outcome (or its failure) into the PyPI-shaped response; work
     ``make`` leaves for later starts once the response has been sent."""
-    with after_answer() as later:
+    with collecting() as after:
         try:
             response = _answer(request, make, media_type, cache_control, vary)
         except Exception:
-            run_jobs(later)
+            after.run()
             raise
-    if later:
-        response.background = BackgroundTask(run_jobs, later)
-    return response
+    return after.after(response)
 
 
 def _answer(

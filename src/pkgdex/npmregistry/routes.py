@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from pkgdex.afteranswer import AfterAnswer
 from pkgdex.deps import ConnectionDep
 from pkgdex.npmregistry import responses
 from pkgdex.npmregistry.responses import PackageLookup
 from pkgdex.npmregistry.search import SearchQuery, search
 from pkgdex.npmregistry.search_params import InvalidSearchError, parse_search
-from pkgdex.npmregistry.services import AfterAnswer, NpmRegistry
+from pkgdex.npmregistry.services import NpmRegistry
 
 router = APIRouter(prefix="/registry/npm", tags=["npm-registry"])
 RegistryDep = Annotated[NpmRegistry, Depends(NpmRegistry.from_request)]
@@ -87,9 +87,7 @@ async def _answer(request: Request, lookup: PackageLookup, version: str | None) 
         if isinstance(after, AfterAnswer):
             after.run()
         raise
-    if isinstance(after, AfterAnswer) and after:
-        response.background = BackgroundTask(after.run)
-    return response
+    return after.after(response) if isinstance(after, AfterAnswer) else response
 
 
 def _search_query(request: Request) -> SearchQuery:

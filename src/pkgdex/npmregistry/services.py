@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from pkgdex.afteranswer import AfterAnswer, Later, now
 from pkgdex.collector import Pause
 from pkgdex.config import Settings
 from pkgdex.index import jobs as index_jobs
@@ -46,36 +47,6 @@ class Answer:
     fetched: Documents | None = None  # the documents of a fetch just made, in memory
 
 
-Later = Callable[..., None]  # runs a function with its arguments, now or after the response
-
-
-def _now(fn: Callable[..., None], *args: Any) -> None:
-    fn(*args)
-
-
-class AfterAnswer:
-    """The work a request leaves for once its response has gone (the store behind a miss).
-    Its route runs it after the response, or at once when the request ends in an error
-    response instead (a version a new package lacks): either way it runs exactly once."""
-
-    def __init__(self) -> None:
-        self._jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
-
-    def __call__(self, fn: Callable[..., None], *args: Any) -> None:
-        self._jobs.append((fn, args))
-
-    def __bool__(self) -> bool:
-        return bool(self._jobs)
-
-    def run(self) -> None:
-        jobs, self._jobs = self._jobs, []
-        for fn, args in jobs:
-            try:
-                fn(*args)
-            except Exception:  # one failed job must not keep the others from running
-                log.exception("npm work after an answer failed")
-
-
 @dataclass(frozen=True)
 class NpmRegistry:
     """The pull-through cache of packuments; one is made per request from the app's parts.
@@ -91,7 +62,7 @@ class NpmRegistry:
     single_flight: SingleFlight
     policy: CachePolicy
     upstream_url: str
-    later: Later = _now
+    later: Later = now
     memory: AnswerMemory | None = None  # the process's recent answers (a server's)
 
     @classmethod
@@ -115,7 +86,7 @@ class NpmRegistry:
         upstream: Upstream,
         single_flight: SingleFlight,
         settings: Settings,
-        later: Later = _now,
+        later: Later = now,
         memory: AnswerMemory | None = None,
     ) -> NpmRegistry:
         policy = CachePolicy.from_settings(settings)
@@ -201,7 +172,7 @@ class NpmRegistry:
                 touch(conn, name)
             assert stored is not None
             return Answer(stored)
-        if self.later is _now:  # nobody waits for an answer: store first
+        if self.later is now:  # nobody waits for an answer: store first
             try:
                 _finish(documents, pause)
             except pk.InvalidPackumentError as exc:

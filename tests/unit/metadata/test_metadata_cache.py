@@ -13,13 +13,13 @@ import orjson
 import pytest
 from sqlalchemy import Engine, select
 
+from pkgdex.afteranswer import collecting
 from pkgdex.config import Settings
 from pkgdex.metadata import answers, canonical, exact, queries, render, services
 from pkgdex.metadata import cache as cache_module
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import PyPIDocument, parse_document
 from pkgdex.metadata.models import metadata_projects
-from pkgdex.metadata.pending import after_answer, run_jobs
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream
 from pkgdex.metadata.versions import pick_latest
@@ -48,13 +48,13 @@ def test_new_projects_reach_the_name_index_after_the_answer(
         settings, engine, upstream, SingleFlight(), lambda _engine, doc: told.append(doc.info.name)
     )
     try:
-        with after_answer() as later:
+        with collecting() as later:
             cache.store(_document("a"))
             cache.store(_document("a"))  # stored again: not new, nothing more to tell
             cache.background.submit(lambda: None).result()
             assert told == []
         assert len(later) == 1
-        run_jobs(later)
+        later.run()
         cache.background.submit(lambda: None).result()
         assert told == ["a"]
         cache.store(_document("b"))  # no answer waiting (CLI, imports): at once
@@ -89,7 +89,7 @@ def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
     pulling: tuple[PyPICache, FakePyPI], engine: Engine
 ) -> None:
     cache, fake = pulling
-    with after_answer() as later:
+    with collecting() as later:
         answer = answers.project_json(cache, "sampleproject", "")
         state, stale = cache.project("sampleproject")
     assert isinstance(answer, answers.Answer) and not answer.stale
@@ -100,7 +100,7 @@ def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
     # Until the write commits, callers share the answer instead of missing again.
     again = cache.flight.do("pypi:sampleproject", lambda: pytest.fail("missed again"))
     assert again == state
-    run_jobs(later)
+    later.run()
     assert gc.isenabled()
     assert _stored_revision(engine, "sampleproject") == state.revision
     assert fake.count("/pypi/sampleproject/json") == 1
@@ -145,9 +145,9 @@ def test_every_miss_path_answers_what_the_stored_rows_render(
         real = module.project_json
         spy = functools.partial(_spy, real, module.__name__.rsplit(".", 1)[1], taken)
         monkeypatch.setattr(module, "project_json", spy)
-    with after_answer() as later:
+    with collecting() as later:
         answer = answers.project_json(cache, "sampleproject", "")
-    run_jobs(later)
+    later.run()
     assert taken == ([expected] if expected != "general" else [])
     assert isinstance(answer, answers.Answer)
     with engine.connect() as conn:
@@ -180,17 +180,17 @@ def test_a_failed_write_behind_keeps_the_stored_copy_and_misses_again(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(services, "store_document", broken)
-    with caplog.at_level(logging.ERROR), after_answer() as later:
+    with caplog.at_level(logging.ERROR), collecting() as later:
         answered, _ = cache.project("sampleproject")
     assert answered.last_serial == 150  # answered from the upstream's document
-    run_jobs(later)  # the write fails: logged, not raised
+    later.run()  # the write fails: logged, not raised
     assert "could not store sampleproject" in caplog.text
     assert _stored_revision(engine, "sampleproject") == first.revision  # the old copy, intact
     monkeypatch.undo()
     asked = fake.count("/pypi/sampleproject/json")
-    with after_answer() as later:
+    with collecting() as later:
         state, _ = cache.project("sampleproject")  # misses again
-    run_jobs(later)
+    later.run()
     assert fake.count("/pypi/sampleproject/json") == asked + 1
     assert _stored_revision(engine, "sampleproject") == state.revision
     with engine.connect() as conn:
@@ -206,9 +206,9 @@ def test_a_write_its_answer_never_ran_is_stored_by_the_next_request(
         upstream = Upstream.from_settings(settings)
         cache = PyPICache.create(settings, engine, upstream, SingleFlight())
         try:
-            with after_answer() as later:
+            with collecting() as later:
                 state, _ = cache.project("sampleproject")
-            later.clear()  # the response failed to send: its jobs never run
+            del later  # the response failed to send: its jobs never run
             assert _stored_revision(engine, "sampleproject") is None
             monkeypatch.setattr(cache_module, "WRITE_WAIT_SECONDS", 0.0)
             again, _ = cache.project("sampleproject")

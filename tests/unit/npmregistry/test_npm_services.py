@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,6 +14,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from pkgdex.afteranswer import AfterAnswer
 from pkgdex.config import Settings
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError
@@ -119,21 +119,6 @@ def test_offline_never_calls_out(sqlite_engine: Engine, sqlite_url: str, fake: F
     with pytest.raises(UpstreamError, match="offline"):
         registry.sync("left-pad")
     assert fake.requests == []
-
-
-class AfterAnswer:
-    """Stands for the response's background tasks: collects them, runs them on demand."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
-
-    def __call__(self, fn: Callable[..., None], *args: Any) -> None:
-        self.jobs.append((fn, args))
-
-    def run(self) -> None:
-        jobs, self.jobs = self.jobs, []
-        for fn, args in jobs:
-            fn(*args)
 
 
 def write_behind_registry(engine: Engine, config: Settings, after: AfterAnswer) -> NpmRegistry:
