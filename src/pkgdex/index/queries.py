@@ -87,10 +87,10 @@ def search(conn: Connection, ecosystem: str, q: str, limit: int) -> list[SearchH
     if state is None or not key or limit < 1 or "\x00" in key:  # no name holds a NUL
         return []
     params = {"eco": ecosystem, "gen": state["gen"], "key": key, "upper": key + KEY_MAX}
-    ranked = [
-        (0 if row["key"] == key else 1, row)
-        for row in conn.execute(_EXACT_AND_PREFIX, {**params, "limit": limit}).mappings()
-    ]
+    # .all() fetches every row in one driver call; iterating a result fetches them one by one,
+    # which costs about as much again as the query for a full page.
+    rows = conn.execute(_EXACT_AND_PREFIX, {**params, "limit": limit}).mappings().all()
+    ranked = [(0 if row["key"] == key else 1, row) for row in rows]
     if len(ranked) < limit:
         window = backends.Window(state["gen"], state["first_id"], state["last_id"])
         found = backends.contains(conn, ecosystem, window, key, limit - len(ranked))
@@ -104,7 +104,7 @@ def browse(conn: Connection, ecosystem: str, page: int, limit: int) -> list[Pack
     params = {"eco": check_ecosystem(ecosystem), "first": first, "last": first + limit - 1}
     return [
         PackageRow(row.no, row.name, row.version, package_url(ecosystem, row.name))
-        for row in conn.execute(_BROWSE, params)
+        for row in conn.execute(_BROWSE, params).all()
     ]
 
 
