@@ -60,6 +60,10 @@ class Rendered:
         """The gzip representation is another representation: it needs its own strong ETag."""
         return self.etag[:-1] + '-gz"'
 
+    @property
+    def has_gzip(self) -> bool:
+        return bool(self._gzipped)
+
     def gzipped(self) -> bytes:
         """The body compressed once, on first demand (a race compresses it twice, harmlessly)."""
         if not self._gzipped:

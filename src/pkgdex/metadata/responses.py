@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from pkgdex.afteranswer import collecting
+from pkgdex.afteranswer import collecting, later, waiting
 from pkgdex.errors import ApiError
 from pkgdex.metadata.answers import Answer, Redirect
 from pkgdex.metadata.cache import NotFound
@@ -97,6 +97,13 @@ def respond(
 ) -> Response:
     rendered = outcome.rendered
     compress = len(rendered.body) >= GZIP_MIN_BYTES and accepts_gzip(request)
+    if compress and not rendered.has_gzip and waiting() is not None:
+        # Not compressed yet, on a request that read the store or the upstream (a miss):
+        # compressing 700 KiB at level 6 costs more than the rest of the miss, so this answer
+        # goes out as it is (a representation of its own, with its own ETag) and the gzip
+        # bytes, kept with the rendered answer, are made after it for the requests that follow.
+        compress = False
+        later(rendered.gzipped)
     headers = {
         **CORS_HEADERS,
         "Cache-Control": cache_control,
@@ -107,8 +114,11 @@ def respond(
     if outcome.stale:
         headers.update(STALE_HEADERS)
     validators = request.headers.get("if-none-match")
-    if etag_matches(validators, rendered.etag) or etag_matches(validators, rendered.gzip_etag):
-        return Response(status_code=304, headers=headers)
+    for etag in (rendered.etag, rendered.gzip_etag):
+        if etag_matches(validators, etag):
+            # The representation the client holds is still current: the 304 names that one,
+            # so a cache does not relabel it with the other coding's ETag.
+            return Response(status_code=304, headers={**headers, "ETag": etag})
     if compress:
         headers["Content-Encoding"] = "gzip"
         return Response(rendered.gzipped(), media_type=media_type, headers=headers)

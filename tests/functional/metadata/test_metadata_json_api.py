@@ -220,3 +220,22 @@ def test_openapi_documents_each_endpoint_once(pypi_client: PyPIClient) -> None:
     for path in ("/pypi/{project}/json", "/pypi/{project}/{version}/json", "/simple/{project}/"):
         assert list(paths[path]) == ["get"], path
     assert "/pypi/{project}/json/" not in paths
+
+
+def test_a_miss_is_answered_uncompressed_and_compressed_for_the_next_request(
+    pypi_client: PyPIClient,
+) -> None:
+    client = pypi_client()
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    missed = client.get("/pypi/big-project/json", headers=gzip_ok)
+    assert missed.status_code == 200
+    assert "content-encoding" not in missed.headers
+    assert "Accept-Encoding" in missed.headers["vary"]
+    after = client.get("/pypi/big-project/json", headers=gzip_ok)
+    assert after.headers["content-encoding"] == "gzip"
+    assert after.content == missed.content
+    assert after.headers["etag"] == missed.headers["etag"][:-1] + '-gz"'
+    for etag in (missed.headers["etag"], after.headers["etag"]):
+        again = client.get("/pypi/big-project/json", headers={"If-None-Match": etag, **gzip_ok})
+        assert again.status_code == 304
+        assert again.headers["etag"] == etag  # the representation the client holds
