@@ -4,7 +4,8 @@ Serves a fake pypi.org on loopback (``big-project``: 500 releases, 1,000 files; 
 for misses), starts ``uvicorn`` with one worker over a fresh SQLite database, and measures: the
 cached JSON API document (p50/p99, requests/s), ETag revalidation (304), one release, the
 Simple API page in both formats, pull-through misses against the upstream's own latency for
-the same document, and 100 concurrent misses for one name. Baselines in the same run: the
+the same document (asking for no compression, and for a 500-release one also as pip does,
+accepting gzip), and 100 concurrent misses for one name. Baselines in the same run: the
 upstream itself (no cache), and the per-request work of a naive cache that reads the project
 from the database and renders it on every request.
 
@@ -53,6 +54,7 @@ def add_copies(fake: FakePyPI) -> None:
     for i in range(MISSES):
         fake.add(small_project(f"small-miss-{i}"))
         fake.add(big_project(f"big-miss-{i}"))
+        fake.add(big_project(f"gzip-miss-{i}"))
     fake.add(big_project("flight"))
 
 
@@ -73,6 +75,10 @@ def run(requests: int, seconds: float) -> list[Row]:
             pid = server.process.pid
             misses = measure_misses(client, base, pid, fake, "small-miss", "6 releases")
             misses += measure_misses(client, base, pid, fake, "big-miss", "500 releases")
+            # What pip and browsers send: a miss must not wait for its body to be compressed.
+            misses += measure_misses(
+                client, base, pid, fake, "gzip-miss", "500 releases, client accepts gzip", "gzip"
+            )
             rows += measure_cached(client, base, pid, requests, seconds)
             rows += measure_baselines(client, fake, url, requests)
             rows += misses
@@ -151,7 +157,13 @@ def run_seconds(pid: int) -> float:
 
 
 def measure_misses(
-    client: httpx.Client, base: str, pid: int, fake: FakePyPI, prefix: str, what: str
+    client: httpx.Client,
+    base: str,
+    pid: int,
+    fake: FakePyPI,
+    prefix: str,
+    what: str,
+    encoding: str = "identity",
 ) -> list[Row]:
     upstream, missed, answer_cpu = [], [], []
     cpu = 0.0
@@ -162,7 +174,7 @@ def measure_misses(
         upstream.append((time.perf_counter() - started) * 1000)
         before = run_seconds(pid)
         started = time.perf_counter()
-        get_ok(client, f"{base}{path}", {"Accept-Encoding": "identity"})
+        get_ok(client, f"{base}{path}", {"Accept-Encoding": encoding})
         missed.append((time.perf_counter() - started) * 1000)
         # May already include some work after the answer (its store starts as it goes out).
         answer_cpu.append((run_seconds(pid) - before) * 1000)
