@@ -1,7 +1,9 @@
-"""Which of a substring query's trigrams the PostgreSQL search asks its GIN index for.
+"""Which of a substring query's trigrams the search asks its index for (PostgreSQL's GIN
+index, SQLite's FTS5 table).
 
-Trigrams are of ``index_key_word(key)`` (migration 0005; see ``pkgdex.index.search``), as the
-GIN index and the sampled counts of migration 0006 see them.
+On PostgreSQL, trigrams are of ``index_key_word(key)`` (migration 0005; see
+``pkgdex.index.search``), as the GIN index and the sampled counts of migration 0006 see them;
+on SQLite, of the key itself, as the FTS5 table and the counts of migration 0008 see them.
 """
 
 from __future__ import annotations
@@ -29,19 +31,27 @@ def word_pattern(word: str, counts: dict[str, int], sample: int) -> str:
     ``counts`` holds how often each trigram occurs among every ``sample``-th row."""
     grams = trigrams(word)
     rarest_first = sorted(range(len(grams)), key=lambda at: counts[grams[at]])
-    chosen: set[int] = set()
-    postings = 0
-    for at in rarest_first:
-        postings += counts[grams[at]] * sample
-        if chosen and postings > PG_GRAM_BUDGET:
-            break  # and every trigram after it, commoner still
-        chosen.add(at)
+    chosen = set(worth_reading(grams, counts, sample))
     for at in reversed(rarest_first):  # of two that overlap, the commoner one goes
         if at in chosen and _overlaps(at, chosen):
             chosen.remove(at)
     segments = [word[first : last + 3] for first, last in _runs(chosen)]
     escaped = (s.replace("\\", "\\\\").replace("%", "\\%") for s in segments)
     return "%" + "%".join(escaped) + "%"
+
+
+def worth_reading(grams: list[str], counts: dict[str, int], sample: int) -> list[int]:
+    """Positions of the grams worth reading, rarest first: the rarest one, then the next rarest
+    while their postings (estimated from every ``sample``-th row) stay within the budget."""
+    rarest_first = sorted(range(len(grams)), key=lambda at: counts.get(grams[at], 0))
+    chosen: list[int] = []
+    postings = 0
+    for at in rarest_first:
+        postings += counts.get(grams[at], 0) * sample
+        if chosen and postings > PG_GRAM_BUDGET:
+            break  # and every gram after it, commoner still
+        chosen.append(at)
+    return chosen
 
 
 def _overlaps(at: int, chosen: set[int]) -> bool:

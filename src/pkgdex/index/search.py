@@ -15,10 +15,11 @@ hit is checked against the key itself.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, RowMapping, TextClause, text
+from sqlalchemy import Connection, Row, RowMapping, TextClause, bindparam, text
 
 from pkgdex.index import grams as gin_grams
 from pkgdex.index.keys import END, KEY_MAX
@@ -51,7 +52,7 @@ def _sqlite_contains(
     conn: Connection, ecosystem: str, window: Window, key: str, limit: int
 ) -> list[RowMapping]:
     table = fts_table(ecosystem, window.gen)
-    match = _match_expression(conn, table, key)
+    match = _match_expression(conn, ecosystem, window.gen, key)
     if match is None:
         return _scan_contains(conn, ecosystem, window.gen, key, limit)
     sql = (
@@ -71,16 +72,52 @@ def _sqlite_contains(
     return rows
 
 
-def _match_expression(conn: Connection, table: str, key: str) -> str | None:
-    """An FTS5 query that finds every key containing ``key`` (or None: scan instead)."""
+def _match_expression(conn: Connection, ecosystem: str, gen: int, key: str) -> str | None:
+    """An FTS5 query that finds every key containing ``key`` (or None: scan instead): its
+    trigrams worth reading (``grams.worth_reading``); ``instr`` checks the whole key after."""
+    table = fts_table(ecosystem, gen)
     if len(key) >= 3:
-        trigrams = dict.fromkeys(key[i : i + 3] for i in range(len(key) - 2))
-        return " AND ".join(_quote(t) for t in trigrams)
+        trigrams = list(dict.fromkeys(gin_grams.trigrams(key)))
+        params = {"eco": ecosystem, "gen": gen, "grams": trigrams}
+        counts: dict[str, int] = dict(conn.execute(_SQLITE_GRAM_COUNTS, params).all())
+        chosen = gin_grams.worth_reading(trigrams, counts, SQLITE_SAMPLE) if counts else None
+        picked = trigrams if chosen is None else [trigrams[at] for at in sorted(chosen)]
+        return " AND ".join(_quote(t) for t in picked)
     if len(key) == 2:
         vocab = text(f"SELECT term FROM {table}_vocab WHERE term >= :lo AND term < :hi")  # noqa: S608
         terms = conn.execute(vocab, {"lo": key, "hi": key + KEY_MAX}).scalars().all()
         return " OR ".join(_quote(t) for t in terms) if terms else _quote(key + END)
     return None
+
+
+# How often each trigram of the keys occurs among every SQLITE_SAMPLE-th row of a generation
+# (migration 0008): a load writes its generation's counts, and a search reads its query's.
+SQLITE_SAMPLE = 50
+_SQLITE_GRAM_COUNTS = text(
+    "SELECT gram, n FROM ix_trgm_counts WHERE ecosystem = :eco AND gen = :gen AND gram IN :grams"
+).bindparams(bindparam("grams", expanding=True))
+_SQLITE_SAMPLED_KEYS = text(
+    "SELECT key FROM index_entries WHERE ecosystem = :eco AND gen = :gen AND id % :sample = 0"
+)
+_SQLITE_CLEAR_OWN_COUNTS = text("DELETE FROM ix_trgm_counts WHERE ecosystem = :eco AND gen = :gen")
+_SQLITE_ADD_COUNT = text(
+    "INSERT INTO ix_trgm_counts (ecosystem, gen, gram, n) VALUES (:eco, :gen, :gram, :n)"
+)
+
+
+def sqlite_count_grams(conn: Connection, ecosystem: str, gen: int) -> None:
+    """Write generation ``gen``'s trigram counts, dropping those of any but the serving one.
+    Counted in Python: SQLite has no generate_series, and a join with a recursive CTE of
+    positions costs seconds where this costs a fraction of one."""
+    params = {"eco": ecosystem, "gen": gen, "sample": SQLITE_SAMPLE}
+    conn.execute(_PG_CLEAR_COUNTS, params)
+    conn.execute(_SQLITE_CLEAR_OWN_COUNTS, params)  # counted again: the serving one, rebuilt
+    counts: Counter[str] = Counter()
+    for key in conn.execute(_SQLITE_SAMPLED_KEYS, params).scalars():
+        counts.update(gin_grams.trigrams(key))
+    rows = [{"eco": ecosystem, "gen": gen, "gram": g, "n": n} for g, n in counts.items()]
+    if rows:
+        conn.execute(_SQLITE_ADD_COUNT, rows)
 
 
 def _quote(term: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 
 from pkgdex.index.keys import END, check_ecosystem, search_key
-from pkgdex.index.search import fts_table, pg_prepare
+from pkgdex.index.search import fts_table, pg_prepare, sqlite_count_grams
 from pkgdex.index.sources import PYPI_NAME, BadRow, Row, SourceError
 from pkgdex.index.sync import Change
 
@@ -211,7 +211,7 @@ def generation_range(conn: Connection, ecosystem: str, gen: int) -> tuple[int, i
 
 def build_search_index(conn: Connection, ecosystem: str, gen: int) -> None:
     """Fill the generation's FTS5 slot (SQLite); PostgreSQL's GIN indexes are kept by
-    themselves; the generation's gram counts are taken and the statistics refreshed."""
+    themselves; the generation's gram counts are taken (both) and the statistics refreshed."""
     if conn.dialect.name != "sqlite":
         pg_prepare(conn, ecosystem, gen)
         return
@@ -224,6 +224,7 @@ def build_search_index(conn: Connection, ecosystem: str, gen: int) -> None:
             ),
             {"eco": ecosystem, "gen": gen, "end": END},
         )
+        sqlite_count_grams(conn, ecosystem, gen)
         conn.commit()
 
 

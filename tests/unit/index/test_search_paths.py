@@ -180,3 +180,25 @@ def test_the_gin_pattern_leaves_out_common_trigrams() -> None:
     # one goes: LIKE could not find them overlapping.
     apart = {"abc": 1, "bcd": 10**6, "cde": 2}
     assert grams.word_pattern("abcde", apart, 50) == "%abc%"
+
+
+def test_sqlite_matches_only_a_querys_rarer_trigrams(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FTS5 ANDs the trigrams it is given: the common ones ("cor" of "-core") are left to
+    instr(), which drops the keys the rarer ones let through."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 search")
+    monkeypatch.setattr(search_backends, "SQLITE_SAMPLE", 1)  # count every row
+    monkeypatch.setattr(grams, "PG_GRAM_BUDGET", 3)
+    names = [f"x{i}-core" for i in range(20)] + ["n-core-ng", "an-core-ngx", "zn-cxre-ng"]
+    listing = tmp_path / "npm.tsv"
+    listing.write_text("name\tversion\n" + "".join(f"{name}\t1.0\n" for name in names))
+    jobs.load_index(engine, "npm", str(listing))
+    with engine.connect() as conn:
+        gen = conn.execute(text("SELECT gen FROM index_state WHERE ecosystem = 'npm'")).scalar()
+        assert gen is not None
+        match = search_backends._match_expression(conn, "npm", gen, "n-core-ng")
+        assert match is not None and '"n-c"' in match and '"cor"' not in match
+        hits = queries.search(conn, "npm", "n-core-ng", 50)
+    assert [(hit.name, hit.rank) for hit in hits] == [("n-core-ng", 0), ("an-core-ngx", 2)]
