@@ -260,6 +260,7 @@ def ping_rate(url: str, seconds: float = 5.0, connections: int = 8) -> float:
 
 def ensure_database(args: argparse.Namespace) -> Path:
     if args.db and args.db.is_file():
+        db.upgrade(f"sqlite:///{args.db}")  # a file kept by an older version: as `serve` would
         return Path(args.db)
     work = args.db or Path(tempfile.mkdtemp(prefix="pkgdex-bench-"))
     path = work / "index-4m.db"
