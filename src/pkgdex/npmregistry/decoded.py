@@ -19,7 +19,7 @@ slower check, so a refusal says what is wrong in the same words as before.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 import orjson
@@ -64,21 +64,15 @@ class _Version(Struct):
     version: str | UnsetType = UNSET
 
 
-class _Checked(Struct):
-    """What the checks read, alone: the decode for an answer with the full document."""
+_V = TypeVar("_V", _Version, Manifest)
+
+
+class _Doc(Struct, Generic[_V]):
+    """What the checks read: decoded with ``_Version`` alone for an answer with the full
+    document, with ``Manifest`` (each version's install-v1 fields too) for an install-v1 one."""
 
     name: str
-    versions: dict[str, _Version] = field(default_factory=dict)
-    dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
-    time: dict[str, str | dict[str, Any]] = field(default_factory=dict)
-    description: Any = None
-
-
-class _Packument(Struct):
-    """The same, with each version's install-v1 fields: the decode for an install-v1 answer."""
-
-    name: str
-    versions: dict[str, Manifest] = field(default_factory=dict)
+    versions: dict[str, _V] = field(default_factory=dict)
     dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
     time: dict[str, str | dict[str, Any]] = field(default_factory=dict)
     description: Any = None
@@ -99,8 +93,8 @@ class _Abbreviated(Struct, omit_defaults=True):
     versions: dict[str, Manifest]
 
 
-_checker = msgspec.json.Decoder(_Checked)
-_decoder = msgspec.json.Decoder(_Packument)
+_checker = msgspec.json.Decoder(_Doc[_Version])
+_decoder = msgspec.json.Decoder(_Doc[Manifest])
 _encoder = msgspec.json.Encoder()
 
 
@@ -112,8 +106,9 @@ class DecodedPackument:
     """What a miss needs of a checked packument body: its name, latest version, modification
     stamp, summary, and the install-v1 document on demand."""
 
-    def __init__(self, doc: _Checked | _Packument, body: bytes) -> None:
-        self._doc, self._body = doc, body
+    def __init__(self, doc: _Doc[_Version] | _Doc[Manifest], body: bytes, full: bool) -> None:
+        self._body = body
+        self._full = cast("_Doc[Manifest]", doc) if full else None  # the install-v1 fields
         self.name = doc.name
         latest = doc.dist_tags.get("latest")
         self.latest = latest if latest in doc.versions else None
@@ -128,10 +123,10 @@ class DecodedPackument:
         not thread-safe (its caller holds a lock). Raises
         :class:`~pkgdex.npmregistry.packument.InvalidPackumentError` when the scripts it reads
         cannot be decoded."""
-        doc = self._doc
-        if not isinstance(doc, _Packument):  # checked alone: decode again, with the fields
+        doc = self._full
+        if doc is None:  # checked alone: decode again, with the fields
             try:
-                doc = self._doc = _decoder.decode(self._body)
+                doc = self._full = _decoder.decode(self._body)
             except msgspec.DecodeError as exc:  # scripts with a number beyond a double's range
                 raise pk.InvalidPackumentError(f"{self.name}: {exc}") from exc
         if not self._settled:
@@ -158,7 +153,7 @@ def decode(
         except UnicodeDecodeError as exc:
             raise MalformedBodyError(str(exc)) from exc
     try:
-        doc: _Checked | _Packument = (_decoder if install_v1 else _checker).decode(body)
+        doc: _Doc[_Version] | _Doc[Manifest] = (_decoder if install_v1 else _checker).decode(body)
     except msgspec.DecodeError as exc:
         _explain(body, expected_name, exc)
     if not pk.valid_name(doc.name):
@@ -170,7 +165,7 @@ def decode(
         if manifest.version is not UNSET and manifest.version != version:
             message = f"{doc.name}: versions[{version!r}] says it is another version"
             raise pk.InvalidPackumentError(message)
-    return DecodedPackument(doc, body)
+    return DecodedPackument(doc, body, install_v1)
 
 
 def _explain(body: bytes, expected_name: str | None, error: msgspec.DecodeError) -> Any:
@@ -184,7 +179,7 @@ def _explain(body: bytes, expected_name: str | None, error: msgspec.DecodeError)
     raise pk.InvalidPackumentError(str(error)) from error
 
 
-def _summary(doc: _Checked | _Packument, body: bytes, latest: str | None) -> str:
+def _summary(doc: _Doc[_Version] | _Doc[Manifest], body: bytes, latest: str | None) -> str:
     description = doc.description
     if not isinstance(description, str) and latest is not None:
         # Rare (the registry hoists the latest description): decode the versions' alone.
