@@ -110,7 +110,7 @@ def sqlite_count_grams(conn: Connection, ecosystem: str, gen: int) -> None:
     Counted in Python: SQLite has no generate_series, and a join with a recursive CTE of
     positions costs seconds where this costs a fraction of one."""
     params = {"eco": ecosystem, "gen": gen, "sample": SQLITE_SAMPLE}
-    conn.execute(_PG_CLEAR_COUNTS, params)
+    conn.execute(_CLEAR_OTHER_COUNTS, params)
     conn.execute(_SQLITE_CLEAR_OWN_COUNTS, params)  # counted again: the serving one, rebuilt
     counts: Counter[str] = Counter()
     for key in conn.execute(_SQLITE_SAMPLED_KEYS, params).scalars():
@@ -408,7 +408,7 @@ def _pg_bounded(
 # and trigrams of its index_key_word(), as the GIN indexes see them. ``_pg_contains`` takes
 # its query's rarest gram's count as an estimate of the candidates before choosing a path.
 PG_SAMPLE = 50
-_PG_CLEAR_COUNTS = text(
+_CLEAR_OTHER_COUNTS = text(
     "DELETE FROM ix_trgm_counts WHERE ecosystem = :eco AND gen <> "
     "coalesce((SELECT gen FROM index_state WHERE ecosystem = :eco), -1)"
 )
@@ -440,7 +440,7 @@ def pg_prepare(conn: Connection, ecosystem: str, gen: int) -> None:
     """Ready generation ``gen`` for search: count its grams, merge pending lists, summarize
     the id ranges, analyze."""
     params = {"eco": ecosystem, "gen": gen, "sample": PG_SAMPLE}
-    conn.execute(_PG_CLEAR_COUNTS, params)  # any but the serving generation's
+    conn.execute(_CLEAR_OTHER_COUNTS, params)  # any but the serving generation's
     conn.execute(_PG_COUNT_GRAMS, params)
     conn.execute(text("ANALYZE ix_trgm_counts"))  # or its lookup filters instead of seeking
     for index in _PG_GIN_INDEXES:
