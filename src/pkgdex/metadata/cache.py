@@ -35,7 +35,12 @@ from pkgdex.metadata.pending import PendingWrite
 from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered
-from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound, malformed
+from pkgdex.metadata.upstream import (
+    Upstream,
+    UpstreamError,
+    UpstreamNotFound,
+    parse_json,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -186,7 +191,7 @@ class PyPICache:
         etag = fetched.headers.get("etag")
         if behind:
             return self._answer_then_store(fetched.body, url, name, etag, state)
-        view = self.store(_checked(_loads(fetched.body, url), name, project=True), etag=etag)
+        view = self.store(_checked(parse_json(fetched.body, url), name, project=True), etag=etag)
         assert view is not None, "a project document always yields its view"
         return view.state
 
@@ -220,7 +225,7 @@ class PyPICache:
             state = state_of(doc)
             rendered = exact.project_json(doc, state, known)
         if rendered is None:
-            data = _loads(body, url)
+            data = parse_json(body, url)
             doc = canonical.read(data, name)
             if doc is not None:
                 state = state_of(doc)
@@ -326,7 +331,7 @@ class PyPICache:
         """Fetch one release's own document (its ``info`` differs from the latest's)."""
         url = f"{self.base_url}/pypi/{quote(name)}/{quote(version)}/json"
         fetched = self.upstream.get_bytes(url)
-        self.store(_checked(_loads(fetched.body, url), name, project=False))
+        self.store(_checked(parse_json(fetched.body, url), name, project=False))
 
     def store(self, doc: PyPIDocument, *, etag: str | None = None) -> ProjectView | None:
         """Store ``doc`` in one transaction; remember what was written so the first answer
@@ -438,13 +443,6 @@ def _found(state: ProjectState) -> ProjectState:
     if state.status != FOUND:
         raise NotFound(state.name)
     return state
-
-
-def _loads(body: bytes, url: str) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise malformed(url) from exc
 
 
 def _checked(data: Any, name: str, *, project: bool) -> PyPIDocument:

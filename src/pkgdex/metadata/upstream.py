@@ -101,10 +101,7 @@ class Upstream:
         fetched = self.get_bytes(url, headers=headers)
         if fetched.status == 304:
             return Fetched(None, fetched.headers, fetched.elapsed, 304)
-        try:
-            data = orjson.loads(fetched.body)
-        except orjson.JSONDecodeError as exc:
-            raise malformed(url) from exc
+        data = parse_json(fetched.body, url)
         return Fetched(data, fetched.headers, fetched.elapsed, fetched.status)
 
     def get_bytes(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchedBytes:
@@ -176,6 +173,14 @@ class Upstream:
     def _too_large(self, url: str) -> UpstreamError:
         message = f"{_host(url)} sent more than {self.max_bytes} bytes"
         return UpstreamError(502, "upstream_too_large", message)
+
+
+def parse_json(body: bytes, url: str) -> Any:
+    """``body``, fetched from ``url``, parsed as JSON (or the 502 of :func:`malformed`)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise malformed(url) from exc
 
 
 def malformed(url: str) -> UpstreamError:
