@@ -17,6 +17,7 @@ are, the general check for the rest, with its clear 502 for malformed ones.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any, Literal
@@ -32,10 +33,13 @@ from pkgdex.metadata.render import Rendered, make_etag
 
 # The only upload times pkgdex writes back unchanged: UTC with "Z", and microseconds only
 # when there are some (``datetime.isoformat``). Days 29 to 31 are checked against the month.
-_ISO_TIME = (
-    r"^(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{6})?Z$"
-)
+# Matched in ``_release``'s loop rather than as a msgspec ``Meta(pattern=...)``: msgspec calls
+# the pattern through the interpreter for each value, which cost nearly half of decoding a
+# 500-release document; a compiled pattern's ``match`` in the loop costs a third of that.
+_ISO_TIME = re.compile(
+    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{6})?Z"
+).fullmatch
 BIGINT_MAX = 2**63 - 1  # the size column's range
 Text = Annotated[str, Meta(min_length=1)]  # "" would be rendered back as null
 Version = Annotated[str, Meta(min_length=1, max_length=VERSION_MAX_LENGTH)]
@@ -63,7 +67,7 @@ class File(Struct, gc=False, omit_defaults=True):
     requires_python: Text | None
     size: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] | None
     upload_time: str | None
-    upload_time_iso_8601: Annotated[str, Meta(pattern=_ISO_TIME)] | None
+    upload_time_iso_8601: str | None  # its form is checked by ``_release``
     url: Annotated[str, Meta(min_length=1)]
     yanked: bool
     yanked_reason: Text | None
@@ -148,8 +152,13 @@ def _release(files: list[File]) -> canonical.ReleaseState | None:
             f.has_sig
             or f.md5_digest != f.digests.md5
             or f.core_metadata is not None
-            or (f.upload_time != iso[:19] if iso is not None else f.upload_time is not None)
-            or (iso is not None and iso[8] in "23" and iso[8:10] > "28" and not _real_day(iso))
+            or (iso is None and f.upload_time is not None)
+        ):
+            return None
+        if iso is not None and (
+            _ISO_TIME(iso) is None
+            or f.upload_time != iso[:19]
+            or (iso[8] in "23" and iso[8:10] > "28" and not _real_day(iso))
         ):
             return None
         # pypi.org yanks whole releases, so every file carries the release's state.
