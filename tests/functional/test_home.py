@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import fastapi.routing
+import pytest
 from fastapi.testclient import TestClient
 
 from pkgdex.home import SURFACES
@@ -30,3 +34,21 @@ def test_openapi_is_served_without_warnings(client: TestClient) -> None:
     assert response.status_code == 200
     ids = [op["operationId"] for path in response.json()["paths"].values() for op in path.values()]
     assert len(ids) == len(set(ids))
+
+
+def test_routes_are_resolved_before_the_first_request(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FastAPI resolves an included router's routes (their dependencies) when a request first
+    # reaches it; the app does it at start-up instead, so no request pays for it.
+    resolved: list[object] = []
+    real = fastapi.routing.get_dependant
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        resolved.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "get_dependant", counting)
+    for url in ("/registry/npm/-/ping", "/simple/", "/pypi/x/json", "/api/packages/x/recent"):
+        assert client.get(url).status_code < 500
+    assert resolved == []
