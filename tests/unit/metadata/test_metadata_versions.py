@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from packaging.version import InvalidVersion, Version
 
 from pkgdex.metadata.versions import (
     find_version,
     is_prerelease,
     newest_first,
     order_key,
+    pep440_key,
     pick_latest,
     pick_latest_stable,
     pick_latest_unstable,
@@ -83,3 +87,27 @@ def test_find_version_with_duplicates_needs_the_exact_spelling() -> None:
     assert find_version(releases, "1.0.0") == R("1.0.0")
     assert find_version(releases, "1.0") == R("1.0")
     assert find_version(releases, "1") is None
+
+
+_VERSIONS = st.from_regex(
+    r"\A([1-9]!)?(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){0,3}"
+    r"((a|b|rc)[0-9]{1,2})?(\.post[0-9]{1,2})?(\.dev[0-9]{1,2})?(\+[a-z0-9]{1,3}(\.[a-z0-9]{1,3}){0,2})?\Z"
+)
+
+
+@given(st.lists(_VERSIONS, min_size=2, max_size=8))
+def test_pep440_key_orders_as_packaging_does(versions: list[str]) -> None:
+    parsed = [Version(v) for v in versions]
+    for a in parsed:
+        for b in parsed:
+            assert (a < b) == (pep440_key(a) < pep440_key(b)), (a, b)
+            assert (a == b) == (pep440_key(a) == pep440_key(b)), (a, b)
+
+
+def test_pep440_key_on_the_ordering_vectors() -> None:
+    for left, op, right in _vectors():
+        try:
+            a, b = pep440_key(Version(left)), pep440_key(Version(right))
+        except InvalidVersion:  # ordered apart, below every valid one (test_ordering_vectors)
+            continue
+        assert {"<": a < b, "=": a == b, ">": a > b}[op], (left, op, right)
