@@ -11,10 +11,10 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass, field
 from datetime import datetime
-from hashlib import sha256
 from typing import Any
 
 import orjson
+import xxhash
 
 from pkgdex.metadata.queries import FileRow, ProjectView, ReleaseRow
 
@@ -72,9 +72,9 @@ class Rendered:
 
 
 def make_etag(body: bytes) -> str:
-    # SHA-256 runs in the CPU's own instructions on current x86 and ARM machines, about three
-    # times as fast as BLAKE2b here; 128 of its bits are plenty for a validator.
-    return f'"{sha256(body).hexdigest()[:32]}"'
+    # A validator needs no cryptographic hash, only one that changes with the body: XXH3's
+    # 128 bits take 5 us for a 700 KiB document, where SHA-256 took 330 us of a miss's answer.
+    return f'"{xxhash.xxh3_128_hexdigest(body)}"'
 
 
 def dumps(data: Any) -> bytes:
