@@ -7,10 +7,13 @@ import asyncio
 import os
 import socket
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import httpx
 
 
 def cpu_seconds(pid: int) -> float:
@@ -101,3 +104,41 @@ def throughput(base: str, path: str, headers: dict[str, str], seconds: float) ->
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(worker, range(threads)))
     return sum(done) / (time.perf_counter() - started), sum(done)
+
+
+def thread_cpu(pid: int) -> dict[int, int]:
+    """CPU nanoseconds of each thread of a process, from the scheduler (Linux): a miss costs
+    a few milliseconds, below the 10 ms ticks ``cpu_seconds`` counts in."""
+    used = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            used[int(task.name)] = int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError):  # the thread ended meanwhile
+            continue
+    return used
+
+
+def cpu_since(before: dict[int, int], pid: int) -> float:
+    """Seconds of CPU the process's threads used since ``before`` (a thread that ended
+    meanwhile takes its share along: rare, and only ever an undercount)."""
+    now = thread_cpu(pid)
+    return sum(used - before.get(tid, 0) for tid, used in now.items()) / 1e9
+
+
+def elapsed_ms(client: RawClient, path: str, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    client.get(path, headers)
+    return (time.perf_counter() - started) * 1000
+
+
+def concurrent_statuses(url: str, count: int, timeout: float = 60.0) -> list[int]:
+    """The statuses of ``count`` GETs of ``url``, one client each, released together."""
+    start = threading.Barrier(count)
+
+    def ask(_: int) -> int:
+        with httpx.Client(timeout=timeout) as client:
+            start.wait()
+            return client.get(url).status_code
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(ask, range(count)))

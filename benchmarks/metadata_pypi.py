@@ -17,14 +17,21 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from measure import RawClient, cpu_seconds, percentiles, throughput, timed
+from measure import (
+    RawClient,
+    concurrent_statuses,
+    cpu_seconds,
+    cpu_since,
+    percentiles,
+    thread_cpu,
+    throughput,
+    timed,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -146,18 +153,6 @@ def measure_baselines(client: httpx.Client, fake: FakePyPI, url: str, requests: 
     ]
 
 
-def run_seconds(pid: int) -> float:
-    """CPU time of every thread of a process, to the nanosecond (Linux schedstat): a miss
-    costs a few milliseconds, less than the 10 ms clock tick ``cpu_seconds`` counts in."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):  # a thread that just ended
-            continue
-    return total / 1e9
-
-
 def measure_misses(
     client: httpx.Client,
     base: str,
@@ -174,14 +169,14 @@ def measure_misses(
         started = time.perf_counter()
         get_ok(client, f"{fake.url}{path}")
         upstream.append((time.perf_counter() - started) * 1000)
-        before = run_seconds(pid)
+        before = thread_cpu(pid)
         started = time.perf_counter()
         get_ok(client, f"{base}{path}", {"Accept-Encoding": encoding})
         missed.append((time.perf_counter() - started) * 1000)
         # May already include some work after the answer (its store starts as it goes out).
-        answer_cpu.append((run_seconds(pid) - before) * 1000)
+        answer_cpu.append(cpu_since(before, pid) * 1000)
         time.sleep(0.2)  # let the name index record the new name after the answer
-        cpu += run_seconds(pid) - before
+        cpu += cpu_since(before, pid)
     up50, _ = percentiles(upstream)
     miss50, miss99 = percentiles(missed)
     cpu50, _ = percentiles(answer_cpu)
@@ -206,15 +201,7 @@ def measure_misses(
 
 def measure_flight(base: str, fake: FakePyPI) -> list[Row]:
     fake.delay = 0.3
-    start = threading.Barrier(100)
-
-    def ask(_: int) -> int:
-        with httpx.Client(timeout=60) as client:
-            start.wait()
-            return client.get(f"{base}/pypi/flight/json").status_code
-
-    with ThreadPoolExecutor(100) as pool:
-        statuses = list(pool.map(ask, range(100)))
+    statuses = concurrent_statuses(f"{base}/pypi/flight/json", 100)
     fake.delay = 0.0
     ok = statuses.count(200)
     hits = fake.count("/pypi/flight/json")

@@ -22,15 +22,23 @@ import argparse
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import orjson
 
-from measure import RawClient, cpu_seconds, percentiles, throughput, timed
+from measure import (
+    RawClient,
+    concurrent_statuses,
+    cpu_seconds,
+    cpu_since,
+    elapsed_ms,
+    percentiles,
+    thread_cpu,
+    throughput,
+    timed,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -145,9 +153,9 @@ def measure_misses(
     cpu = answer_cpu = 0.0
     direct, client = RawClient(fake.base_url), RawClient(base)
     for i in range(MISSES):
-        upstream.append(_elapsed(direct, f"/{kind}-direct-{i}", {}))
+        upstream.append(elapsed_ms(direct, f"/{kind}-direct-{i}", {}))
         before = thread_cpu(pid)
-        missed.append(_elapsed(client, f"{PREFIX}/{kind}-miss-{i}", headers))
+        missed.append(elapsed_ms(client, f"{PREFIX}/{kind}-miss-{i}", headers))
         answer_cpu += cpu_since(before, pid)  # may already include some work after it
         time.sleep(0.2)  # let the store and the name index finish after the answer
         cpu += cpu_since(before, pid)
@@ -165,42 +173,9 @@ def measure_misses(
     ]  # fmt: skip
 
 
-def thread_cpu(pid: int) -> dict[int, int]:
-    """CPU nanoseconds of each thread of a process, from the scheduler (Linux): a miss costs
-    a few milliseconds, below the 10 ms ticks ``cpu_seconds`` counts in."""
-    used = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            used[int(task.name)] = int((task / "schedstat").read_text().split()[0])
-        except (OSError, ValueError):  # the thread ended meanwhile
-            continue
-    return used
-
-
-def cpu_since(before: dict[int, int], pid: int) -> float:
-    """Seconds of CPU the process's threads used since ``before`` (a thread that ended
-    meanwhile takes its share along: rare, and only ever an undercount)."""
-    now = thread_cpu(pid)
-    return sum(used - before.get(tid, 0) for tid, used in now.items()) / 1e9
-
-
-def _elapsed(client: RawClient, path: str, headers: dict[str, str]) -> float:
-    started = time.perf_counter()
-    client.get(path, headers)
-    return (time.perf_counter() - started) * 1000
-
-
 def measure_flight(base: str, fake: FakeNpm) -> list[Row]:
     fake.delay = 0.3
-    start = threading.Barrier(100)
-
-    def ask(_: int) -> int:
-        with httpx.Client(timeout=30) as client:
-            start.wait()
-            return client.get(f"{base}{PREFIX}/flight").status_code
-
-    with ThreadPoolExecutor(100) as pool:
-        statuses = list(pool.map(ask, range(100)))
+    statuses = concurrent_statuses(f"{base}{PREFIX}/flight", 100)
     fake.delay = 0.0
     ok = statuses.count(200)
     hits = fake.hits("flight")
