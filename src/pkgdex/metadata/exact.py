@@ -9,8 +9,9 @@ per file (``has_sig`` false, ``md5_digest`` equal to the md5 digest, the plain u
 equal to the ISO one, no 29th-31st day that does not exist, no ``core_metadata``).
 
 Every value that passes renders byte for byte as the rows stored from the checked document
-do (tested in ``tests/unit/metadata/test_metadata_exact.py``). Anything else (a field missing,
-an extra digest, a time with an offset, ``""`` where pkgdex writes null, ...) gives None,
+do (tested in ``tests/unit/metadata/test_metadata_canonical.py``). Anything else (a field
+missing or unknown, an extra digest, a time with an offset, ``""`` where pkgdex writes null,
+...) gives None,
 and the miss takes the slower paths: ``canonical`` for documents it can still render as they
 are, the general check for the rest, with its clear 502 for malformed ones.
 """
@@ -53,7 +54,7 @@ class Digests(Struct, forbid_unknown_fields=True, gc=False):
     sha256: str | None
 
 
-class File(Struct, gc=False, omit_defaults=True):
+class File(Struct, gc=False, omit_defaults=True, forbid_unknown_fields=True):
     """A file entry as ``render.file_entry`` writes it; every rendered field is required."""
 
     comment_text: str | None
@@ -74,11 +75,15 @@ class File(Struct, gc=False, omit_defaults=True):
     core_metadata: dict[str, str] | bool | None = None  # stored, never rendered: None only
 
 
-class Document(Struct, gc=False):
+class Document(Struct, gc=False, forbid_unknown_fields=True):
+    """pypi.org's top-level keys and no others: msgspec only skips over an unknown field, so a
+    value in one that no parser accepts (``1e400``) would pass here and fail the store."""
+
     info: dict[str, Any]
     releases: dict[Version, list[File]]
     last_serial: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] = 0
     urls: list[File] = []
+    vulnerabilities: list[Any] = []  # pkgdex answers its own; decoded so every value is checked
 
 
 class Body(Struct, gc=False):

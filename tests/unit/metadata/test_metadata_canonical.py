@@ -213,6 +213,8 @@ NOT_EXACT: dict[str, Change] = {
     "a broken release list": lambda d: d["releases"].update({"9.0": {"a": 1}}),
     "an empty version": lambda d: d["releases"].update({"": []}),
     "a broken urls file": lambda d: d["urls"][0].update(yanked="no"),
+    "a file field pkgdex does not know": lambda d: _file(d).update(provenance=None),
+    "a top-level key pkgdex does not know": lambda d: d.update(ownership={}),
 }
 
 
@@ -225,6 +227,25 @@ def test_anything_else_is_left_to_the_slower_paths(change: Change) -> None:
         body = orjson.dumps(data)
     except TypeError:  # past 64 bits: orjson cannot write it, so write it by hand
         body = _dumps_big(data)
+    assert exact.read(body, "sampleproject") is None
+
+
+PLACES: dict[str, Change] = {
+    "a file field": lambda d: d["releases"]["1.0.0"][0].update(x="MARK"),
+    "an advisory": lambda d: d.update(vulnerabilities=["MARK"]),
+    "info": lambda d: d["info"].update(x="MARK"),
+    "a top-level key": lambda d: d.update(x="MARK"),
+}
+
+
+@pytest.mark.parametrize("place", PLACES.values(), ids=PLACES.keys())
+def test_a_number_no_parser_accepts_is_never_passed_through(place: Change) -> None:
+    # Nothing is only skipped over: a value the store's parser refuses must not be answered.
+    data = _sample()
+    place(data)
+    body = orjson.dumps(data).replace(b'"MARK"', b"1e400")
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(body)  # what the general path answers with its 502
     assert exact.read(body, "sampleproject") is None
 
 
