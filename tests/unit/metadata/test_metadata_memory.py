@@ -30,12 +30,16 @@ def test_bounded_by_entries_and_bytes_least_recently_used_first() -> None:
     assert memory.get("a") is None and memory.get("c") is None and memory.get("big") is not None
 
 
-def test_an_evicted_value_lives_until_the_answer_has_gone() -> None:
-    memory = MemoryCache(max_entries=1, max_bytes=100)
+def _held_once(memory: MemoryCache) -> weakref.ref[Value]:
+    """Put a value that only ``memory`` holds; a weak reference to watch it by."""
     old = Value()
     memory.put("old", old, _one)
-    watch = weakref.ref(old)
-    del old
+    return weakref.ref(old)
+
+
+def test_an_evicted_value_lives_until_the_answer_has_gone() -> None:
+    memory = MemoryCache(max_entries=1, max_bytes=100)
+    watch = _held_once(memory)
     with collecting() as after:
         memory.put("new", Value(), _one)  # evicts "old" while an answer is being made
     gc.collect()
@@ -46,9 +50,6 @@ def test_an_evicted_value_lives_until_the_answer_has_gone() -> None:
 
 def test_without_an_answer_an_evicted_value_is_freed_at_once() -> None:
     memory = MemoryCache(max_entries=1, max_bytes=100)
-    old = Value()
-    memory.put("old", old, _one)
-    watch = weakref.ref(old)
-    del old
+    watch = _held_once(memory)
     memory.put("new", Value(), _one)
     assert watch() is None
