@@ -29,11 +29,10 @@ def word_pattern(word: str, counts: dict[str, int], sample: int) -> str:
     """A LIKE pattern over ``index_key_word(key)`` that every key containing ``word`` matches:
     the trigrams worth reading, as runs of adjacent ones, in order and kept apart by ``%``.
     ``counts`` holds how often each trigram occurs among every ``sample``-th row."""
-    grams = trigrams(word)
-    rarest_first = sorted(range(len(grams)), key=lambda at: counts[grams[at]])
-    chosen = set(worth_reading(grams, counts, sample))
-    for at in reversed(rarest_first):  # of two that overlap, the commoner one goes
-        if at in chosen and _overlaps(at, chosen):
+    worth = worth_reading(trigrams(word), counts, sample)  # rarest first
+    chosen = set(worth)
+    for at in reversed(worth):  # of two that overlap, the commoner one goes
+        if _overlaps(at, chosen):
             chosen.remove(at)
     segments = [word[first : last + 3] for first, last in _runs(chosen)]
     escaped = (s.replace("\\", "\\\\").replace("%", "\\%") for s in segments)
