@@ -220,10 +220,11 @@ class PyPICache:
             )  # fmt: skip
 
         rendered, data = None, None
-        doc = exact.read(body, name)
-        if doc is not None:
-            state = state_of(doc)
-            rendered = exact.project_json(doc, state, known)
+        sent = exact.read(body, name)
+        doc: canonical.Canonical | None = sent
+        if sent is not None:
+            state = state_of(sent)
+            rendered = exact.project_json(sent, state, known)
         if rendered is None:
             data = parse_json(body, url)
             doc = canonical.read(data, name)

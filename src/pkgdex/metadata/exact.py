@@ -3,29 +3,35 @@ exactly the form pkgdex serves.
 
 pypi.org writes every file entry the way ``render.file_entry`` writes it back. msgspec decodes
 such a document into typed structs, checking types, lengths and the upload time's form in C
-while it parses, and encodes the same structs back out: no Python dict per file, and no
-Python check of each field. Only what a type cannot say is checked here, in one short loop
-per file (``has_sig`` false, ``md5_digest`` equal to the md5 digest, the plain upload time
-equal to the ISO one, no 29th-31st day that does not exist, no ``core_metadata``).
+while it parses: no Python dict per file, and no Python check of each field. Only what a type
+cannot say is checked here, in one short loop per file (``has_sig`` false, ``md5_digest`` equal
+to the md5 digest, the plain upload time equal to the ISO one, no 29th-31st day that does not
+exist).
 
-Every value that passes renders byte for byte as the rows stored from the checked document
-do (tested in ``tests/unit/metadata/test_metadata_canonical.py``). Anything else (a field
-missing or unknown, an extra digest, a time with an offset, ``""`` where pkgdex writes null,
-...) gives None,
-and the miss takes the slower paths: ``canonical`` for documents it can still render as they
-are, the general check for the rest, with its clear 502 for malformed ones.
+The answer's ``releases`` are the upstream's own bytes for them when pypi.org already wrote
+them as pkgdex would (versions and each release's files in order, the described release
+among them): their values are exactly the checked ones, so encoding them again would only
+copy them. Otherwise msgspec encodes the checked structs. Either way every value that passes
+renders as the rows stored from the checked document do, byte for byte for pypi.org's compact
+sorted form and value for value for any other writing of the same JSON (tested in
+``tests/unit/metadata/test_metadata_canonical.py``). Anything else (a field missing or
+unknown, ``core_metadata`` given, an extra digest, a time with an offset, ``""`` where pkgdex
+writes null, ...) gives None, and the miss takes the slower paths: ``canonical`` for documents
+it can still render as they are, the general check for the rest, with its clear 502 for
+malformed ones.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from pkgdex.metadata import canonical
 from pkgdex.metadata.models import VERSION_MAX_LENGTH
@@ -72,7 +78,8 @@ class File(Struct, gc=False, omit_defaults=True, forbid_unknown_fields=True):
     url: Annotated[str, Meta(min_length=1)]
     yanked: bool
     yanked_reason: Text | None
-    core_metadata: dict[str, str] | bool | None = None  # stored, never rendered: None only
+    # Stored, never rendered: given at all, even as null, the answer could not be these bytes.
+    core_metadata: UnsetType = UNSET
 
 
 class Document(Struct, gc=False, forbid_unknown_fields=True):
@@ -80,7 +87,7 @@ class Document(Struct, gc=False, forbid_unknown_fields=True):
     value in one that no parser accepts (``1e400``) would pass here and fail the store."""
 
     info: dict[str, Any]
-    releases: dict[Version, list[File]]
+    releases: Raw  # decoded by ``_releases``, and kept as sent to be answered as it came
     last_serial: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] = 0
     urls: list[File] = []
     vulnerabilities: list[Any] = []  # pkgdex answers its own; decoded so every value is checked
@@ -89,47 +96,58 @@ class Document(Struct, gc=False, forbid_unknown_fields=True):
 class Body(Struct, gc=False):
     """``/pypi/<project>/json``; encoded with sorted fields, as ``render.dumps`` sorts keys."""
 
-    info: msgspec.Raw
+    info: Raw
     last_serial: int
-    releases: dict[str, list[File]]
+    releases: dict[str, list[File]] | Raw
     urls: list[File]
     vulnerabilities: list[Any]
 
 
+@dataclass(frozen=True)
+class Exact(canonical.Canonical):
+    """A canonical document decoded by msgspec, with the upstream's bytes of its ``releases``
+    when they can be answered as they came (None when they must be encoded again)."""
+
+    releases_as_sent: Raw | None = None
+
+
 _decoder = msgspec.json.Decoder(Document)
+_releases = msgspec.json.Decoder(dict[Version, list[File]])
 _encoder = msgspec.json.Encoder(order="sorted")
 _by_filename = attrgetter("filename")
 
 
-def read(body: bytes, name: str) -> canonical.Canonical | None:
+def read(body: bytes, name: str) -> Exact | None:
     """The upstream's ``body`` as an exact project document for ``name`` (PEP 503), or None."""
     try:
         doc = _decoder.decode(body)
+        releases: dict[str, list[Any]] = _releases.decode(doc.releases)
     except ValueError:  # msgspec's errors, and UnicodeDecodeError for bytes that are not UTF-8
         return None
     info = doc.info
-    if not canonical.info_ok(info, name):
+    if not canonical.info_ok(info, name) or _release(doc.urls) is None:
         return None
-    own = _release(doc.urls)
-    if own is None:
-        return None
-    releases: dict[str, list[Any]] = doc.releases
     states = {}
+    as_sent = True
     for version, files in releases.items():
         state = _release(files)
         if state is None:
             return None
-        states[version] = state
+        states[version], in_order = state
+        as_sent = as_sent and in_order
     version = info["version"]
-    releases.setdefault(version, doc.urls)
+    if version not in releases:
+        releases[version], as_sent = doc.urls, False
+    as_sent = as_sent and _in_order(list(releases))
     yanked = info.get("yanked", False)
     reason = info.get("yanked_reason") if yanked else None
     states[version] = (yanked, reason, info.get("requires_python"))
-    return canonical.Canonical(info, info["name"], doc.last_serial, releases, states)
+    kept = doc.releases if as_sent else None
+    return Exact(info, info["name"], doc.last_serial, releases, states, kept)
 
 
 def project_json(
-    doc: canonical.Canonical, state: ProjectState, known_info: dict[str, dict[str, Any]]
+    doc: Exact, state: ProjectState, known_info: dict[str, dict[str, Any]]
 ) -> Rendered | None:
     """``/pypi/<project>/json`` of an exact ``doc`` stored as ``state``; None when it has no
     release to describe or its info cannot be rendered (the general path answers both)."""
@@ -141,22 +159,23 @@ def project_json(
         info_json = orjson.dumps(info, option=orjson.OPT_SORT_KEYS)  # as the stored info is
     except TypeError:  # an integer past 64 bits: the general path refuses the document
         return None
+    releases = doc.releases if doc.releases_as_sent is None else doc.releases_as_sent
     body = _encoder.encode(
-        Body(msgspec.Raw(info_json), doc.last_serial, doc.releases, doc.releases[latest], [])
+        Body(Raw(info_json), doc.last_serial, releases, doc.releases[latest], [])
     )
     return Rendered(body, make_etag(body), doc.last_serial, derived)
 
 
-def _release(files: list[File]) -> canonical.ReleaseState | None:
-    """The release's state, its files sorted by filename; None if one is not written back
-    exactly as it came."""
+def _release(files: list[File]) -> tuple[canonical.ReleaseState, bool] | None:
+    """The release's state and whether its files came in filename order (they are sorted so
+    now); None if one is not written back exactly as it came."""
     all_yanked, reason, requires = bool(files), None, None
+    last, in_order = "", True
     for f in files:
         iso = f.upload_time_iso_8601
         if (
             f.has_sig
             or f.md5_digest != f.digests.md5
-            or f.core_metadata is not None
             or (iso is None and f.upload_time is not None)
         ):
             return None
@@ -170,9 +189,17 @@ def _release(files: list[File]) -> canonical.ReleaseState | None:
         all_yanked = all_yanked and f.yanked
         reason = reason or f.yanked_reason
         requires = requires or f.requires_python
-    if len(files) > 1:
+        in_order = in_order and last <= f.filename
+        last = f.filename
+    if not in_order:
         files.sort(key=_by_filename)
-    return all_yanked, reason if all_yanked else None, requires
+    return (all_yanked, reason if all_yanked else None, requires), in_order
+
+
+def _in_order(versions: list[str]) -> bool:
+    """Whether the versions came as msgspec writes a dict's keys (sorted; a sorted list is one
+    pass for ``sorted``)."""
+    return versions == sorted(versions)
 
 
 def _real_day(iso: str) -> bool:

@@ -167,6 +167,45 @@ def test_exact_documents_render_as_the_general_path(data: Doc) -> None:
     assert _exact(body, name, state, {}) == general.body
 
 
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+def test_pypi_org_writing_is_answered_as_it_came_byte_for_byte(data: Doc) -> None:
+    # pypi.org's form (compact, keys sorted): its releases bytes are answered as they came,
+    # unless a release's files or the described release had to be put in.
+    name = canonicalize_name(data["info"]["name"])
+    general, state = _general(data, name, {})
+    body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    doc = exact.read(body, name)
+    assert doc is not None
+    as_sent = data["info"]["version"] in data["releases"] and all(
+        [f["filename"] for f in files] == sorted(f["filename"] for f in files)
+        for files in data["releases"].values()
+    )
+    assert (doc.releases_as_sent is not None) == as_sent
+    assert _exact(body, name, state, {}) == general.body
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+def test_another_writing_of_the_same_json_is_answered_value_for_value(data: Doc) -> None:
+    name = canonicalize_name(data["info"]["name"])
+    general, state = _general(data, name, {})
+    spaced = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True).encode()
+    answered = _exact(spaced, name, state, {})
+    assert answered is not None
+    assert orjson.loads(answered) == orjson.loads(general.body)
+
+
+def test_releases_out_of_order_are_encoded_again() -> None:
+    data = _sample()
+    body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    doc = exact.read(body, "sampleproject")
+    assert doc is not None and doc.releases_as_sent is not None
+    unordered = body.replace(b'"releases":{', b'"releases":{"99.0":[],', 1)
+    doc = exact.read(unordered, "sampleproject")
+    assert doc is not None and doc.releases_as_sent is None  # 99.0 written first
+    general, state = _general(orjson.loads(unordered), "sampleproject", {})
+    assert _exact(unordered, "sampleproject", state, {}) == general.body
+
+
 def test_exact_known_release_infos_are_used_as_the_general_path_uses_them() -> None:
     data = _sample()
     data["info"] = {**data["info"], "version": "2.0.0"}  # the latest (3.0.0) is another one
@@ -189,6 +228,7 @@ NOT_EXACT: dict[str, Change] = {
     "signed": lambda d: _file(d).update(has_sig=True),
     "downloads counted": lambda d: _file(d).update(downloads=3),
     "core metadata given": lambda d: _file(d).update(core_metadata={"sha256": "ab"}),
+    "core metadata given as null": lambda d: _file(d).update(core_metadata=None),
     "no downloads field": lambda d: _file(d).pop("downloads"),
     "no plain time": lambda d: _file(d).update(upload_time=None),
     "a plain time alone": lambda d: _file(d).update(upload_time_iso_8601=None),
