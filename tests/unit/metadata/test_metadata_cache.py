@@ -21,7 +21,7 @@ from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import PyPIDocument, parse_document
 from pkgdex.metadata.models import metadata_projects
 from pkgdex.metadata.pullthrough import SingleFlight
-from pkgdex.metadata.upstream import Upstream
+from pkgdex.metadata.upstream import Upstream, UpstreamError
 from pkgdex.metadata.versions import pick_latest
 from support.fake_pypi import FakePyPI
 
@@ -109,6 +109,11 @@ def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
         assert stored is not None
         read = queries.load_project(conn, stored)
     assert render.project_json(read, pick_latest(read.releases)).body == answered.body
+    # The answer is kept; the view, thousands of objects, only once a surface asks for it.
+    assert cache.memory.get((state.name, state.revision, "json")) is answered
+    assert cache.memory.get((state.name, state.revision, "view")) is None
+    assert cache.view(state).releases == read.releases
+    assert cache.memory.get((state.name, state.revision, "view")) is not None
     cache.flight.do("pypi:sampleproject", lambda: None)  # released: a call of its own
 
 
@@ -219,3 +224,22 @@ def test_a_write_its_answer_never_ran_is_stored_by_the_next_request(
         finally:
             cache.close()
             upstream.close()
+
+
+def test_a_new_project_whose_write_failed_has_no_view_to_show(
+    pulling: tuple[PyPICache, FakePyPI], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, _fake = pulling
+
+    def broken(*_args: Any, **_kwargs: Any) -> services.Stored:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "store_document", broken)
+    with collecting() as later:
+        answered, _ = cache.project("sampleproject")
+    assert answered.id == 0  # answered before it had a row
+    later.run()  # the write fails: there is no row to read its view from
+    with pytest.raises(UpstreamError) as failed:
+        cache.view(answered)
+    assert failed.value.status == 503
+    assert cache.memory.get((answered.name, answered.revision, "view")) is None
