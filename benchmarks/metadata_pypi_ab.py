@@ -1,0 +1,95 @@
+"""PyPI pull-through miss overhead of this checkout against another source tree, paired.
+
+The machine's speed drifts by more than the changes being measured (the same code measured
+minutes apart differs by 2 ms), so one run serves both: two one-worker servers, this
+checkout's and one started with ``PYTHONPATH=OLD_SRC``, over fresh SQLite databases and one
+fake pypi.org, take turns (which goes first alternates) on misses of 500-release documents.
+Each miss is paired with the upstream's own answer taken just before it, and the two
+versions' overheads are compared miss by miss.
+
+    git archive REV src | tar -x -C /tmp/old
+    .venv/bin/python benchmarks/metadata_pypi_ab.py --old /tmp/old/src [--misses 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from measure import percentiles
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from pkgdex import db
+from support.fake_pypi import FakePyPI, big_project
+from support.server import ServerProcess, running_server
+
+VERSIONS = ("new", "old")
+
+
+def overhead(client: httpx.Client, upstream: str, server: str, path: str) -> float:
+    """One miss's time minus the upstream's own for the same document, in ms."""
+    started = time.perf_counter()
+    client.get(upstream + path).raise_for_status()
+    alone = time.perf_counter() - started
+    started = time.perf_counter()
+    response = client.get(server + path, headers={"Accept-Encoding": "identity"})
+    missed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{server}{path}: HTTP {response.status_code}")
+    return (missed - alone) * 1000
+
+
+def run(old_src: Path, misses: int) -> dict[str, list[float]]:
+    with tempfile.TemporaryDirectory() as tmp, FakePyPI() as fake, ExitStack() as stack:
+        for i in range(misses):
+            fake.add(big_project(f"ab-miss-{i}"))
+        servers: dict[str, ServerProcess] = {}
+        for version, pythonpath in zip(VERSIONS, ("", str(old_src)), strict=True):
+            url = f"sqlite:///{Path(tmp) / f'{version}.db'}"
+            db.upgrade(url)
+            settings = {
+                "PKGDEX_DATABASE_URL": url,
+                "PKGDEX_OFFLINE": "0",
+                "PKGDEX_PYPI_UPSTREAM": fake.url,
+                "PKGDEX_RATE_LIMITS": "off",
+                "PYTHONPATH": pythonpath,
+            }
+            servers[version] = stack.enter_context(running_server(settings, log_dir=Path(tmp)))
+        client = stack.enter_context(httpx.Client())
+        results: dict[str, list[float]] = {version: [] for version in VERSIONS}
+        for i in range(misses):
+            for version in VERSIONS if i % 2 == 0 else VERSIONS[::-1]:
+                path = f"/pypi/ab-miss-{i}/json"
+                results[version].append(overhead(client, fake.url, servers[version].url, path))
+                time.sleep(0.2)  # let the store behind the answer finish
+        return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--old", type=Path, required=True, help="the other version's src/")
+    parser.add_argument("--misses", type=int, default=150, help="misses per version")
+    args = parser.parse_args()
+    results = run(args.old, args.misses)
+    half = args.misses // 2
+    print("| miss overhead, 500 releases (ms) | p50 | p99 | first half p50 | second half p50 |")
+    print("|---|---:|---:|---:|---:|")
+    for version, samples in results.items():
+        p50, p99 = percentiles(samples)
+        first, _ = percentiles(samples[:half])
+        second, _ = percentiles(samples[half:])
+        print(f"| {version} | {p50:.2f} | {p99:.2f} | {first:.2f} | {second:.2f} |")
+    paired = [new - old for new, old in zip(results["new"], results["old"], strict=True)]
+    p50, _ = percentiles(paired)
+    print(f"| new minus old, miss by miss | {p50:.2f} | - | - | - |")
+
+
+if __name__ == "__main__":
+    main()
