@@ -47,8 +47,8 @@ def _suffix(request: Request) -> str:
     return "/" if request.url.path.endswith("/") else ""
 
 
+@get("/pypi/{project}/json/", documented=False)  # registered second: rarely asked
 @get("/pypi/{project}/json")
-@get("/pypi/{project}/json/", documented=False)
 async def project_json(project: str, request: Request, cache: PyPICacheDep) -> Response:
     """The project as pypi.org's JSON API describes it (its latest release, every release)."""
     return await answer_fast(
@@ -58,8 +58,8 @@ async def project_json(project: str, request: Request, cache: PyPICacheDep) -> R
     )
 
 
-@get("/pypi/{project}/{version}/json")
 @get("/pypi/{project}/{version}/json/", documented=False)
+@get("/pypi/{project}/{version}/json")
 async def release_json(
     project: str, version: str, request: Request, cache: PyPICacheDep
 ) -> Response:
