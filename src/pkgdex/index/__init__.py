@@ -13,7 +13,7 @@ def register(app: FastAPI) -> None:
     """Attach this domain's routes and start-up work to ``app``."""
     from pkgdex.app import on_shutdown, on_startup  # pkgdex.app imports this package
 
-    add_fast_routes(app)  # first, so they are matched before anything else
+    add_fast_routes(app)  # matched ahead of every router (pkgdex.fastroutes)
     for ecosystem in ECOSYSTEMS:
         app.include_router(make_router(ecosystem, app.state.settings))
     on_startup(app, _start_reloads)

@@ -27,6 +27,7 @@ from starlette.datastructures import QueryParams
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from pkgdex import fastroutes
 from pkgdex.config import Settings
 from pkgdex.db import is_sqlite
 from pkgdex.deps import SettingsDep
@@ -108,16 +109,18 @@ def add_fast_routes(app: FastAPI) -> None:
     Middleware (CORS, request ids) and the error handlers still apply.
     """
     settings: Settings = app.state.settings
-    for ecosystem in ECOSYSTEMS:
-        path = f"/{ecosystem}/ping"
-        app.add_route(path, fast_ping, methods=["GET", "HEAD"], include_in_schema=False)
+    routes: list[Route] = [
+        Route(f"/{ecosystem}/ping", fast_ping, methods=["GET", "HEAD"], include_in_schema=False)
+        for ecosystem in ECOSYSTEMS
+    ]
     for ecosystem in ECOSYSTEMS:
         search_limit = index_rate_limit(ecosystem, "search", settings)
         browse_limit = index_rate_limit(ecosystem, "browse", settings)
-        app.router.routes += [
+        routes += [
             WellFormedRoute(f"/{ecosystem}/search", fast_search(search_limit), _search_params),
             WellFormedRoute(f"/{ecosystem}/browse", fast_browse(browse_limit), _browse_params),
         ]
+    fastroutes.add_fast_routes(app, routes)
 
 
 class WellFormedRoute(Route):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pkgdex.fastroutes import add_fast_routes
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.jobs import tell_name_index
 from pkgdex.metadata.pullthrough import SingleFlight
@@ -13,9 +14,10 @@ from pkgdex.metadata.upstream import Upstream
 def register(app: FastAPI) -> None:
     """Attach this domain's routes and start-up work to ``app``."""
     from pkgdex.app import on_shutdown, on_startup  # pkgdex.app imports this package
-    from pkgdex.metadata.routes import router
+    from pkgdex.metadata.routes import fast_routes, router
 
     app.include_router(router)
+    add_fast_routes(app, fast_routes())
     on_startup(app, _open_upstream)
     on_shutdown(app, _close_upstream)
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from packaging.utils import canonicalize_name
+from starlette.routing import Route
 
 from pkgdex.deps import ConnectionDep
 from pkgdex.metadata import answers
@@ -47,8 +48,8 @@ def _suffix(request: Request) -> str:
     return "/" if request.url.path.endswith("/") else ""
 
 
-@get("/pypi/{project}/json/", documented=False)  # registered second: rarely asked
 @get("/pypi/{project}/json")
+@get("/pypi/{project}/json/", documented=False)
 async def project_json(project: str, request: Request, cache: PyPICacheDep) -> Response:
     """The project as pypi.org's JSON API describes it (its latest release, every release)."""
     return await answer_fast(
@@ -58,8 +59,8 @@ async def project_json(project: str, request: Request, cache: PyPICacheDep) -> R
     )
 
 
-@get("/pypi/{project}/{version}/json/", documented=False)
 @get("/pypi/{project}/{version}/json")
+@get("/pypi/{project}/{version}/json/", documented=False)
 async def release_json(
     project: str, version: str, request: Request, cache: PyPICacheDep
 ) -> Response:
@@ -70,6 +71,37 @@ async def release_json(
         lambda: answers.from_memory(cache, project, ("release", version)),
         lambda: answers.release_json(cache, project, version, suffix),
     )
+
+
+def fast_routes() -> list[Route]:
+    """The JSON API and Simple API project pages as plain routes ahead of every router
+    (``pkgdex.fastroutes``): the same handlers, without FastAPI's route matching and
+    dependency solving, which cost more than a cached answer. The routes above document them
+    and answer the other methods (405)."""
+    paths = {
+        "/pypi/{project}/json": _fast_project_json,
+        "/pypi/{project}/{version}/json": _fast_release_json,
+        "/simple/{project}/": _fast_simple_project,
+    }
+    methods = ["GET", "HEAD"]
+    return [Route(p, fn, methods=methods, include_in_schema=False) for p, fn in paths.items()]
+
+
+async def _fast_project_json(request: Request) -> Response:
+    params = request.path_params
+    return await project_json(params["project"], request, await get_pypi_cache(request))
+
+
+async def _fast_release_json(request: Request) -> Response:
+    params = request.path_params
+    cache = await get_pypi_cache(request)
+    return await release_json(params["project"], params["version"], request, cache)
+
+
+async def _fast_simple_project(request: Request) -> Response:
+    cache = await get_pypi_cache(request)
+    requested = request.query_params.get("format")
+    return await simple_project(request.path_params["project"], request, cache, requested)
 
 
 @get("/pypi", documented=False)
