@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
@@ -39,14 +38,19 @@ from pkgdex.metadata.queries import ProjectState
 from pkgdex.metadata.render import Rendered, make_etag
 
 # The only upload times pkgdex writes back unchanged: UTC with "Z", and microseconds only
-# when there are some (``datetime.isoformat``). Days 29 to 31 are checked against the month.
-# Matched in ``_release``'s loop rather than as a msgspec ``Meta(pattern=...)``: msgspec calls
-# the pattern through the interpreter for each value, which cost nearly half of decoding a
-# 500-release document; a compiled pattern's ``match`` in the loop costs a third of that.
-_ISO_TIME = re.compile(
-    r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{6})?Z"
-).fullmatch
+# when there are some (``datetime.isoformat``), on a day that exists (the 29th of February
+# only in leap years). Matched once over all of a document's times rather than as a msgspec
+# ``Meta(pattern=...)`` (msgspec calls the pattern through the interpreter for each value,
+# which cost nearly half of decoding a 500-release document) or once per file (a third of
+# ``_release``'s loop).
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
+_DAY = (
+    r"(?!0000)(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    rf"|{_LEAP_YEAR}-02-29)"
+)
+_ISO = rf"{_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{{6}})?Z"
+_ISO_TIMES = re.compile(rf"(?:{_ISO}\n)*{_ISO}").fullmatch  # times joined by newlines
 BIGINT_MAX = 2**63 - 1  # the size column's range
 Text = Annotated[str, Meta(min_length=1)]  # "" would be rendered back as null
 Version = Annotated[str, Meta(min_length=1, max_length=VERSION_MAX_LENGTH)]
@@ -125,16 +129,19 @@ def read(body: bytes, name: str) -> Exact | None:
     except ValueError:  # msgspec's errors, and UnicodeDecodeError for bytes that are not UTF-8
         return None
     info = doc.info
-    if not canonical.info_ok(info, name) or _release(doc.urls) is None:
+    times: list[str] = []
+    if not canonical.info_ok(info, name) or _release(doc.urls, times) is None:
         return None
     states = {}
     as_sent = True
     for version, files in releases.items():
-        state = _release(files)
+        state = _release(files, times)
         if state is None:
             return None
         states[version], in_order = state
         as_sent = as_sent and in_order
+    if not _times_ok(times):
+        return None
     version = info["version"]
     if version not in releases:
         releases[version], as_sent = doc.urls, False
@@ -166,24 +173,22 @@ def project_json(
     return Rendered(body, make_etag(body), doc.last_serial, derived)
 
 
-def _release(files: list[File]) -> tuple[canonical.ReleaseState, bool] | None:
+def _release(files: list[File], times: list[str]) -> tuple[canonical.ReleaseState, bool] | None:
     """The release's state and whether its files came in filename order (they are sorted so
-    now); None if one is not written back exactly as it came."""
+    now); None if one is not written back exactly as it came. Its ISO upload times are added
+    to ``times``, for ``_times_ok``."""
     all_yanked, reason, requires = bool(files), None, None
     last, in_order = "", True
     for f in files:
         iso = f.upload_time_iso_8601
-        if (
-            f.has_sig
-            or f.md5_digest != f.digests.md5
-            or (iso is None and f.upload_time is not None)
-        ):
+        if iso is None:
+            if f.upload_time is not None:
+                return None
+        elif f.upload_time != iso[:19]:
             return None
-        if iso is not None and (
-            _ISO_TIME(iso) is None
-            or f.upload_time != iso[:19]
-            or (iso[8] in "23" and iso[8:10] > "28" and not _real_day(iso))
-        ):
+        else:
+            times.append(iso)
+        if f.has_sig or f.md5_digest != f.digests.md5:
             return None
         # pypi.org yanks whole releases, so every file carries the release's state.
         all_yanked = all_yanked and f.yanked
@@ -202,9 +207,10 @@ def _in_order(versions: list[str]) -> bool:
     return versions == sorted(versions)
 
 
-def _real_day(iso: str) -> bool:
-    try:
-        date.fromisoformat(iso[:10])
-    except ValueError:
-        return False
-    return True
+def _times_ok(times: list[str]) -> bool:
+    """Whether every ISO upload time has the one form pkgdex writes back, checked in one
+    match over them all (a newline inside one would show in the count)."""
+    if not times:
+        return True
+    joined = "\n".join(times)
+    return joined.count("\n") == len(times) - 1 and _ISO_TIMES(joined) is not None

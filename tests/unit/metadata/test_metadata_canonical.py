@@ -8,10 +8,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
 from pkgdex.metadata import canonical, exact, render, views
@@ -238,6 +241,10 @@ NOT_EXACT: dict[str, Change] = {
     "the 29th of February 2021": lambda d: _file(d).update(
         upload_time_iso_8601="2021-02-29T12:00:00Z", upload_time="2021-02-29T12:00:00"
     ),
+    "a second time after a newline": lambda d: _file(d).update(
+        upload_time_iso_8601="2020-01-01T12:00:00Z\n2020-01-01T12:00:00Z",
+        upload_time="2020-01-01T12:00:00",
+    ),
     "year zero": lambda d: _file(d).update(
         upload_time_iso_8601="0000-01-01T12:00:00Z", upload_time="0000-01-01T12:00:00"
     ),
@@ -310,3 +317,30 @@ def test_an_info_integer_past_64_bits_is_left_to_the_general_path() -> None:
     assert doc is not None, "its files are exact"
     state = ProjectState(0, "sampleproject", "sampleproject", 200, 0, 1.0, None, "r")
     assert exact.project_json(doc, state, {}) is None
+
+
+@given(
+    st.integers(0, 9999), st.integers(0, 19), st.integers(0, 39), st.integers(0, 29),
+    st.integers(0, 69), st.integers(0, 69), st.integers(0, 999_999), st.booleans(),
+)  # fmt: skip
+@example(2000, 2, 29, 12, 0, 0, 0, False)
+@example(1900, 2, 29, 12, 0, 0, 0, False)
+@example(2024, 2, 29, 12, 0, 0, 0, False)
+@example(2023, 2, 29, 12, 0, 0, 0, False)
+@example(400, 2, 29, 12, 0, 0, 0, False)
+@example(100, 2, 29, 12, 0, 0, 0, False)
+@example(4, 2, 29, 12, 0, 0, 0, False)
+@example(2021, 4, 31, 12, 0, 0, 0, False)
+@example(2021, 4, 30, 12, 0, 0, 0, False)
+@example(2021, 12, 31, 12, 0, 0, 0, False)
+def test_an_upload_time_passes_exactly_when_it_is_written_back_as_it_came(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, micro: int, frac: bool
+) -> None:
+    fraction = f".{micro:06}" if micro or frac else ""
+    iso = f"{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z"
+    try:
+        written_back = datetime.fromisoformat(iso[:-1]).isoformat() + "Z" == iso
+    except ValueError:  # no such day or time
+        written_back = False
+    assert exact._times_ok([iso]) is written_back
+    assert exact._times_ok([iso, "2020-02-29T00:00:00Z"]) is written_back
