@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pkgdex.fastroutes import add_fast_routes
 from pkgdex.index.queries import ECOSYSTEMS
 from pkgdex.index.reloads import IndexReloads
-from pkgdex.index.routes import add_fast_routes, make_router
+from pkgdex.index.routes import fast_routes, make_router
 
 
 def register(app: FastAPI) -> None:
     """Attach this domain's routes and start-up work to ``app``."""
     from pkgdex.app import on_shutdown, on_startup  # pkgdex.app imports this package
 
-    add_fast_routes(app)  # matched ahead of every router (pkgdex.fastroutes)
+    add_fast_routes(app, fast_routes(app.state.settings))
     for ecosystem in ECOSYSTEMS:
         app.include_router(make_router(ecosystem, app.state.settings))
     on_startup(app, _start_reloads)

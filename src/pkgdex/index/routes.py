@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from limits import RateLimitItem
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,6 @@ from starlette.datastructures import QueryParams
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from pkgdex import fastroutes
 from pkgdex.config import Settings
 from pkgdex.db import is_sqlite
 from pkgdex.deps import SettingsDep
@@ -100,15 +99,14 @@ async def fast_ping(_request: Request) -> Response:
     return pong()
 
 
-def add_fast_routes(app: FastAPI) -> None:
-    """Serve ``/ping``, and well-formed ``/search`` and ``/browse`` requests, as plain Starlette
-    routes ahead of the API routers.
+def fast_routes(settings: Settings) -> list[Route]:
+    """``/ping``, and well-formed ``/search`` and ``/browse`` requests, as plain Starlette
+    routes to put ahead of the API routers (``pkgdex.fastroutes``).
 
     FastAPI's per-request machinery (dependency solving, validation, serialisation) triples the
     cost of a trivial answer, and ``/ping`` must sustain 5,000 requests/s on one worker.
     Middleware (CORS, request ids) and the error handlers still apply.
     """
-    settings: Settings = app.state.settings
     routes: list[Route] = [
         Route(f"/{ecosystem}/ping", fast_ping, methods=["GET", "HEAD"], include_in_schema=False)
         for ecosystem in ECOSYSTEMS
@@ -120,7 +118,7 @@ def add_fast_routes(app: FastAPI) -> None:
             WellFormedRoute(f"/{ecosystem}/search", fast_search(search_limit), _search_params),
             WellFormedRoute(f"/{ecosystem}/browse", fast_browse(browse_limit), _browse_params),
         ]
-    fastroutes.add_fast_routes(app, routes)
+    return routes
 
 
 class WellFormedRoute(Route):
@@ -253,7 +251,7 @@ def make_router(ecosystem: str, settings: Settings) -> APIRouter:
     def limited(route: str) -> list[Any]:
         return [Depends(index_rate_limit(ecosystem, route, settings))]
 
-    # Served by add_fast_routes; these document it (one route per method: each needs its own
+    # Served by fast_routes; these document it (one route per method: each needs its own
     # operation id in the OpenAPI document).
     @router.get("/ping", responses=osma.PING_DOC)
     @router.head("/ping", name="ping_head", responses=osma.PING_DOC)

@@ -2,11 +2,11 @@
 exactly the form pkgdex serves.
 
 pypi.org writes every file entry the way ``render.file_entry`` writes it back. msgspec decodes
-such a document into typed structs, checking types, lengths and the upload time's form in C
-while it parses: no Python dict per file, and no Python check of each field. Only what a type
-cannot say is checked here, in one short loop per file (``has_sig`` false, ``md5_digest`` equal
-to the md5 digest, the plain upload time equal to the ISO one, no 29th-31st day that does not
-exist).
+such a document into typed structs, checking types and lengths in C while it parses: no Python
+dict per file, and no Python check of each field. Only what a type cannot say is checked here:
+in one short loop per file (``has_sig`` false, ``md5_digest`` equal to the md5 digest, the
+plain upload time equal to the ISO one), then the ISO times' form, days that exist included,
+in one pattern match over them all (``_times_ok``).
 
 The answer's ``releases`` are the upstream's own bytes for them when pypi.org already wrote
 them as pkgdex would (versions and each release's files in order, the described release
@@ -78,7 +78,7 @@ class File(Struct, gc=False, omit_defaults=True, forbid_unknown_fields=True):
     requires_python: Text | None
     size: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] | None
     upload_time: str | None
-    upload_time_iso_8601: str | None  # its form is checked by ``_release``
+    upload_time_iso_8601: str | None  # its form is checked by ``_times_ok``
     url: Annotated[str, Meta(min_length=1)]
     yanked: bool
     yanked_reason: Text | None
