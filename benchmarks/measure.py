@@ -15,6 +15,18 @@ from pathlib import Path
 
 import httpx
 
+from pkgdex import db
+
+
+def pull_through_settings(database: Path, upstream: dict[str, str]) -> dict[str, str]:
+    """A benchmark server's settings: a fresh SQLite database at ``database`` (migrated here),
+    online, no rate limits, pulling through from the fake upstreams ``upstream`` names (e.g.
+    ``{"PKGDEX_PYPI_UPSTREAM": url}``)."""
+    url = f"sqlite:///{database}"
+    db.upgrade(url)
+    online = {"PKGDEX_DATABASE_URL": url, "PKGDEX_OFFLINE": "0", "PKGDEX_RATE_LIMITS": "off"}
+    return {**online, **upstream}
+
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux): unlike wall-clock time, a busy machine does

@@ -28,6 +28,7 @@ from measure import (
     cpu_seconds,
     cpu_since,
     percentiles,
+    pull_through_settings,
     thread_cpu,
     throughput,
     timed,
@@ -69,14 +70,8 @@ def run(requests: int, seconds: float) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp, FakePyPI() as fake:
         add_copies(fake)
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        db.upgrade(url)
-        settings = {
-            "PKGDEX_DATABASE_URL": url,
-            "PKGDEX_OFFLINE": "0",
-            "PKGDEX_PYPI_UPSTREAM": fake.url,
-            "PKGDEX_RATE_LIMITS": "off",
-        }
+        settings = pull_through_settings(Path(tmp) / "bench.db", {"PKGDEX_PYPI_UPSTREAM": fake.url})
+        url = settings["PKGDEX_DATABASE_URL"]
         with running_server(settings, log_dir=Path(tmp)) as server, httpx.Client() as client:
             base = server.url
             pid = server.process.pid

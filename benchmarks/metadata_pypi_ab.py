@@ -22,11 +22,10 @@ from pathlib import Path
 
 import httpx
 
-from measure import percentiles
+from measure import percentiles, pull_through_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from pkgdex import db
 from support.fake_pypi import FakePyPI, big_project
 from support.server import ServerProcess, running_server
 
@@ -52,15 +51,8 @@ def run(old_src: Path, misses: int) -> dict[str, list[float]]:
             fake.add(big_project(f"ab-miss-{i}"))
         servers: dict[str, ServerProcess] = {}
         for version, pythonpath in zip(VERSIONS, ("", str(old_src)), strict=True):
-            url = f"sqlite:///{Path(tmp) / f'{version}.db'}"
-            db.upgrade(url)
-            settings = {
-                "PKGDEX_DATABASE_URL": url,
-                "PKGDEX_OFFLINE": "0",
-                "PKGDEX_PYPI_UPSTREAM": fake.url,
-                "PKGDEX_RATE_LIMITS": "off",
-                "PYTHONPATH": pythonpath,
-            }
+            upstream = {"PKGDEX_PYPI_UPSTREAM": fake.url, "PYTHONPATH": pythonpath}
+            settings = pull_through_settings(Path(tmp) / f"{version}.db", upstream)
             servers[version] = stack.enter_context(running_server(settings, log_dir=Path(tmp)))
         client = stack.enter_context(httpx.Client())
         results: dict[str, list[float]] = {version: [] for version in VERSIONS}

@@ -35,6 +35,7 @@ from measure import (
     cpu_since,
     elapsed_ms,
     percentiles,
+    pull_through_settings,
     thread_cpu,
     throughput,
     timed,
@@ -80,14 +81,9 @@ def run(requests: int, seconds: float, listing: Path) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp, serve_fake_npm() as fake:
         add_copies(fake)
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        db.upgrade(url)
-        settings = {
-            "PKGDEX_DATABASE_URL": url,
-            "PKGDEX_OFFLINE": "0",
-            "PKGDEX_NPM_UPSTREAM": fake.base_url,
-            "PKGDEX_RATE_LIMITS": "off",
-        }
+        upstream = {"PKGDEX_NPM_UPSTREAM": fake.base_url}
+        settings = pull_through_settings(Path(tmp) / "bench.db", upstream)
+        url = settings["PKGDEX_DATABASE_URL"]
         with running_server(settings, log_dir=Path(tmp)) as server:
             pid = server.process.pid
             rows += measure_misses(server.url, pid, fake, "a", "empty name index", {})
