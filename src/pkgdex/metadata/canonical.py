@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import product
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from pkgdex.metadata.models import NAME_MAX_LENGTH, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, dumps, make_etag, release_info
-from pkgdex.metadata.versions import newest_first, pick_latest
+from pkgdex.metadata.versions import newest_first, pick_latest_version
 
 Entry = dict[str, Any]
 ReleaseState = tuple[bool, str | None, str | None]  # yanked, reason, requires-python
@@ -98,10 +98,9 @@ def describe(
     was derived from another release's; None when there is no release."""
     infos = {**known_info, doc.info["version"]: doc.info}
     states = doc.states
-    latest = pick_latest([_Candidate(version, states[version][0]) for version in doc.releases])
-    if latest is None:
+    version = pick_latest_version({version: states[version][0] for version in doc.releases})
+    if version is None:
         return None
-    version = latest.version
     row = ReleaseRow(0, version, *states[version], infos.get(version), ())
     # A derived info copies the newest release's own: only releases with one need ordering,
     # and there are few of them (sorting hundreds of versions is not free).
@@ -109,11 +108,6 @@ def describe(
     view = ProjectView(state, (row, *newest_first(with_info)))
     info, derived = release_info(view, row)
     return version, info, derived
-
-
-class _Candidate(NamedTuple):
-    version: str
-    yanked: bool
 
 
 def info_ok(info: Any, name: str) -> bool:

@@ -6,7 +6,8 @@ count as neither final nor pre-release, as warehouse's ``is_prerelease IS NULL``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
@@ -39,8 +40,24 @@ def order_key(version: str) -> OrderKey:
 def _sortable(version: str) -> tuple[int, tuple[Any, ...], str]:
     """``order_key`` with the Version replaced by ``pep440_key``: choosing the latest of 500
     releases compared Versions 1,400 times through Python methods (0.3 ms of a miss)."""
+    if _plain_release(version):
+        return (1, _plain_key(version), version)
     rank, parsed, text = order_key(version)
     return (rank, () if parsed is None else pep440_key(parsed), text)
+
+
+# Most versions are only release numbers ("1.2.0"). Their key is built from the digits, as
+# ``pep440_key`` would build it from the Version that parsing them makes; parsing 500 versions
+# not seen before was most of the 2 ms that choosing a project's latest release took.
+_plain_release = re.compile(r"[0-9]+(?:\.[0-9]+)*").fullmatch
+_FINAL = ((2,), (0,), (1,), (0,))  # pep440_key's tail for no pre, post, dev or local part
+
+
+def _plain_key(version: str) -> tuple[Any, ...]:
+    release = list(map(int, version.split(".")))
+    while release and release[-1] == 0:
+        release.pop()
+    return (0, tuple(release), *_FINAL)
 
 
 def pep440_key(version: Version) -> tuple[Any, ...]:
@@ -81,11 +98,18 @@ def newest_first(releases: Iterable[R]) -> list[R]:
     return sorted(releases, key=lambda r: _sortable(r.version), reverse=True)
 
 
+@lru_cache(maxsize=65536)
+def _ranked(version: str) -> tuple[int, tuple[int, tuple[Any, ...], str]]:
+    """Finals over pre-releases over invalid versions, then PEP 440 order."""
+    pre = False if _plain_release(version) else is_prerelease(version)
+    return (2 if pre is False else 1 if pre else 0), _sortable(version)
+
+
 def _pick(releases: Iterable[R], stability: bool) -> R | None:
-    def key(r: R) -> tuple[bool, int, tuple[int, tuple[Any, ...], str]]:
-        pre = is_prerelease(r.version)
-        stable_rank = 2 if pre is False else 1 if pre else 0
-        return (not r.yanked, stable_rank if stability else 0, _sortable(r.version))
+    rank = _ranked if stability else _sortable
+
+    def key(r: R) -> tuple[bool, Any]:
+        return not r.yanked, rank(r.version)
 
     return max(releases, key=key, default=None)
 
@@ -94,6 +118,14 @@ def pick_latest(releases: Sequence[R]) -> R | None:
     """What /pypi/<project>/json describes: newest non-yanked final, else non-yanked
     pre-release, else yanked (finals first)."""
     return _pick(releases, stability=True)
+
+
+def pick_latest_version(yanked: Mapping[str, bool]) -> str | None:
+    """``pick_latest`` of versions given with whether each is yanked. A miss's answer takes
+    this: no object per release, and ``max`` calls the cached key in C (choosing among 500
+    releases took 0.7 ms through ``pick_latest``, a third of rendering the answer)."""
+    live = [version for version, gone in yanked.items() if not gone]
+    return max(live or yanked, key=_ranked, default=None)
 
 
 def pick_latest_stable(releases: Sequence[R]) -> R | None:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import InvalidVersion, Version
 
+from pkgdex.metadata import versions
 from pkgdex.metadata.versions import (
     find_version,
     is_prerelease,
@@ -19,6 +20,7 @@ from pkgdex.metadata.versions import (
     pick_latest,
     pick_latest_stable,
     pick_latest_unstable,
+    pick_latest_version,
 )
 
 VECTORS = Path(__file__).resolve().parents[4] / "shared/testdata/version-ordering/pypi-versions.txt"
@@ -63,6 +65,15 @@ def test_pick_latest_prefers_final_then_pre_then_yanked() -> None:
     assert pick_latest([R("1.0", yanked=True), R("2.0a1", yanked=True)]) == R("1.0", True)
     assert pick_latest([R("banana"), R("0.1a1")]) == R("0.1a1")
     assert pick_latest([]) is None
+
+
+def test_pick_latest_version_picks_as_pick_latest_does() -> None:
+    assert pick_latest_version({"1.0": False, "2.0b1": False, "1.5": True}) == "1.0"
+    assert pick_latest_version({"1.0a1": False, "1.0b1": False, "0.9": True}) == "1.0b1"
+    assert pick_latest_version({"1.0": True, "2.0a1": True}) == "1.0"
+    assert pick_latest_version({"banana": False, "0.1a1": False}) == "0.1a1"
+    assert pick_latest_version({"banana": False, "0.1a1": True}) == "banana"
+    assert pick_latest_version({}) is None
 
 
 def test_latest_stable_and_unstable() -> None:
@@ -111,3 +122,29 @@ def test_pep440_key_on_the_ordering_vectors() -> None:
         except InvalidVersion:  # ordered apart, below every valid one (test_ordering_vectors)
             continue
         assert {"<": a < b, "=": a == b, ">": a > b}[op], (left, op, right)
+
+
+_ANY_VERSIONS = st.one_of(_VERSIONS, st.sampled_from(["banana", "1.0-final-x", "2.0.0.0", "1!0"]))
+
+
+@given(st.dictionaries(_ANY_VERSIONS, st.booleans(), max_size=12))
+def test_pick_latest_version_agrees_with_pick_latest(yanked: dict[str, bool]) -> None:
+    releases = [R(version, gone) for version, gone in yanked.items()]
+    latest = pick_latest(releases)
+    assert pick_latest_version(yanked) == (None if latest is None else latest.version)
+
+
+@given(st.from_regex(r"\A[0-9]{1,5}(\.[0-9]{1,5}){0,5}\Z"))
+def test_release_numbers_alone_are_keyed_as_their_parsed_versions_are(version: str) -> None:
+    # Built from the digits without parsing: the same key, so they order among parsed ones.
+    parsed = Version(version)
+    assert versions._sortable.__wrapped__(version) == (1, pep440_key(parsed), version)
+    assert versions._ranked.__wrapped__(version)[0] == 2
+    assert not parsed.is_prerelease
+
+
+def test_release_numbers_alone_order_among_other_versions() -> None:
+    releases = [R(v) for v in ("1.0.post1", "1.0", "1.0.0.0", "01.0.1", "1.0rc1", "1!0.1", "x")]
+    ordered = [r.version for r in newest_first(releases)]
+    # 1.0.0.0 and 1.0 are the same version: their text decides, as before.
+    assert ordered == ["1!0.1", "01.0.1", "1.0.post1", "1.0.0.0", "1.0", "1.0rc1", "x"]
