@@ -58,11 +58,17 @@ def small_project(name: str) -> Project:
     return Project(name, [ReleaseSpec(f"1.{i}.0") for i in range(6)], last_serial=5)
 
 
+def fresh_major(i: int) -> int:
+    """The first major version of the ``i``th 500-release project (majors 25 apart)."""
+    return 100 + 25 * i
+
+
 def add_copies(fake: FakePyPI) -> None:
     for i in range(MISSES):
         fake.add(small_project(f"small-miss-{i}"))
-        fake.add(big_project(f"big-miss-{i}"))
-        fake.add(big_project(f"gzip-miss-{i}"))
+        # Each with versions of its own: parsing versions not seen before is part of a miss.
+        fake.add(big_project(f"big-miss-{i}", first_major=fresh_major(i)))
+        fake.add(big_project(f"gzip-miss-{i}", first_major=fresh_major(MISSES + i)))
     fake.add(big_project("flight"))
 
 

@@ -182,11 +182,14 @@ class Project:
         }
 
 
-def big_project(name: str = "big-project", count: int = 500) -> Project:
-    """Hundreds of releases, with pre-releases and yanked releases among them."""
+def big_project(name: str = "big-project", count: int = 500, first_major: int = 0) -> Project:
+    """Hundreds of releases, with pre-releases and yanked releases among them. Versions start
+    at ``first_major``: projects made with majors far enough apart share no version string,
+    as unrelated projects mostly do, so a server parses each one's versions afresh."""
     releases: list[ReleaseSpec] = []
     for i in range(count):
         major, minor = divmod(i, 20)
+        major += first_major
         version = f"{major}.{minor}.0"
         if i % 25 == 3:
             version = f"{major}.{minor}.0rc1"

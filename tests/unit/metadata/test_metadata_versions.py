@@ -139,7 +139,7 @@ def test_release_numbers_alone_are_keyed_as_their_parsed_versions_are(version: s
     # Built from the digits without parsing: the same key, so they order among parsed ones.
     parsed = Version(version)
     assert versions._sortable.__wrapped__(version) == (1, pep440_key(parsed), version)
-    assert versions._ranked.__wrapped__(version)[0] == 2
+    assert versions._ranked.__wrapped__(version) == (2, (1, pep440_key(parsed), version))
     assert not parsed.is_prerelease
 
 
