@@ -47,8 +47,8 @@ def _sortable(version: str) -> tuple[int, tuple[Any, ...], str]:
 
 
 # Most versions are only release numbers ("1.2.0"). Their key is built from the digits, as
-# ``pep440_key`` would build it from the Version that parsing them makes; parsing 500 versions
-# not seen before was most of the 2 ms that choosing a project's latest release took.
+# ``pep440_key`` would build it from the Version that parsing them makes: parsing was most of
+# the cost of choosing the latest of 500 versions that the process had not seen before.
 _plain_release = re.compile(r"[0-9]+(?:\.[0-9]+)*").fullmatch
 _FINAL = ((2,), (0,), (1,), (0,))  # pep440_key's tail for no pre, post, dev or local part
 
