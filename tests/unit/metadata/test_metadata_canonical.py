@@ -44,6 +44,24 @@ def _fast(data: Doc, name: str, state: ProjectState, known: dict[str, Any]) -> r
     return rendered
 
 
+def _single_file_releases() -> Doc:
+    """Releases of one file (yanked with and without a reason, no requires-python), and one
+    of several whose first file gives no requires-python."""
+    doc = Project(
+        "single-files",
+        [
+            ReleaseSpec("1.0", files=1),
+            ReleaseSpec("1.1", files=1, yanked=True, yanked_reason="broken"),
+            ReleaseSpec("1.2", files=1, yanked=True),
+            ReleaseSpec("1.3", files=1, requires_python=None),
+            ReleaseSpec("1.4", files=3, yanked=True, yanked_reason="bad wheels"),
+        ],
+    ).doc()
+    doc["releases"]["1.4"][0].update(requires_python=None, yanked_reason=None)
+    doc["releases"]["1.4"][1]["requires_python"] = ">=3.10"  # the first one given counts
+    return doc
+
+
 def _documents() -> list[Doc]:
     docs = [p.doc() for p in standard_projects()]
     docs.append(big_project("big", 120).doc())
@@ -60,19 +78,7 @@ def _documents() -> list[Doc]:
     odd["releases"]["1.0"][1]["upload_time"] = "2020-01-01T12:00:00"
     odd["releases"]["1.0"].reverse()  # files sorted by name on the way out
     docs.append(odd)
-    single = Project(
-        "single-files",
-        [
-            ReleaseSpec("1.0", files=1),
-            ReleaseSpec("1.1", files=1, yanked=True, yanked_reason="broken"),
-            ReleaseSpec("1.2", files=1, yanked=True),
-            ReleaseSpec("1.3", files=1, requires_python=None),
-            ReleaseSpec("1.4", files=3, yanked=True, yanked_reason="bad wheels"),
-        ],
-    ).doc()
-    single["releases"]["1.4"][0].update(requires_python=None, yanked_reason=None)
-    single["releases"]["1.4"][1]["requires_python"] = ">=3.10"  # the first one given counts
-    docs.append(single)
+    docs.append(_single_file_releases())
     return docs
 
 
@@ -172,19 +178,7 @@ def _exact_documents() -> list[Doc]:
     odd["releases"]["ünï-1"] = []  # keys sorted by code point, as orjson sorts them
     odd["info"]["extra"] = {"float": 1e16, "text": "\u2028\x7f\x00"}
     docs.append(odd)
-    single = Project(
-        "single-files",
-        [
-            ReleaseSpec("1.0", files=1),
-            ReleaseSpec("1.1", files=1, yanked=True, yanked_reason="broken"),
-            ReleaseSpec("1.2", files=1, yanked=True),
-            ReleaseSpec("1.3", files=1, requires_python=None),
-            ReleaseSpec("1.4", files=3, yanked=True, yanked_reason="bad wheels"),
-        ],
-    ).doc()
-    single["releases"]["1.4"][0].update(requires_python=None, yanked_reason=None)
-    single["releases"]["1.4"][1]["requires_python"] = ">=3.10"  # the first one given counts
-    docs.append(single)
+    docs.append(_single_file_releases())
     return docs
 
 
