@@ -101,9 +101,7 @@ def newest_first(releases: Iterable[R]) -> list[R]:
 @lru_cache(maxsize=65536)
 def _ranked(version: str) -> tuple[int, tuple[int, tuple[Any, ...], str]]:
     """Finals over pre-releases over invalid versions, then PEP 440 order."""
-    if _plain_release(version):  # a final release: no other cache to fill, no parsing
-        return 2, (1, _plain_key(version), version)
-    pre = is_prerelease(version)
+    pre = False if _plain_release(version) else is_prerelease(version)  # no parsing for finals
     return (2 if pre is False else 1 if pre else 0), _sortable(version)
 
 
