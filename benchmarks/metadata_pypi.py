@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pkgdex import db
 from pkgdex.metadata import queries, render
 from pkgdex.metadata.versions import pick_latest
-from support.fake_pypi import FakePyPI, Project, ReleaseSpec, big_project
+from support.fake_pypi import FakePyPI, Project, ReleaseSpec, big_project, fresh_major
 from support.server import running_server
 
 MISSES = 100  # enough that the median of the paired differences settles
@@ -56,11 +56,6 @@ def get_ok(client: httpx.Client, url: str, headers: dict[str, str] | None = None
 
 def small_project(name: str) -> Project:
     return Project(name, [ReleaseSpec(f"1.{i}.0") for i in range(6)], last_serial=5)
-
-
-def fresh_major(i: int) -> int:
-    """The first major version of the ``i``th 500-release project (majors 25 apart)."""
-    return 100 + 25 * i
 
 
 def add_copies(fake: FakePyPI) -> None:

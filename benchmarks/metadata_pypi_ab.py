@@ -26,7 +26,7 @@ from measure import percentiles, pull_through_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.fake_pypi import FakePyPI, big_project
+from support.fake_pypi import FakePyPI, big_project, fresh_major
 from support.server import ServerProcess, running_server
 
 VERSIONS = ("new", "old")
@@ -48,7 +48,7 @@ def overhead(client: httpx.Client, upstream: str, server: str, path: str) -> flo
 def run(old_src: Path, misses: int) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp, FakePyPI() as fake, ExitStack() as stack:
         for i in range(misses):
-            fake.add(big_project(f"ab-miss-{i}", first_major=100 + 25 * i))  # versions unseen
+            fake.add(big_project(f"ab-miss-{i}", first_major=fresh_major(i)))  # versions unseen
         servers: dict[str, ServerProcess] = {}
         for version, pythonpath in zip(VERSIONS, ("", str(old_src)), strict=True):
             upstream = {"PKGDEX_PYPI_UPSTREAM": fake.url, "PYTHONPATH": pythonpath}

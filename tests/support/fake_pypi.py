@@ -198,6 +198,11 @@ def big_project(name: str = "big-project", count: int = 500, first_major: int = 
     return Project(name, releases, last_serial=987654)
 
 
+def fresh_major(nth: int) -> int:
+    """A ``first_major`` for the ``nth`` of several 500-release projects that share no version."""
+    return 100 + 25 * nth
+
+
 def standard_projects() -> list[Project]:
     return [
         Project(
