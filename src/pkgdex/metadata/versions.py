@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import compress
+from operator import methodcaller
 from typing import Any, Protocol, TypeVar
 
 from packaging.utils import canonicalize_version
@@ -122,10 +124,49 @@ def pick_latest(releases: Sequence[R]) -> R | None:
 
 def pick_latest_version(yanked: Mapping[str, bool]) -> str | None:
     """``pick_latest`` of versions given with whether each is yanked. A miss's answer takes
-    this: no object per release, and ``max`` calls the cached key in C (choosing among 500
-    releases took 0.7 ms through ``pick_latest``, a third of rendering the answer)."""
+    this: no object per release (choosing among 500 releases took 0.7 ms through
+    ``pick_latest``), and release numbers alone are ordered in bulk (``_newest_plain``)."""
     live = [version for version, gone in yanked.items() if not gone]
-    return max(live or yanked, key=_ranked, default=None)
+    pool = live or list(yanked)
+    plain = _newest_plain(pool)
+    if plain is None:
+        return max(pool, key=_ranked, default=None)
+    best, plains = plain
+    if len(plains) == len(pool):
+        return best
+    others = set(pool).difference(plains)
+    return max(best, max(others, key=_ranked), key=_ranked)
+
+
+# Release numbers alone, one per line.
+_plain_lines = re.compile(r"^[0-9]+(?:\.[0-9]+)*$", re.MULTILINE).findall
+_split_dots = methodcaller("split", ".")
+_ints = partial(map, int)
+
+
+def _newest_plain(versions: list[str]) -> tuple[str, list[str]] | None:
+    """The newest of the release numbers alone among ``versions``, and all of them (None for
+    none): a final release, so only other finals can be newer. Ordered with C calls only;
+    the versions of a project seldom repeat across projects, so ``_ranked``'s cache missed
+    on each and cost 2-4 us a version.
+
+    Their digits are compared with trailing zeros kept, which orders them as PEP 440 does
+    except among spellings of one version ("1.0" and "1.00"): those are the keys at least
+    the newest one's without its trailing zeros, and among them the text decides, as
+    ``_plain_key`` and ``_sortable`` do."""
+    joined = "\n".join(versions)
+    if joined.count("\n") != len(versions) - 1:  # a newline inside a version: no lines
+        return None
+    plain = _plain_lines(joined)
+    if not plain:
+        return None
+    keys = list(map(tuple, map(_ints, map(_split_dots, plain))))
+    newest_key, newest = max(zip(keys, plain, strict=True))
+    release = list(newest_key)
+    while release and release[-1] == 0:
+        release.pop()
+    spellings = list(compress(plain, map(tuple(release).__le__, keys)))
+    return (newest if len(spellings) == 1 else max(spellings)), plain
 
 
 def pick_latest_stable(releases: Sequence[R]) -> R | None:

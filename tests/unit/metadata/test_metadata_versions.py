@@ -134,6 +134,29 @@ def test_pick_latest_version_agrees_with_pick_latest(yanked: dict[str, bool]) ->
     assert pick_latest_version(yanked) == (None if latest is None else latest.version)
 
 
+_RELEASE_NUMBERS = st.from_regex(r"\A[0-9]{1,3}(\.[0-9]{1,2}){0,3}\Z")
+_OTHERS = st.sampled_from(["1.0rc1", "1.0.post1", "1!0.1", "banana", "2.0\n9.9", "0.0", "00"])
+
+
+@given(st.dictionaries(st.one_of(_RELEASE_NUMBERS, _OTHERS), st.booleans(), max_size=12))
+def test_pick_latest_version_orders_release_numbers_alone_as_parsed(
+    yanked: dict[str, bool],
+) -> None:
+    # Leading zeros, trailing zeros ("1.00" against "1.0.0") and a newline inside a version:
+    # the bulk ordering of release numbers alone must still agree with parsing each.
+    releases = [R(version, gone) for version, gone in yanked.items()]
+    latest = pick_latest(releases)
+    assert pick_latest_version(yanked) == (None if latest is None else latest.version)
+
+
+def test_pick_latest_version_among_equal_release_numbers() -> None:
+    # One version spelled three ways: the text decides, as pick_latest's key does.
+    assert pick_latest_version({"1.0.0": False, "1.00": False, "1": False}) == "1.00"
+    assert pick_latest_version({"1.0": False, "01.0": False, "0.9.9": False}) == "1.0"
+    assert pick_latest_version({"2.0\n9.9": False, "1.0": False}) == "1.0"
+    assert pick_latest_version({"1.0": False, "1.0.post1": False, "1.1rc1": False}) == "1.0.post1"
+
+
 @given(st.from_regex(r"\A[0-9]{1,5}(\.[0-9]{1,5}){0,5}\Z"))
 def test_release_numbers_alone_are_keyed_as_their_parsed_versions_are(version: str) -> None:
     # Built from the digits without parsing: the same key, so they order among parsed ones.
