@@ -233,6 +233,9 @@ class FakePyPI:
         self.fault: str | None = None
         self.fault_status = 500
         self.delay = 0.0  # added to every answer: the upstream's own latency
+        # (bytes, seconds): answers go out in pieces this long, this far apart, as over a
+        # link of finite speed (loopback hands over a whole body at once).
+        self.pace: tuple[int, float] | None = None
         self.slow_seconds = 5.0
         self.not_modified = 0  # conditional requests answered 304
         self._lock = threading.Lock()
@@ -330,7 +333,11 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", etag)
             self.end_headers()
-            self.wfile.write(body)
+            piece, pause = fake.pace or (len(body) or 1, 0.0)
+            for at in range(0, len(body), piece):
+                if at:
+                    time.sleep(pause)
+                self.wfile.write(body[at : at + piece])
 
         def _huge(self, *, announce: bool) -> None:
             self.send_response(200)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -61,6 +61,17 @@ class FetchedBytes:
     status: int = 200
 
 
+@dataclass(frozen=True)
+class _Transfer:
+    """One GET on a transfer worker: what to ask, until when, and who sees the chunks."""
+
+    url: str
+    headers: Mapping[str, str] | None
+    deadline: float
+    give_up: threading.Event
+    on_chunk: Callable[[bytes], None] | None
+
+
 class Upstream:
     """One per process: a pooled httpx.Client with the settings' timeout, size cap, offline mode."""
 
@@ -104,9 +115,17 @@ class Upstream:
         data = parse_json(fetched.body, url)
         return Fetched(data, fetched.headers, fetched.elapsed, fetched.status)
 
-    def get_bytes(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchedBytes:
+    def get_bytes(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
+    ) -> FetchedBytes:
         """GET ``url``'s body unparsed, under the same rules as :meth:`get_json`; the caller
-        raises :func:`malformed` when it is not the JSON it expects."""
+        raises :func:`malformed` when it is not the JSON it expects. ``on_chunk`` is given
+        each chunk of a 2xx body as it arrives (in the transfer's thread; it must not raise),
+        so that work on the body can go on while the rest is still on its way."""
         if self.offline:
             raise UpstreamError(503, "offline", "pkgdex is offline and does not call upstreams")
         started = time.monotonic()
@@ -115,7 +134,8 @@ class Upstream:
         # The transfer runs on a worker so the caller returns at the deadline even when the
         # upstream stalls mid-body (httpx's read timeout restarts with every byte received);
         # the abandoned worker sees ``give_up`` at its next chunk and closes the connection.
-        future = self._workers.submit(self._transfer, url, headers, deadline, give_up)
+        transfer = _Transfer(url, headers, deadline, give_up, on_chunk)
+        future = self._workers.submit(self._transfer, transfer)
         try:
             response, body = future.result(timeout=self.timeout + DEADLINE_SLACK_SECONDS)
         except FutureTimeout as exc:
@@ -124,18 +144,13 @@ class Upstream:
         elapsed = time.monotonic() - started
         return FetchedBytes(body, response.headers, elapsed, response.status_code)
 
-    def _transfer(
-        self,
-        url: str,
-        headers: Mapping[str, str] | None,
-        deadline: float,
-        give_up: threading.Event,
-    ) -> tuple[httpx.Response, bytes]:
-        if give_up.is_set():  # waited for a free worker past the deadline
+    def _transfer(self, transfer: _Transfer) -> tuple[httpx.Response, bytes]:
+        url = transfer.url
+        if transfer.give_up.is_set():  # waited for a free worker past the deadline
             raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out")
         try:
-            with self.client.stream("GET", url, headers=headers) as response:
-                body = self._read_body(response, url, deadline=deadline, give_up=give_up)
+            with self.client.stream("GET", url, headers=transfer.headers) as response:
+                body = self._read_body(response, transfer)
         except httpx.TimeoutException as exc:
             raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out") from exc
         except httpx.TransportError as exc:
@@ -143,9 +158,8 @@ class Upstream:
             raise UpstreamError(502, "upstream_unreachable", message) from exc
         return response, body
 
-    def _read_body(
-        self, response: httpx.Response, url: str, *, deadline: float, give_up: threading.Event
-    ) -> bytes:
+    def _read_body(self, response: httpx.Response, transfer: _Transfer) -> bytes:
+        url, deadline, give_up = transfer.url, transfer.deadline, transfer.give_up
         status = response.status_code
         if status in NOT_FOUND_STATUSES:
             raise UpstreamNotFound(url)
@@ -168,6 +182,8 @@ class Upstream:
             if give_up.is_set() or time.monotonic() > deadline:
                 raise httpx.ReadTimeout("total deadline passed", request=response.request)
             chunks.append(chunk)
+            if transfer.on_chunk is not None:
+                transfer.on_chunk(chunk)
         return b"".join(chunks)
 
     def _too_large(self, url: str) -> UpstreamError:

@@ -10,7 +10,7 @@ import pytest
 
 from pkgdex.config import Settings
 from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
-from support.fake_pypi import FakePyPI, refused_url
+from support.fake_pypi import FakePyPI, big_project, refused_url
 
 
 def settings(**overrides: Any) -> Settings:
@@ -38,6 +38,15 @@ def test_parses_a_document(fake: FakePyPI, upstream: Upstream) -> None:
     assert fetched.data["info"]["version"] == "3.0.0"
     assert fetched.headers["etag"].startswith('"')
     assert 0 <= fetched.elapsed < 1
+
+
+def test_chunks_are_shown_as_they_arrive(fake: FakePyPI, upstream: Upstream) -> None:
+    fake.add(big_project("chunks", 40))
+    fake.pace = (8192, 0.001)
+    seen: list[bytes] = []
+    fetched = upstream.get_bytes(f"{fake.url}/pypi/chunks/json", on_chunk=seen.append)
+    assert len(seen) > 1 and b"".join(seen) == fetched.body
+    assert fetched.body == fake.answer("/pypi/chunks/json")[1]
 
 
 def test_404_is_not_found(fake: FakePyPI, upstream: Upstream) -> None:
