@@ -29,6 +29,7 @@ from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import Pause, collector_paused
 from pkgdex.config import Settings
 from pkgdex.metadata import canonical, exact, queries, services, views
+from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.memory import MemoryCache
 from pkgdex.metadata.pending import PendingWrite
@@ -178,8 +179,12 @@ class PyPICache:
         url = f"{self.base_url}/pypi/{quote(name)}/json"
         validator = state.upstream_etag if state and state.status == FOUND else None
         headers = {"If-None-Match": validator} if validator else None
+        # A miss's releases are checked while they arrive; a refresh for the CLI needs none.
+        arriving = Arriving() if behind else None
         try:
-            fetched = self.upstream.get_bytes(url, headers=headers)
+            fetched = self.upstream.get_bytes(
+                url, headers=headers, on_chunk=None if arriving is None else arriving.feed
+            )
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 services.mark_missing(conn, name, fetched_at=time.time())
@@ -189,18 +194,25 @@ class PyPICache:
                 services.touch(conn, state.id, fetched_at=time.time())
             return self._reread(name)
         etag = fetched.headers.get("etag")
-        if behind:
-            return self._answer_then_store(fetched.body, url, name, etag, state)
+        if arriving is not None:
+            return self._answer_then_store(fetched.body, url, name, etag, state, arriving)
         view = self.store(_checked(parse_json(fetched.body, url), name, project=True), etag=etag)
         assert view is not None, "a project document always yields its view"
         return view.state
 
     def _answer_then_store(
-        self, body: bytes, url: str, name: str, etag: str | None, old: ProjectState | None
+        self,
+        body: bytes,
+        url: str,
+        name: str,
+        etag: str | None,
+        old: ProjectState | None,
+        arrived: Arriving,
     ) -> ProjectState:
         """Answer from the upstream's document ``body`` (from ``url``) now and store it once
         the answer has gone. A document in exactly pypi.org's own form is decoded, checked
-        and rendered by msgspec; another canonical one is rendered in one pass over its
+        and rendered by msgspec (its releases mostly while they ``arrived``); another
+        canonical one is rendered in one pass over its
         parsed values; anything else is checked and viewed first (a malformed document
         fails here, as a 502).
 
@@ -220,7 +232,7 @@ class PyPICache:
             )  # fmt: skip
 
         rendered, data = None, None
-        sent = exact.read(body, name)
+        sent = exact.read(body, name, arrived)
         doc: canonical.Canonical | None = sent
         if sent is not None:
             state = state_of(sent)

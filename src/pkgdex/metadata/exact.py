@@ -24,9 +24,9 @@ malformed ones.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 import orjson
@@ -121,36 +121,90 @@ _encoder = msgspec.json.Encoder(order="sorted")
 _by_filename = attrgetter("filename")
 
 
-def read(body: bytes, name: str) -> Exact | None:
-    """The upstream's ``body`` as an exact project document for ``name`` (PEP 503), or None."""
-    try:
-        doc = _decoder.decode(body)
-        releases: dict[str, list[Any]] = _releases.decode(doc.releases)
-    except ValueError:  # msgspec's errors, and UnicodeDecodeError for bytes that are not UTF-8
-        return None
+class Arrived(Protocol):
+    """What was checked of a document while its body arrived (``arriving.Arriving``)."""
+
+    def finish(self, body: bytes) -> tuple[bytes, Releases, int, int] | None: ...
+
+
+@dataclass
+class Releases:
+    """A document's releases as they are checked, a batch of whole releases at a time."""
+
+    files: dict[str, list[File]] = field(default_factory=dict)
+    states: dict[str, canonical.ReleaseState] = field(default_factory=dict)
+    in_order: bool = True  # every release's files came in filename order
+
+    def add(self, batch: dict[str, list[File]]) -> bool:
+        """Check ``batch`` (version -> files) and keep it; False if one is not exact."""
+        times: list[str] = []
+        states = self.states
+        for version, files in batch.items():
+            state = _release(files, times)
+            if state is None:
+                return False
+            states[version], in_order = state
+            self.in_order = self.in_order and in_order
+        if self.files:
+            self.files.update(batch)  # a version given twice keeps its last files, as JSON does
+        else:
+            self.files = batch
+        return _times_ok(times)
+
+
+def read(body: bytes, name: str, arrived: Arrived | None = None) -> Exact | None:
+    """The upstream's ``body`` as an exact project document for ``name`` (PEP 503), or None.
+    ``arrived``: its releases, checked while the body arrived (else they are checked now)."""
+    decoded = None if arrived is None else _decode_arrived(body, arrived)
+    if decoded is None:
+        decoded = _decode(body)
+        if decoded is None:
+            return None
+    doc, checked, sent = decoded
     info = doc.info
     times: list[str] = []
     if not canonical.info_ok(info, name) or _release(doc.urls, times) is None:
         return None
-    states = {}
-    as_sent = True
-    for version, files in releases.items():
-        state = _release(files, times)
-        if state is None:
-            return None
-        states[version], in_order = state
-        as_sent = as_sent and in_order
     if not _times_ok(times):
         return None
+    releases, states = checked.files, checked.states
     version = info["version"]
+    as_sent = checked.in_order
     if version not in releases:
         releases[version], as_sent = doc.urls, False
     as_sent = as_sent and _in_order(list(releases))
     yanked = info.get("yanked", False)
     reason = info.get("yanked_reason") if yanked else None
     states[version] = (yanked, reason, info.get("requires_python"))
-    kept = doc.releases if as_sent else None
+    kept = sent if as_sent else None
     return Exact(info, info["name"], doc.last_serial, releases, states, kept)
+
+
+def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:
+    """The whole document decoded and its releases checked, here and now."""
+    try:
+        doc = _decoder.decode(body)
+        batch = _releases.decode(doc.releases)
+    except ValueError:  # msgspec's errors, and UnicodeDecodeError for bytes that are not UTF-8
+        return None
+    checked = Releases()
+    return (doc, checked, doc.releases) if checked.add(batch) else None
+
+
+def _decode_arrived(body: bytes, arrived: Arrived) -> tuple[Document, Releases, Raw] | None:
+    """The document around releases checked as they arrived: only the rest is decoded here
+    (the releases' place holds ``{}``, so the decoder does not scan their bytes again)."""
+    parts = arrived.finish(body)
+    if parts is None:
+        return None
+    rest, checked, start, end = parts
+    try:
+        doc = _decoder.decode(rest)
+    except ValueError:
+        return None
+    if bytes(doc.releases) != b"{}":
+        return None
+    return doc, checked, Raw(memoryview(body)[start:end])
 
 
 def project_json(

@@ -23,7 +23,7 @@ from pkgdex.metadata.models import metadata_projects
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError
 from pkgdex.metadata.versions import pick_latest
-from support.fake_pypi import FakePyPI
+from support.fake_pypi import FakePyPI, big_project
 
 SettingsFactory = Callable[..., Settings]
 
@@ -161,6 +161,28 @@ def test_every_miss_path_answers_what_the_stored_rows_render(
         read = queries.load_project(conn, stored)
     latest = pick_latest(read.releases)
     assert latest is not None
+    assert render.project_json(read, latest).body == answer.rendered.body
+
+
+def test_a_miss_checks_its_releases_while_they_arrive(
+    pulling: tuple[PyPICache, FakePyPI], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, fake = pulling
+    fake.add(big_project("paced", 80))
+    fake.pace = (4096, 0.001)  # in pieces, as over a real link
+    whole = exact._decode
+    monkeypatch.setattr(exact, "_decode", lambda body: pytest.fail("decoded whole"))
+    with collecting() as later:
+        answer = answers.project_json(cache, "paced", "")
+    later.run()
+    monkeypatch.setattr(exact, "_decode", whole)
+    assert isinstance(answer, answers.Answer)
+    with engine.connect() as conn:
+        stored = queries.project_state(conn, "paced")
+        assert stored is not None
+        read = queries.load_project(conn, stored)
+    latest = pick_latest(read.releases)
+    assert latest is not None and len(read.releases) == 80
     assert render.project_json(read, latest).body == answer.rendered.body
 
 

@@ -1,0 +1,145 @@
+"""Releases checked while the body arrives give exactly what decoding the whole body gives,
+however the body is cut into chunks; every body whose releases cannot be found for certain
+is decoded whole."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
+
+from pkgdex.metadata import exact
+from pkgdex.metadata.arriving import Arriving
+from support.fake_pypi import big_project, standard_projects
+from unit.metadata.test_metadata_canonical import NOT_EXACT, PLACES, _exact_documents
+
+Doc = dict[str, Any]
+SIZES = (1, 3, 64, 1000, 65536)
+
+
+def _arrived(body: bytes, size: int) -> Arriving:
+    arriving = Arriving()
+    for at in range(0, len(body), size):
+        arriving.feed(body[at : at + size])
+    return arriving
+
+
+def _agrees(body: bytes, name: str, sizes: tuple[int, ...] = SIZES) -> bool:
+    """Assert that every chunking gives what the whole decode gives; whether the releases
+    were taken as they arrived, in chunks of the last size."""
+    whole = exact.read(body, name)
+    for size in sizes:
+        assert exact.read(body, name, _arrived(body, size)) == whole, size
+    return _arrived(body, sizes[-1]).finish(body) is not None
+
+
+def _sample() -> Doc:
+    return copy.deepcopy(next(p.doc() for p in standard_projects() if p.name == "sampleproject"))
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+@pytest.mark.parametrize("sort", [True, False], ids=["keys sorted", "keys as built"])
+def test_pypi_org_writing_is_checked_while_it_arrives(data: Doc, sort: bool) -> None:
+    body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS if sort else 0)
+    name = canonicalize_name(data["info"]["name"])
+    assert exact.read(body, name) is not None
+    assert _agrees(body, name)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=5000), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_any_chunking_gives_the_whole_decode(cuts: list[int]) -> None:
+    body = orjson.dumps(big_project("chunky", 60).doc(), option=orjson.OPT_SORT_KEYS)
+    arriving, at = Arriving(), 0
+    for size in cuts:
+        arriving.feed(body[at : at + size])
+        at += size
+    arriving.feed(body[at:])
+    assert exact.read(body, "chunky", arriving) == exact.read(body, "chunky")
+    assert arriving.finish(body) is not None
+
+
+@pytest.mark.parametrize("change", NOT_EXACT.values(), ids=NOT_EXACT.keys())
+def test_what_the_whole_decode_refuses_is_refused_as_it_arrives(change: Any) -> None:
+    data = _sample()
+    change(data)
+    try:
+        body = orjson.dumps(data)
+    except TypeError:  # past 64 bits: written by the standard library
+        body = json.dumps(data).encode()
+    assert exact.read(body, "sampleproject") is None
+    _agrees(body, "sampleproject")
+
+
+@pytest.mark.parametrize("place", PLACES.values(), ids=PLACES.keys())
+def test_a_number_no_parser_accepts_is_refused_as_it_arrives(place: Any) -> None:
+    data = _sample()
+    place(data)
+    body = orjson.dumps(data).replace(b'"MARK"', b"1e400")
+    assert exact.read(body, "sampleproject") is None
+    _agrees(body, "sampleproject")
+
+
+def _text_in_a_file(text: str) -> Doc:
+    data = _sample()
+    data["releases"]["1.0.0"][0]["comment_text"] = text
+    return data
+
+
+TRICKY: dict[str, tuple[bytes, bool]] = {
+    # (body, whether its releases can still be taken as they arrived)
+    "a cut inside a string": (orjson.dumps(_text_in_a_file('x}],"1.0"')), True),
+    "a string ending like a cut": (orjson.dumps(_text_in_a_file("x}],")), True),
+    "the releases' end inside a string": (orjson.dumps(_text_in_a_file(']},"urls":')), True),
+    "releases inside info": (
+        orjson.dumps({**_sample(), "info": {**_sample()["info"], "x": {"a": 1, "releases": {}}}}),
+        False,
+    ),
+    "a second releases key": (
+        orjson.dumps(_sample()).replace(b',"urls":', b',"releases":{},"urls":', 1),
+        False,
+    ),
+    "a version given twice": (  # in one batch: decoded as the whole decode decodes it
+        orjson.dumps(_sample()).replace(b'"releases":{', b'"releases":{"3.0.0":[],', 1),
+        True,
+    ),
+    "no releases": (orjson.dumps({**_sample(), "releases": {}}), False),
+    "releases last": (
+        orjson.dumps({k: v for k, v in _sample().items() if k != "releases"})[:-1]
+        + b',"releases":'
+        + orjson.dumps(_sample()["releases"])
+        + b"}",
+        False,
+    ),
+    "spaced": (json.dumps(_sample(), indent=1).encode(), False),
+    # Its releases are whole; the rest, decoded at the end, is not.
+    "cut short": (orjson.dumps(_sample())[:-40], True),
+}
+
+
+@pytest.mark.parametrize(("body", "taken"), TRICKY.values(), ids=TRICKY.keys())
+def test_releases_not_found_for_certain_are_decoded_whole(body: bytes, taken: bool) -> None:
+    assert _agrees(body, "sampleproject") is taken
+
+
+def test_a_version_given_twice_in_two_batches_is_decoded_whole() -> None:
+    # Checked in separate batches, the first one's files would count too: only the whole
+    # decode knows that the last one alone does.
+    body = orjson.dumps(big_project("twice", 40).doc(), option=orjson.OPT_SORT_KEYS)
+    last = body.rindex(b'}],"', 0, body.index(b']},"urls":')) + 3  # the last release's key
+    body = body[:last] + b'"0.0.0":[],' + body[last:]  # the first release's version again
+    assert _agrees(body, "twice", sizes=(1000,)) is False
+
+
+def test_a_failing_batch_stops_the_checking() -> None:
+    arriving = Arriving()
+    arriving.feed(b'{"info":{},"last_serial":1,"releases":{"1.0":[{"oops":1}],"2.0":[')
+    arriving.feed(b"]}")  # ignored after the failure
+    assert arriving.finish(b"") is None
+    assert arriving.releases.files == {}
