@@ -8,7 +8,10 @@ Each miss is paired with the upstream's own answer taken just before it, and the
 versions' overheads are compared miss by miss.
 
     git archive REV src | tar -x -C /tmp/old
-    .venv/bin/python benchmarks/metadata_pypi_ab.py --old /tmp/old/src [--misses 150]
+    .venv/bin/python benchmarks/metadata_pypi_ab.py --old /tmp/old/src [--misses 150] [--pace 2]
+
+``--pace MS`` has the upstream send its body in 64 KiB pieces MS apart, as a real link does
+(loopback hands a whole body over at once, which leaves nothing to do while it arrives).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from support.fake_pypi import FakePyPI, big_project, fresh_major
 from support.server import ServerProcess, running_server
 
 VERSIONS = ("new", "old")
+PIECE = 64 * 1024  # --pace's piece: what one read of the socket takes at most
 
 
 def overhead(client: httpx.Client, upstream: str, server: str, path: str) -> float:
@@ -45,8 +49,9 @@ def overhead(client: httpx.Client, upstream: str, server: str, path: str) -> flo
     return (missed - alone) * 1000
 
 
-def run(old_src: Path, misses: int) -> dict[str, list[float]]:
+def run(old_src: Path, misses: int, pace: tuple[int, float] | None) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp, FakePyPI() as fake, ExitStack() as stack:
+        fake.pace = pace
         for i in range(misses):
             fake.add(big_project(f"ab-miss-{i}", first_major=fresh_major(i)))  # versions unseen
         servers: dict[str, ServerProcess] = {}
@@ -68,8 +73,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--old", type=Path, required=True, help="the other version's src/")
     parser.add_argument("--misses", type=int, default=150, help="misses per version")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        metavar="MS",
+        help="the upstream sends 64 KiB pieces this many ms apart (default: all at once)",
+    )
     args = parser.parse_args()
-    results = run(args.old, args.misses)
+    pace = None if args.pace is None else (PIECE, args.pace / 1000)
+    results = run(args.old, args.misses, pace)
     half = args.misses // 2
     print("| miss overhead, 500 releases (ms) | p50 | p99 | first half p50 | second half p50 |")
     print("|---|---:|---:|---:|---:|")
