@@ -38,6 +38,9 @@ class Canonical:
     last_serial: int
     releases: dict[str, list[Any]]  # version -> file entries by filename
     states: dict[str, ReleaseState]
+    # The release the project endpoint describes, when it was chosen while reading (None:
+    # ``describe`` chooses it).
+    latest: str | None = None
 
 
 def read(data: Any, name: str) -> Canonical | None:
@@ -98,7 +101,7 @@ def describe(
     was derived from another release's; None when there is no release."""
     infos = {**known_info, doc.info["version"]: doc.info}
     states = doc.states
-    version = pick_latest_version({version: states[version][0] for version in doc.releases})
+    version = doc.latest or pick_latest_version({v: states[v][0] for v in doc.releases})
     if version is None:
         return None
     row = ReleaseRow(0, version, *states[version], infos.get(version), ())

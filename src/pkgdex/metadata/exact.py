@@ -36,6 +36,7 @@ from pkgdex.metadata import canonical
 from pkgdex.metadata.models import VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import ProjectState
 from pkgdex.metadata.render import Rendered, make_etag
+from pkgdex.metadata.versions import pick_latest_version
 
 # The only upload times pkgdex writes back unchanged: UTC with "Z", and microseconds only
 # when there are some (``datetime.isoformat``), on a day that exists (the 29th of February
@@ -134,21 +135,28 @@ class Releases:
     files: dict[str, list[File]] = field(default_factory=dict)
     states: dict[str, canonical.ReleaseState] = field(default_factory=dict)
     in_order: bool = True  # every release's files came in filename order
+    newest: str | None = None  # the newest release not yanked, in ``pick_latest``'s order
 
     def add(self, batch: dict[str, list[File]]) -> bool:
         """Check ``batch`` (version -> files) and keep it; False if one is not exact."""
         times: list[str] = []
         states = self.states
+        live = [] if self.newest is None else [self.newest]
         for version, files in batch.items():
             state = _release(files, times)
             if state is None:
                 return False
             states[version], in_order = state
             self.in_order = self.in_order and in_order
+            if not state[0][0]:
+                live.append(version)
         if self.files:
             self.files.update(batch)  # a version given twice keeps its last files, as JSON does
         else:
             self.files = batch
+        # The newest of all is the newest of each batch's newest: chosen batch by batch, so
+        # that releases checked as they arrive leave little choosing for the end.
+        self.newest = pick_latest_version(dict.fromkeys(live, False))
         return _times_ok(times)
 
 
@@ -170,6 +178,7 @@ def read(body: bytes, name: str, arrived: Arrived | None = None) -> Exact | None
     releases, states = checked.files, checked.states
     version = info["version"]
     as_sent = checked.in_order
+    listed = states.get(version)
     if version not in releases:
         releases[version], as_sent = doc.urls, False
     as_sent = as_sent and _in_order(list(releases))
@@ -177,7 +186,19 @@ def read(body: bytes, name: str, arrived: Arrived | None = None) -> Exact | None
     reason = info.get("yanked_reason") if yanked else None
     states[version] = (yanked, reason, info.get("requires_python"))
     kept = sent if as_sent else None
-    return Exact(info, info["name"], doc.last_serial, releases, states, kept)
+    latest = _latest(checked.newest, version, yanked, listed is not None and not listed[0])
+    return Exact(
+        info, info["name"], doc.last_serial, releases, states, latest, releases_as_sent=kept
+    )
+
+
+def _latest(newest: str | None, described: str, yanked: bool, was_live: bool) -> str | None:
+    """The newest live release, now that ``info`` has said whether the release it describes
+    is ``yanked``; None when it must be chosen among all (none is live, or ``info`` yanked
+    a release its files did not, which may have been the newest)."""
+    if not yanked:
+        return pick_latest_version(dict.fromkeys((described, newest or described), False))
+    return None if was_live else newest
 
 
 def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:

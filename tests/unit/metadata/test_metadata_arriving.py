@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 
 from pkgdex.metadata import exact
 from pkgdex.metadata.arriving import Arriving
+from pkgdex.metadata.versions import pick_latest_version
 from support.fake_pypi import big_project, standard_projects
 from unit.metadata.test_metadata_canonical import NOT_EXACT, PLACES, _exact_documents
 
@@ -34,9 +35,16 @@ def _agrees(body: bytes, name: str, sizes: tuple[int, ...] = SIZES) -> bool:
     """Assert that every chunking gives what the whole decode gives; whether the releases
     were taken as they arrived, in chunks of the last size."""
     whole = exact.read(body, name)
+    if whole is not None and whole.latest is not None:
+        assert whole.latest == _chosen(whole)
     for size in sizes:
         assert exact.read(body, name, _arrived(body, size)) == whole, size
     return _arrived(body, sizes[-1]).finish(body) is not None
+
+
+def _chosen(doc: exact.Exact) -> str | None:
+    """What the project endpoint describes, chosen among every release at once."""
+    return pick_latest_version({v: doc.states[v][0] for v in doc.releases})
 
 
 def _sample() -> Doc:
@@ -135,6 +143,34 @@ def test_a_version_given_twice_in_two_batches_is_decoded_whole() -> None:
     last = body.rindex(b'}],"', 0, body.index(b']},"urls":')) + 3  # the last release's key
     body = body[:last] + b'"0.0.0":[],' + body[last:]  # the first release's version again
     assert _agrees(body, "twice", sizes=(1000,)) is False
+
+
+def _described(version: str, yanked: bool, *, files_yanked: bool | None = None) -> Doc:
+    data = _sample()
+    data["info"].update(version=version, yanked=yanked)
+    for file in data["releases"].get(version, []):
+        file["yanked"] = yanked if files_yanked is None else files_yanked
+    return data
+
+
+DESCRIBED: dict[str, Doc] = {
+    "info yanks the newest, its files do not": _described("3.0.0", True, files_yanked=False),
+    "info yanks an older one": _described("2.0.0", True, files_yanked=False),
+    "info lifts a yanked one": _described("3.1.0", False, files_yanked=True),
+    "a described release not listed, yanked": _described("9.0", True),
+    "a described release not listed": _described("9.0", False),
+    "everything yanked": next(p.doc() for p in standard_projects() if p.name == "all-yanked"),
+}
+
+
+@pytest.mark.parametrize("data", DESCRIBED.values(), ids=DESCRIBED.keys())
+def test_the_release_chosen_as_they_arrive_is_the_one_chosen_among_all(data: Doc) -> None:
+    name = canonicalize_name(data["info"]["name"])
+    body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    doc = exact.read(body, name, _arrived(body, 700))
+    assert doc is not None
+    assert (doc.latest or _chosen(doc)) == _chosen(doc)
+    _agrees(body, name)
 
 
 def test_a_failing_batch_stops_the_checking() -> None:
