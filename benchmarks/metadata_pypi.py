@@ -5,7 +5,8 @@ for misses), starts ``uvicorn`` with one worker over a fresh SQLite database, an
 cached JSON API document (p50/p99, requests/s), ETag revalidation (304), one release, the
 Simple API page in both formats, pull-through misses against the upstream's own latency for
 the same document (asking for no compression, and for a 500-release one also as pip does,
-accepting gzip), and 100 concurrent misses for one name. Baselines in the same run: the
+accepting gzip, and from an upstream that sends it in paced pieces, as over a real link), and
+100 concurrent misses for one name. Baselines in the same run: the
 upstream itself (no cache), and the per-request work of a naive cache that reads the project
 from the database and renders it on every request.
 
@@ -43,6 +44,7 @@ from support.fake_pypi import FakePyPI, Project, ReleaseSpec, big_project, fresh
 from support.server import running_server
 
 MISSES = 100  # enough that the median of the paired differences settles
+PACE = (64 * 1024, 0.002)  # the paced upstream: 64 KiB every 2 ms (about 260 Mbit/s)
 V1_JSON = "application/vnd.pypi.simple.v1+json"
 Row = tuple[str, ...]
 
@@ -64,6 +66,7 @@ def add_copies(fake: FakePyPI) -> None:
         # Each with versions of its own: parsing versions not seen before is part of a miss.
         fake.add(big_project(f"big-miss-{i}", first_major=fresh_major(i)))
         fake.add(big_project(f"gzip-miss-{i}", first_major=fresh_major(MISSES + i)))
+        fake.add(big_project(f"paced-miss-{i}", first_major=fresh_major(2 * MISSES + i)))
     fake.add(big_project("flight"))
 
 
@@ -82,6 +85,12 @@ def run(requests: int, seconds: float) -> list[Row]:
             misses += measure_misses(
                 client, base, pid, fake, "gzip-miss", "500 releases, client accepts gzip", "gzip"
             )
+            # Loopback hands a body over at once; a real link takes round trips to send it.
+            fake.pace = PACE
+            misses += measure_misses(
+                client, base, pid, fake, "paced-miss", "500 releases, upstream paced"
+            )
+            fake.pace = None
             rows += measure_cached(client, base, pid, requests, seconds)
             rows += measure_baselines(client, fake, url, requests)
             rows += misses
