@@ -84,7 +84,8 @@ class Arriving:
     def _check(self, close: int) -> None:
         """Decode the releases in ``_pending`` up to ``close`` as one object, in place: its
         first byte (the releases' "{" or the "," before the batch) is made "{" and the byte
-        at ``close`` "}" (copying 700 KiB of batches cost more than deciding them)."""
+        at ``close`` "}". Copying each batch out and wrapping it made four copies of a
+        700 KiB body."""
         pending = self._pending
         pending[0], pending[close] = 0x7B, 0x7D  # "{", "}"
         with memoryview(pending) as whole, whole[: close + 1] as members:
