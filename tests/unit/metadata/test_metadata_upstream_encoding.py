@@ -62,6 +62,9 @@ def test_body_is_decoded_whatever_its_coding(
 ) -> None:
     assert upstream.get_bytes(f"{base_url}/{coding}").body == DOCUMENT
     assert upstream.get_json(f"{base_url}/{coding}").data["info"]["name"] == "zipped"
+    seen: list[bytes] = []  # what a miss checks as it arrives: the decoded body
+    upstream.get_bytes(f"{base_url}/{coding}", on_chunk=seen.append)
+    assert b"".join(seen) == DOCUMENT
 
 
 def test_a_compressed_bomb_is_refused_by_its_decoded_size(
