@@ -19,15 +19,12 @@ Any failed guess only means the body is decoded whole (``exact.read``), as witho
 
 from __future__ import annotations
 
-import msgspec
-
-from pkgdex.metadata.exact import File, Releases, Version
+from pkgdex.metadata.exact import RELEASES, Releases
 
 _KEY = b',"releases":{'
 _CUT = b'}],"'  # a release's last file, its list, and the next version's opening quote
 _END = b']},"urls":'  # the last release's list, the releases, and the key after them
 _NAMED = b'"releases"'
-_batch = msgspec.json.Decoder(dict[Version, list[File]])
 
 
 class Arriving:
@@ -89,7 +86,7 @@ class Arriving:
         pending = self._pending
         pending[0], pending[close] = 0x7B, 0x7D  # "{", "}"
         with memoryview(pending) as whole, whole[: close + 1] as members:
-            batch = _batch.decode(members)
+            batch = RELEASES.decode(members)
         if not self.releases.files.keys().isdisjoint(batch):
             raise ValueError("a version given twice: left to the whole decode")
         if not self.releases.add(batch):

@@ -92,7 +92,7 @@ class Document(Struct, gc=False, forbid_unknown_fields=True):
     value in one that no parser accepts (``1e400``) would pass here and fail the store."""
 
     info: dict[str, Any]
-    releases: Raw  # decoded by ``_releases``, and kept as sent to be answered as it came
+    releases: Raw  # decoded by ``RELEASES``, and kept as sent to be answered as it came
     last_serial: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] = 0
     urls: list[File] = []
     vulnerabilities: list[Any] = []  # pkgdex answers its own; decoded so every value is checked
@@ -117,7 +117,7 @@ class Exact(canonical.Canonical):
 
 
 _decoder = msgspec.json.Decoder(Document)
-_releases = msgspec.json.Decoder(dict[Version, list[File]])
+RELEASES = msgspec.json.Decoder(dict[Version, list[File]])  # version -> files, checked
 _encoder = msgspec.json.Encoder(order="sorted")
 _by_filename = attrgetter("filename")
 
@@ -205,7 +205,7 @@ def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:
     """The whole document decoded and its releases checked, here and now."""
     try:
         doc = _decoder.decode(body)
-        batch = _releases.decode(doc.releases)
+        batch = RELEASES.decode(doc.releases)
     except ValueError:  # msgspec's errors, and UnicodeDecodeError for bytes that are not UTF-8
         return None
     checked = Releases()
