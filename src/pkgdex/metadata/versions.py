@@ -51,15 +51,21 @@ def _sortable(version: str) -> tuple[int, tuple[Any, ...], str]:
 # Most versions are only release numbers ("1.2.0"). Their key is built from the digits, as
 # ``pep440_key`` would build it from the Version that parsing them makes: parsing was most of
 # the cost of choosing the latest of 500 versions that the process had not seen before.
-_plain_release = re.compile(r"[0-9]+(?:\.[0-9]+)*").fullmatch
+_PLAIN = r"[0-9]+(?:\.[0-9]+)*"
+_plain_release = re.compile(_PLAIN).fullmatch
 _FINAL = ((2,), (0,), (1,), (0,))  # pep440_key's tail for no pre, post, dev or local part
 
 
 def _plain_key(version: str) -> tuple[Any, ...]:
-    release = list(map(int, version.split(".")))
-    while release and release[-1] == 0:
-        release.pop()
-    return (0, tuple(release), *_FINAL)
+    return (0, _significant(map(int, version.split("."))), *_FINAL)
+
+
+def _significant(release: Iterable[int]) -> tuple[int, ...]:
+    """A release's numbers without trailing zeros, which PEP 440 ordering ignores."""
+    numbers = list(release)
+    while numbers and numbers[-1] == 0:
+        numbers.pop()
+    return tuple(numbers)
 
 
 def pep440_key(version: Version) -> tuple[Any, ...]:
@@ -67,9 +73,6 @@ def pep440_key(version: Version) -> tuple[Any, ...]:
     of ints and strings, which compare in C. Mirrors packaging's own comparison key: trailing
     zeros of the release do not count; a dev release of no pre-release sorts before every
     pre-release; a pre-release before the final; post and local parts after it."""
-    release = list(version.release)
-    while release and release[-1] == 0:
-        release.pop()
     pre, post, dev, local = version.pre, version.post, version.dev, version.local
     if pre is None:
         pre_key: tuple[Any, ...] = (0,) if post is None and dev is not None else (2,)
@@ -77,7 +80,7 @@ def pep440_key(version: Version) -> tuple[Any, ...]:
         pre_key = (1, *pre)
     return (
         version.epoch,
-        tuple(release),
+        _significant(version.release),
         pre_key,
         (0,) if post is None else (1, post),
         (1,) if dev is None else (0, dev),
@@ -139,7 +142,7 @@ def pick_latest_version(yanked: Mapping[str, bool]) -> str | None:
 
 
 # Release numbers alone, one per line.
-_plain_lines = re.compile(r"^[0-9]+(?:\.[0-9]+)*$", re.MULTILINE).findall
+_plain_lines = re.compile(rf"^{_PLAIN}$", re.MULTILINE).findall
 _split_dots = methodcaller("split", ".")
 _ints = partial(map, int)
 
@@ -162,10 +165,7 @@ def _newest_plain(versions: list[str]) -> tuple[str, list[str]] | None:
         return None
     keys = list(map(tuple, map(_ints, map(_split_dots, plain))))
     newest_key, newest = max(zip(keys, plain, strict=True))
-    release = list(newest_key)
-    while release and release[-1] == 0:
-        release.pop()
-    spellings = list(compress(plain, map(tuple(release).__le__, keys)))
+    spellings = list(compress(plain, map(_significant(newest_key).__le__, keys)))
     return (newest if len(spellings) == 1 else max(spellings)), plain
 
 
