@@ -85,6 +85,17 @@ def _stored_revision(engine: Engine, name: str) -> str | None:
     return None if state is None else state.revision
 
 
+def _stored(engine: Engine, name: str) -> tuple[queries.ProjectView, bytes]:
+    """The project as stored, and its JSON API answer rendered from the stored rows."""
+    with engine.connect() as conn:
+        state = queries.project_state(conn, name)
+        assert state is not None
+        read = queries.load_project(conn, state)
+    latest = pick_latest(read.releases)
+    assert latest is not None
+    return read, render.project_json(read, latest).body
+
+
 def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
     pulling: tuple[PyPICache, FakePyPI], engine: Engine
 ) -> None:
@@ -104,11 +115,8 @@ def test_a_miss_is_answered_first_then_stored_while_the_flight_is_held(
     assert gc.isenabled()
     assert _stored_revision(engine, "sampleproject") == state.revision
     assert fake.count("/pypi/sampleproject/json") == 1
-    with engine.connect() as conn:
-        stored = queries.project_state(conn, "sampleproject")
-        assert stored is not None
-        read = queries.load_project(conn, stored)
-    assert render.project_json(read, pick_latest(read.releases)).body == answered.body
+    read, rendered = _stored(engine, "sampleproject")
+    assert rendered == answered.body
     # The answer is kept; the view, thousands of objects, only once a surface asks for it.
     assert cache.memory.get((state.name, state.revision, "json")) is answered
     assert cache.memory.get((state.name, state.revision, "view")) is None
@@ -155,13 +163,7 @@ def test_every_miss_path_answers_what_the_stored_rows_render(
     later.run()
     assert taken == ([expected] if expected != "general" else [])
     assert isinstance(answer, answers.Answer)
-    with engine.connect() as conn:
-        stored = queries.project_state(conn, "sampleproject")
-        assert stored is not None
-        read = queries.load_project(conn, stored)
-    latest = pick_latest(read.releases)
-    assert latest is not None
-    assert render.project_json(read, latest).body == answer.rendered.body
+    assert _stored(engine, "sampleproject")[1] == answer.rendered.body
 
 
 def test_a_miss_checks_its_releases_while_they_arrive(
@@ -177,13 +179,9 @@ def test_a_miss_checks_its_releases_while_they_arrive(
     later.run()
     monkeypatch.setattr(exact, "_decode", whole)
     assert isinstance(answer, answers.Answer)
-    with engine.connect() as conn:
-        stored = queries.project_state(conn, "paced")
-        assert stored is not None
-        read = queries.load_project(conn, stored)
-    latest = pick_latest(read.releases)
-    assert latest is not None and len(read.releases) == 80
-    assert render.project_json(read, latest).body == answer.rendered.body
+    read, rendered = _stored(engine, "paced")
+    assert len(read.releases) == 80
+    assert rendered == answer.rendered.body
 
 
 def _spy(real: Callable[..., Any], name: str, taken: list[str], *args: Any) -> Any:
