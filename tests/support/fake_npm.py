@@ -9,7 +9,11 @@ versions), answers ``If-None-Match`` with 304, logs every request, and can misbe
 from __future__ import annotations
 
 import base64
+import functools
+import gzip
 import hashlib
+import io
+import tarfile
 import threading
 import time
 from collections import Counter
@@ -40,12 +44,33 @@ def _stamp(n: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(base))
 
 
+@functools.lru_cache(maxsize=4096)
+def package_tarball(name: str, version: str) -> bytes:
+    """A real, installable tarball of ``name@version``: ``package/package.json`` and an
+    ``index.js``, the same bytes every time (fixed times), so ``dist`` can name its digests."""
+    manifest = {"name": name, "version": version, "main": "index.js"}
+    files = {
+        "package/package.json": orjson.dumps(manifest),
+        "package/index.js": f"module.exports = {version!r};\n".encode(),
+    }
+    packed = io.BytesIO()
+    with (
+        gzip.GzipFile(fileobj=packed, mode="wb", mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.USTAR_FORMAT) as tar,
+    ):
+        for path, content in files.items():
+            info = tarfile.TarInfo(path)
+            info.size, info.mtime, info.mode = len(content), 499_162_500, 0o644
+            tar.addfile(info, io.BytesIO(content))
+    return packed.getvalue()
+
+
 def _dist(base_url: str, name: str, version: str) -> dict[str, Any]:
-    seed = f"{name}@{version}".encode()
+    tarball = package_tarball(name, version)
     basename = name.rsplit("/", 1)[-1]
     return {
-        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(seed).digest()).decode(),
-        "shasum": hashlib.sha1(seed).hexdigest(),  # noqa: S324 - npm's shasum is SHA-1
+        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode(),
+        "shasum": hashlib.sha1(tarball).hexdigest(),  # noqa: S324 - npm's shasum is SHA-1
         "tarball": f"{base_url}/{name}/-/{basename}-{version}.tgz",
         "fileCount": 3,
         "unpackedSize": 1024 + len(version),
@@ -201,6 +226,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._misbehave(fake.fault, path)
             return
         name = path.lstrip("/")
+        if "/-/" in name:
+            self._send_tarball(fake, name)
+            return
         if name not in fake.docs:
             self._send(404, b'{"error":"Not found"}')
             return
@@ -210,6 +238,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = fake.bodies.get(name) or orjson.dumps(fake.docs[name])
         self._send(200, body, {"ETag": etag})
+
+    def _send_tarball(self, fake: FakeNpm, path: str) -> None:
+        """``<name>/-/<basename>-<version>.tgz``, for each version a packument lists."""
+        name, file = path.split("/-/", 1)
+        versions = fake.docs.get(name, {}).get("versions", {})
+        for version, manifest in versions.items():
+            if manifest.get("dist", {}).get("tarball", "").endswith(f"/-/{file}"):
+                tarball = package_tarball(name, version)
+                self._send(200, tarball, {"Content-Type": "application/octet-stream"})
+                return
+        self._send(404, b'{"error":"Not found"}')
 
     def _misbehave(self, fault: str, path: str) -> None:
         if fault == "timeout":

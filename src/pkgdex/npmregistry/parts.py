@@ -58,6 +58,21 @@ def version_json(body: bytes, version_or_tag: str) -> bytes | None:
     return None if manifest is None else bytes(manifest)
 
 
+def tarball_url(body: bytes, version: str) -> str | None:
+    """The ``dist.tarball`` of exactly ``version`` (no dist-tags: a tarball names its version),
+    or None when the version has none that is a string."""
+    raw = _versions_decoder.decode(body).versions.get(version)
+    if raw is None:
+        return None
+    try:
+        manifest = msgspec.json.decode(raw)
+    except msgspec.DecodeError:  # a number beyond a double's range, somewhere in it
+        return None
+    dist = manifest.get("dist") if isinstance(manifest, dict) else None
+    url = dist.get("tarball") if isinstance(dist, dict) else None
+    return url if isinstance(url, str) else None
+
+
 def card_source(body: bytes) -> pk.Packument:
     """The packument as ``cards.search_card`` reads it: its top-level fields and its latest
     version, the other versions left out."""

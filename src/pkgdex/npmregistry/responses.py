@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -103,6 +104,35 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
         raise ApiError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
     _remember(lookup, answer, variant, body)
     return _ok(answer, body, _etag(answer, variant), abbreviated)
+
+
+def tarball_redirect(lookup: PackageLookup, file: str) -> Response:
+    """A tarball, as npm asks pkgdex for it: pkgdex hosts none, so the answer is a redirect
+    to the upstream's URL for it (``dist.tarball``).
+
+    npm asks its configured registry for tarballs the packument places on registry.npmjs.org
+    (its ``replace-registry-host`` default): with pkgdex as the registry, installs from the
+    real upstream come here."""
+    basename = lookup.name.rsplit("/", 1)[-1]
+    version = file.removeprefix(f"{basename}-").removesuffix(".tgz")
+    if not file.endswith(".tgz") or len(version) + len(basename) + 5 != len(file):
+        raise not_found()
+    answer = lookup("doc")
+    assert answer.stored.body is not None
+    url = parts.tarball_url(answer.stored.body, version)
+    if url is None or not _names_file(url, file):
+        raise not_found()
+    headers = {"Location": url, "Cache-Control": CACHE_CONTROL}
+    if answer.stale:
+        headers.update(STALE_HEADERS)
+    return Response(status_code=302, headers=headers)
+
+
+def _names_file(url: str, file: str) -> bool:
+    """Whether ``url`` is an http(s) URL of ``file``: a redirect never goes elsewhere."""
+    parsed = urlsplit(url)
+    last = unquote(parsed.path.rsplit("/", 1)[-1])
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and last == file
 
 
 def _kind(abbreviated: bool, version: str | None) -> str:

@@ -7,7 +7,8 @@ npm escapes a scope's slash (``@scope%2fname``); the server decodes it before ro
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +43,22 @@ def other_registry_endpoint(endpoint: str) -> Response:
     raise responses.not_found()
 
 
+@router.get("/{name}/-/{file}")
+async def tarball(name: str, file: str, registry: RegistryDep) -> Response:
+    """A tarball of an unscoped package: a redirect to the upstream's URL for it."""
+    lookup = PackageLookup(registry, name)
+    return await _in_thread(lookup, responses.tarball_redirect, lookup, file)
+
+
+@router.get("/{scope}/{name}/-/{file}")
+async def scoped_tarball(scope: str, name: str, file: str, registry: RegistryDep) -> Response:
+    """A tarball of a scoped package (``@scope/name/-/name-1.0.0.tgz``)."""
+    if not scope.startswith("@"):
+        raise responses.not_found()
+    lookup = PackageLookup(registry, f"{scope}/{name}")
+    return await _in_thread(lookup, responses.tarball_redirect, lookup, file)
+
+
 @router.get("/{name}")
 async def packument(name: str, request: Request, registry: RegistryDep) -> Response:
     """The packument of an unscoped package (abbreviated when the client asks for install-v1)."""
@@ -73,12 +90,18 @@ async def _answer(request: Request, lookup: PackageLookup, version: str | None) 
     (database reads, upstream calls)."""
     if (remembered := responses.from_memory(request, lookup, version)) is not None:
         return remembered
+    if version is None:
+        return await _in_thread(lookup, responses.packument_response, request, lookup)
+    return await _in_thread(lookup, responses.version_response, request, lookup, version)
+
+
+async def _in_thread(
+    lookup: PackageLookup, answer: Callable[..., Response], *args: Any
+) -> Response:
+    """``answer(*args)`` in the thread pool; a miss's store runs after the response."""
     after = lookup.registry.later
     try:
-        if version is None:
-            response = await run_in_threadpool(responses.packument_response, request, lookup)
-        else:
-            response = await run_in_threadpool(responses.version_response, request, lookup, version)
+        response = await run_in_threadpool(answer, *args)
     except Exception:
         if isinstance(after, AfterAnswer):  # the error's response will not run it
             await run_in_threadpool(after.run)

@@ -141,3 +141,19 @@ def test_npm_install_resolves_from_the_abbreviated_documents(npm: Npm, tmp_path:
     native = lock["packages"]["node_modules/native-addon"]
     assert native["hasInstallScript"] is True  # read from the install-v1 document
     assert native["os"] == ["linux", "darwin"]
+
+
+def test_npm_install_fetches_tarballs_through_pkgdex(npm: Npm, tmp_path: Path) -> None:
+    # npm asks its registry for tarballs the packument places on registry.npmjs.org
+    # (replace-registry-host's default); "always" does the same for the fake's, and pkgdex
+    # sends npm on to the upstream's tarball, which npm then checks against the integrity.
+    (tmp_path / "package.json").write_text('{"name": "app", "version": "1.0.0"}')
+    result = npm.run("install", "left-pad@1.3.0", "@pkgdex-test/scoped@1.0.0",
+                     "--replace-registry-host=always", "--prefix", str(tmp_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    installed = tmp_path / "node_modules"
+    assert json.loads((installed / "left-pad/package.json").read_text())["version"] == "1.3.0"
+    scoped = json.loads((installed / "@pkgdex-test/scoped/package.json").read_text())
+    assert scoped["version"] == "1.0.0"
+    assert f"{npm.registry}left-pad/-/left-pad-1.3.0.tgz" in result.stderr
+    assert f"{npm.registry}@pkgdex-test/scoped/-/scoped-1.0.0.tgz" in result.stderr

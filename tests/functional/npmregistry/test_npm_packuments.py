@@ -249,3 +249,62 @@ def test_version_etag_and_304(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
 def test_304_for_an_unknown_package_is_still_404(npm_client: NpmClient) -> None:
     response = npm_client().get(f"{BASE}/no-such-package", headers={"If-None-Match": "*"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "tarball"),
+    [
+        ("/left-pad/-/left-pad-1.3.0.tgz", "/left-pad/-/left-pad-1.3.0.tgz"),
+        ("/@pkgdex-test/scoped/-/scoped-1.0.0.tgz", "/@pkgdex-test/scoped/-/scoped-1.0.0.tgz"),
+        ("/@pkgdex-test%2fscoped/-/scoped-2.0.0-beta.1.tgz",
+         "/@pkgdex-test/scoped/-/scoped-2.0.0-beta.1.tgz"),
+    ],
+)  # fmt: skip
+def test_tarball_redirects_to_the_upstreams(
+    npm_client: NpmClient, fake_npm: FakeNpm, path: str, tarball: str
+) -> None:
+    response = npm_client().get(f"{BASE}{path}", follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == fake_npm.base_url + tarball
+    assert response.content == b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/left-pad/-/left-pad-9.9.9.tgz",  # no such version
+        "/left-pad/-/left-pad-latest.tgz",  # a dist-tag names no tarball
+        "/left-pad/-/other-1.3.0.tgz",  # another package's file name
+        "/left-pad/-/left-pad-1.3.0.tar",
+        "/left-pad/-/left-pad-.tgz",
+        "/no-such-package/-/no-such-package-1.0.0.tgz",
+        "/notascope/scoped/-/scoped-1.0.0.tgz",
+    ],
+)
+def test_tarball_that_no_version_lists_is_npms_404(npm_client: NpmClient, path: str) -> None:
+    response = npm_client().get(f"{BASE}{path}", follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found"}
+
+
+@pytest.mark.parametrize(
+    "tarball",
+    ["https://elsewhere.example/left-pad/-/evil-1.0.0.tgz", "file:///etc/left-pad-1.0.0.tgz",
+     "//left-pad-1.0.0.tgz", None],
+)  # fmt: skip
+def test_tarball_redirect_never_leaves_the_file_it_names(
+    npm_client: NpmClient, fake_npm: FakeNpm, tarball: str | None
+) -> None:
+    fake_npm.docs["left-pad"]["versions"]["1.0.0"]["dist"]["tarball"] = tarball
+    response = npm_client().get(f"{BASE}/left-pad/-/left-pad-1.0.0.tgz", follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found"}
+
+
+def test_tarball_of_a_stale_copy_still_redirects(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
+    client = npm_client(metadata_ttl_seconds=0)
+    assert client.get(f"{BASE}/left-pad").status_code == 200
+    fake_npm.fault = "500"
+    response = client.get(f"{BASE}/left-pad/-/left-pad-1.3.0.tgz", follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["x-pkgdex-stale"] == "1"
