@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from pkgdex.errors import ApiError, ResponseError
+from pkgdex.errors import ResponseError
 from pkgdex.metadata.pullthrough import STALE_HEADERS
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.npmregistry import decoded, parts
@@ -52,7 +52,7 @@ class PackageLookup:
         except PackageNotFoundError:
             raise not_found() from None
         except UpstreamError as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from exc
+            raise upstream_failed(exc) from exc
 
 
 def from_memory(request: Request, lookup: PackageLookup, version: str | None) -> Response | None:
@@ -101,7 +101,8 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     try:
         body = decoded.abbreviated_version(manifest) if abbreviated else manifest
     except pk.InvalidPackumentError as exc:
-        raise ApiError(502, "upstream_malformed", f"npm upstream: {exc}") from exc
+        message = f"npm upstream: {exc}"
+        raise upstream_failed(UpstreamError(502, "upstream_malformed", message)) from exc
     _remember(lookup, answer, variant, body)
     return _ok(answer, body, _etag(answer, variant), abbreviated)
 
@@ -186,6 +187,12 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 def not_found() -> ResponseError:
     return ResponseError(JSONResponse(NOT_FOUND, status_code=404))
+
+
+def upstream_failed(exc: UpstreamError) -> ResponseError:
+    """An upstream failure with nothing cached, in npm's error shape: npm prints the
+    ``error`` string after the status (an object would show as "[object Object]")."""
+    return ResponseError(JSONResponse({"error": exc.message}, status_code=exc.status))
 
 
 def bad_request(message: str) -> ResponseError:
