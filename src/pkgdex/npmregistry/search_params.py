@@ -1,4 +1,6 @@
-"""The query string of ``/-/v1/search``, checked: ``text`` required, ``size`` 1-250, ``from`` >= 0.
+"""The query string of ``/-/v1/search``, checked: ``text`` required, ``size`` 1 or more (a size
+over 250 is served 250, as the registry does: ``npm search --searchlimit=1000`` works), ``from``
+0 or more.
 
 npm also sends ``quality``, ``popularity`` and ``maintenance`` weights; pkgdex ranks by the name
 index's order and accepts them without using them.
@@ -26,12 +28,12 @@ def parse_search(params: Mapping[str, str]) -> SearchQuery:
     if len(text) > MAX_TEXT:
         raise InvalidSearchError(f"text must be at most {MAX_TEXT} characters")
     size = _integer(params, "size", DEFAULT_SIZE)
-    if not 1 <= size <= MAX_SIZE:
-        raise InvalidSearchError(f"size must be between 1 and {MAX_SIZE}")
+    if size < 1:
+        raise InvalidSearchError("size must be 1 or more")
     offset = _integer(params, "from", 0)
     if offset < 0:
         raise InvalidSearchError("from must be 0 or more")
-    return SearchQuery(text=text, size=size, offset=offset)
+    return SearchQuery(text=text, size=min(size, MAX_SIZE), offset=offset)
 
 
 def _integer(params: Mapping[str, str], key: str, default: int) -> int:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from pkgdex.index.jobs import load_index
-from pkgdex.npmregistry.search import CANDIDATES
+from pkgdex.npmregistry.search import CANDIDATES, MAX_SIZE
 from support.fake_npm import FakeNpm, NpmClient
 
 SEARCH = "/registry/npm/-/v1/search"
@@ -116,6 +116,15 @@ def test_size_and_from_page_the_ranking(searchable: TestClient) -> None:
         assert answer["total"] == len(EXPECTED_ORDER)
 
 
+def test_size_over_250_is_served_250(npm_client: NpmClient, engine: Engine, tmp_path: Path) -> None:
+    source = tmp_path / "many.tsv"
+    rows = [f"pkg{i:04d}\t1.0.0\t{i}\tx" for i in range(300)]
+    source.write_text("name\tversion\tdownloads_a_month\tsummary\n" + "\n".join(rows) + "\n")
+    load_index(engine, "npm", str(source))
+    answer = npm_client().get(SEARCH, params={"text": "pkg", "size": "1000"}).json()
+    assert len(answer["objects"]) == MAX_SIZE and answer["total"] == 300
+
+
 def test_popular_prefix_matches_first_however_many_there_are(
     npm_client: NpmClient, engine: Engine, tmp_path: Path
 ) -> None:
@@ -139,8 +148,8 @@ def test_popular_prefix_matches_first_however_many_there_are(
     [
         ({}, "text is required"),
         ({"text": "  "}, "text is required"),
-        ({"text": "pad", "size": "0"}, "size must be between 1 and 250"),
-        ({"text": "pad", "size": "251"}, "size must be between 1 and 250"),
+        ({"text": "pad", "size": "0"}, "size must be 1 or more"),
+        ({"text": "pad", "size": "-3"}, "size must be 1 or more"),
         ({"text": "pad", "size": "ten"}, "size must be an integer"),
         ({"text": "pad", "from": "-1"}, "from must be 0 or more"),
         ({"text": "x" * 300}, "text must be at most 256 characters"),
