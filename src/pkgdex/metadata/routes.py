@@ -6,8 +6,7 @@ The ``/pypi/ping``-style single-segment paths belong to the name index; these ar
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,20 +18,10 @@ from pkgdex.metadata import answers
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.responses import SIMPLE_CACHE, answer, answer_fast
 from pkgdex.metadata.simple import HTML, NotAcceptableError, choose_format
+from pkgdex.routing import get_and_head
 
 router = APIRouter(tags=["pypi-metadata"])
-Handler = TypeVar("Handler", bound=Callable[..., Any])
-
-
-def get(path: str, *, documented: bool = True) -> Callable[[Handler], Handler]:
-    """Answer GET and HEAD on ``path``, documenting only the GET (one operation id each)."""
-
-    def register(handler: Handler) -> Handler:
-        router.api_route(path, methods=["GET"], include_in_schema=documented)(handler)
-        router.api_route(path, methods=["HEAD"], include_in_schema=False)(handler)
-        return handler
-
-    return register
+get = get_and_head(router)
 
 
 async def get_pypi_cache(request: Request) -> PyPICache:  # async: no thread hop

@@ -26,6 +26,10 @@ class _Versions(Struct):
     dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
 
 
+class _Tags(Struct):
+    dist_tags: dict[str, str] = field(default_factory=dict, name="dist-tags")
+
+
 class _CardSource(Struct):
     """The top-level fields ``cards.search_card`` reads (absent ones stay absent)."""
 
@@ -44,6 +48,7 @@ class _CardSource(Struct):
 
 _versions_decoder = msgspec.json.Decoder(_Versions)
 _card_decoder = msgspec.json.Decoder(_CardSource)
+_tags_decoder = msgspec.json.Decoder(_Tags)
 _CARD_FIELDS = ("time", "description", "keywords", "homepage", "repository", "bugs",
                 "maintainers", "license")  # fmt: skip
 
@@ -56,6 +61,11 @@ def version_json(body: bytes, version_or_tag: str) -> bytes | None:
     if manifest is None and (tagged := doc.dist_tags.get(version_or_tag)) is not None:
         manifest = doc.versions.get(tagged)
     return None if manifest is None else bytes(manifest)
+
+
+def dist_tags(body: bytes) -> dict[str, str]:
+    """The packument's dist-tags (tag -> version)."""
+    return _tags_decoder.decode(body).dist_tags
 
 
 def tarball_url(body: bytes, version: str) -> str | None:

@@ -107,6 +107,15 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     return _ok(answer, body, _etag(answer, variant), abbreviated)
 
 
+def dist_tags_response(lookup: PackageLookup) -> Response:
+    """``npm dist-tag ls``: the package's dist-tags alone."""
+    answer = lookup("doc")
+    assert answer.stored.body is not None
+    headers = {"Cache-Control": CACHE_CONTROL, **_stale(answer)}
+    body = dumps(parts.dist_tags(answer.stored.body))
+    return Response(body, media_type=FULL_TYPE, headers=headers)
+
+
 def tarball_redirect(lookup: PackageLookup, file: str) -> Response:
     """A tarball, as npm asks pkgdex for it: pkgdex hosts none, so the answer is a redirect
     to the upstream's URL for it (``dist.tarball``).
@@ -123,9 +132,7 @@ def tarball_redirect(lookup: PackageLookup, file: str) -> Response:
     url = parts.tarball_url(answer.stored.body, version)
     if url is None or not _names_file(url, file):
         raise not_found()
-    headers = {"Location": url, "Cache-Control": CACHE_CONTROL}
-    if answer.stale:
-        headers.update(STALE_HEADERS)
+    headers = {"Location": url, "Cache-Control": CACHE_CONTROL, **_stale(answer)}
     return Response(status_code=302, headers=headers)
 
 
@@ -163,10 +170,11 @@ def _not_modified(request: Request, lookup: PackageLookup, variant: str) -> Resp
 
 
 def _headers(answer: Answer, etag: str) -> dict[str, str]:
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
-    if answer.stale:
-        headers.update(STALE_HEADERS)
-    return headers
+    return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept", **_stale(answer)}
+
+
+def _stale(answer: Answer) -> dict[str, str]:
+    return STALE_HEADERS if answer.stale else {}
 
 
 def _ok(answer: Answer, body: bytes, etag: str, abbreviated: bool) -> Response:

@@ -20,37 +20,55 @@ from pkgdex.npmregistry.responses import PackageLookup
 from pkgdex.npmregistry.search import SearchQuery, search
 from pkgdex.npmregistry.search_params import InvalidSearchError, parse_search
 from pkgdex.npmregistry.services import NpmRegistry
+from pkgdex.routing import get_and_head
 
 router = APIRouter(prefix="/registry/npm", tags=["npm-registry"])
+get = get_and_head(router)
 RegistryDep = Annotated[NpmRegistry, Depends(NpmRegistry.from_request)]
 
 
-@router.get("/-/ping")
+@get("/-/ping")
 def ping() -> Response:
     """npm ping: the registry answers."""
     return responses.json_response({})
 
 
-@router.get("/-/v1/search")
+@get("/-/v1/search")
 def search_packages(request: Request, conn: ConnectionDep) -> Response:
     """npm search over the name index: ranked exact > prefix > contains, then by downloads."""
     return responses.json_response(search(conn, _search_query(request)))
 
 
-@router.get("/-/{endpoint:path}")
+@get("/-/package/{name}/dist-tags")
+async def dist_tags(name: str, registry: RegistryDep) -> Response:
+    """``npm dist-tag ls NAME``: the package's dist-tags."""
+    lookup = PackageLookup(registry, name)
+    return await _in_thread(lookup, responses.dist_tags_response, lookup)
+
+
+@get("/-/package/{scope}/{name}/dist-tags")
+async def scoped_dist_tags(scope: str, name: str, registry: RegistryDep) -> Response:
+    """``npm dist-tag ls @scope/name`` (npm escapes the slash; both spellings arrive here)."""
+    if not scope.startswith("@"):
+        raise responses.not_found()
+    lookup = PackageLookup(registry, f"{scope}/{name}")
+    return await _in_thread(lookup, responses.dist_tags_response, lookup)
+
+
+@get("/-/{endpoint:path}")
 def other_registry_endpoint(endpoint: str) -> Response:
     """``/-/...`` names registry endpoints, never packages: those pkgdex lacks are npm's 404."""
     raise responses.not_found()
 
 
-@router.get("/{name}/-/{file}")
+@get("/{name}/-/{file}")
 async def tarball(name: str, file: str, registry: RegistryDep) -> Response:
     """A tarball of an unscoped package: a redirect to the upstream's URL for it."""
     lookup = PackageLookup(registry, name)
     return await _in_thread(lookup, responses.tarball_redirect, lookup, file)
 
 
-@router.get("/{scope}/{name}/-/{file}")
+@get("/{scope}/{name}/-/{file}")
 async def scoped_tarball(scope: str, name: str, file: str, registry: RegistryDep) -> Response:
     """A tarball of a scoped package (``@scope/name/-/name-1.0.0.tgz``)."""
     if not scope.startswith("@"):
@@ -59,13 +77,13 @@ async def scoped_tarball(scope: str, name: str, file: str, registry: RegistryDep
     return await _in_thread(lookup, responses.tarball_redirect, lookup, file)
 
 
-@router.get("/{name}")
+@get("/{name}")
 async def packument(name: str, request: Request, registry: RegistryDep) -> Response:
     """The packument of an unscoped package (abbreviated when the client asks for install-v1)."""
     return await _answer(request, PackageLookup(registry, name), None)
 
 
-@router.get("/{first}/{second}")
+@get("/{first}/{second}")
 async def packument_or_version(
     first: str, second: str, request: Request, registry: RegistryDep
 ) -> Response:
@@ -75,7 +93,7 @@ async def packument_or_version(
     return await _answer(request, PackageLookup(registry, first), second)
 
 
-@router.get("/{scope}/{name}/{version}")
+@get("/{scope}/{name}/{version}")
 async def scoped_version(
     scope: str, name: str, version: str, request: Request, registry: RegistryDep
 ) -> Response:

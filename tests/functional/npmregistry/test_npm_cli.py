@@ -157,3 +157,9 @@ def test_npm_install_fetches_tarballs_through_pkgdex(npm: Npm, tmp_path: Path) -
     assert scoped["version"] == "1.0.0"
     assert f"{npm.registry}left-pad/-/left-pad-1.3.0.tgz" in result.stderr
     assert f"{npm.registry}@pkgdex-test/scoped/-/scoped-1.0.0.tgz" in result.stderr
+
+
+def test_npm_dist_tag_ls(npm: Npm) -> None:
+    result = npm.run("dist-tag", "ls", "@pkgdex-test/scoped")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["latest: 1.1.0", "next: 2.0.0-beta.1"]

