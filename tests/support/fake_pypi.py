@@ -320,6 +320,13 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 self._drip()
             elif fault == "drip-stall":
                 self._drip(stall_after=8)
+            elif fault == "drip-headers":
+                self._drip_headers()
+            elif fault == "bad-gzip":  # says gzip, sends bytes that are not
+                gzip_header = {"Content-Encoding": "gzip"}
+                self._send_raw(200, b"\x1f\x8b\x08\x00not gzip at all", gzip_header)
+            elif fault == "redirect-loop":
+                self._send_raw(302, b"", {"Location": self.path})
             else:
                 self._send(*fake.answer(self.path))
 
@@ -352,6 +359,25 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
             while sent < TWO_GB:
                 self.wfile.write(chunk)
                 sent += len(chunk)
+
+        def _send_raw(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for key, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _drip_headers(self) -> None:
+            """The status line, then a header a byte every 50 ms, for ``slow_seconds``."""
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+            self.wfile.flush()
+            ends = time.monotonic() + fake.slow_seconds
+            while time.monotonic() < ends:
+                self.wfile.write(b"a")
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.close_connection = True
 
         def _drip(self, stall_after: int | None = None) -> None:
             body = orjson.dumps({"info": {}, "releases": {}}) + b" " * 200

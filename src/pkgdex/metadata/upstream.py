@@ -1,9 +1,10 @@
 """The one HTTP client pkgdex uses to reach package registries (PyPI and npm).
 
-Every upstream call goes through :meth:`Upstream.get_json`, so the rules that keep pkgdex
-answering when a registry misbehaves live in one place: a total deadline (a registry that drips
-bytes cannot hold a worker), a size cap checked while streaming (a registry that announces or
-sends gigabytes is cut off early), strict JSON parsing, and offline mode.
+Every upstream call goes through :meth:`Upstream.get_bytes`, so the rules that keep pkgdex
+answering when a registry misbehaves live in one place: a total deadline, headers included (a
+registry that drips bytes cannot hold a worker or a connection: ``deadline.py``), a size cap
+checked while streaming (a registry that announces or sends gigabytes is cut off early), every
+httpx failure turned into a clear 502 or 504, strict JSON parsing, and offline mode.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import orjson
 from fastapi import Depends, Request
 
 from pkgdex.config import Settings
+from pkgdex.metadata import deadline
 
 USER_AGENT = "pkgdex/0.1 (+https://github.com/pkgdex/pkgdex)"
 NOT_FOUND_STATUSES = frozenset({404, 410})
@@ -34,6 +36,12 @@ class UpstreamError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+    @property
+    def upstream_down(self) -> bool:
+        """Whether the upstream itself failed (no answer, or an error status), rather than
+        sent one unusable document: only then are other requests spared from asking it."""
+        return self.code in ("upstream_timeout", "upstream_unreachable", "upstream_error")
 
 
 class UpstreamNotFound(Exception):  # noqa: N818 (the name npmregistry codes against)
@@ -88,12 +96,12 @@ class Upstream:
     def from_settings(cls, settings: Settings) -> Upstream:
         client = httpx.Client(
             timeout=httpx.Timeout(settings.upstream_timeout_seconds),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            limits=httpx.Limits(max_connections=MAX_TRANSFERS, max_keepalive_connections=16),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=True,
         )
         return cls(
-            client,
+            deadline.with_deadlines(client),
             timeout=settings.upstream_timeout_seconds,
             max_bytes=settings.upstream_max_bytes,
             offline=settings.offline,
@@ -149,13 +157,22 @@ class Upstream:
         if transfer.give_up.is_set():  # waited for a free worker past the deadline
             raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out")
         try:
-            with self.client.stream("GET", url, headers=transfer.headers) as response:
+            with (
+                deadline.until(transfer.deadline),
+                self.client.stream("GET", url, headers=transfer.headers) as response,
+            ):
                 body = self._read_body(response, transfer)
         except httpx.TimeoutException as exc:
             raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out") from exc
         except httpx.TransportError as exc:
             message = f"{_host(url)} is unreachable ({exc.__class__.__name__})"
             raise UpstreamError(502, "upstream_unreachable", message) from exc
+        except httpx.DecodingError as exc:
+            message = f"{_host(url)} sent a body that does not decode ({exc})"
+            raise UpstreamError(502, "upstream_malformed", message) from exc
+        except httpx.HTTPError as exc:  # too many redirects, and any other protocol fault
+            message = f"{_host(url)} could not be asked ({exc.__class__.__name__}: {exc})"
+            raise UpstreamError(502, "upstream_error", message) from exc
         return response, body
 
     def _read_body(self, response: httpx.Response, transfer: _Transfer) -> bytes:

@@ -75,6 +75,9 @@ FAULTS = [
     ("malformed", 502, "upstream_malformed"),
     ("huge", 502, "upstream_too_large"),
     ("huge-chunked", 502, "upstream_too_large"),
+    ("drip-headers", 504, "upstream_timeout"),
+    ("bad-gzip", 502, "upstream_malformed"),
+    ("redirect-loop", 502, "upstream_error"),
 ]
 
 
@@ -257,3 +260,4 @@ def test_after_an_upstream_failure_stale_copies_are_served_without_waiting(
         assert client.get(path).headers["x-pkgdex-stale"] == "1"
     assert time.monotonic() - started < 0.4
     assert fake.total() == asked  # not asked again during the back-off
+

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from pkgdex.config import Settings
-from pkgdex.metadata.upstream import Upstream, UpstreamError, UpstreamNotFound
+from pkgdex.metadata.upstream import MAX_TRANSFERS, Upstream, UpstreamError, UpstreamNotFound
 from support.fake_pypi import FakePyPI, big_project, refused_url
 
 
@@ -139,3 +140,50 @@ def test_a_stall_after_some_bytes_still_ends_at_the_deadline(fake: FakePyPI) -> 
     client.close()
     assert caught.value.code == "upstream_timeout"
     assert elapsed < 0.75
+
+
+def test_headers_dripping_stop_at_the_deadline_and_free_their_connection(fake: FakePyPI) -> None:
+    # A byte of headers every 50 ms: httpx's per-read timeout never fires. More such transfers
+    # than the client has connections, then a healthy request: it must not wait for one.
+    fake.fault, fake.slow_seconds = "drip-headers", 30
+    client = Upstream.from_settings(settings(upstream_timeout_seconds=0.5))
+    url = f"{fake.url}/pypi/sampleproject/json"
+    started = time.monotonic()
+    with ThreadPoolExecutor(MAX_TRANSFERS + 8) as pool:
+        failures = list(pool.map(lambda _: _code_of(client, url), range(MAX_TRANSFERS + 8)))
+    assert failures == ["upstream_timeout"] * (MAX_TRANSFERS + 8)
+    assert time.monotonic() - started < 3
+    fake.fault = None
+    started = time.monotonic()
+    assert client.get_json(url).status == 200
+    assert time.monotonic() - started < 0.4
+    client.close()
+
+
+def _code_of(client: Upstream, url: str) -> str:
+    try:
+        client.get_json(url)
+    except UpstreamError as exc:
+        return exc.code
+    return "answered"
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [("bad-gzip", "upstream_malformed", "does not decode"),
+     ("redirect-loop", "upstream_error", "TooManyRedirects")],
+)  # fmt: skip
+def test_every_httpx_failure_is_a_clear_502(
+    fake: FakePyPI, upstream: Upstream, fault: str, code: str, words: str
+) -> None:
+    fake.fault = fault
+    with pytest.raises(UpstreamError) as caught:
+        upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+    assert (caught.value.status, caught.value.code) == (502, code)
+    assert words in caught.value.message
+
+
+def test_close_twice_is_harmless() -> None:
+    client = Upstream.from_settings(settings())
+    client.close()
+    client.close()
