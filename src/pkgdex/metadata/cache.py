@@ -116,11 +116,13 @@ class PyPICache:
             return copy, True
         try:
             fresh = self.flight.do(f"pypi:{name}", lambda: self._refresh_miss(name, state))
-        except UpstreamError:
-            # Serve stale copies at once for a while instead of making every request wait
-            # for a failing upstream again (at most the TTL: a TTL of 0 asks every time).
-            backoff = min(UPSTREAM_BACKOFF_SECONDS, self.policy.ttl)
-            self._upstream_down_until = time.monotonic() + backoff
+        except UpstreamError as exc:
+            if exc.upstream_down:
+                # Serve stale copies at once for a while instead of making every request wait
+                # for a failing upstream again (at most the TTL: a TTL of 0 asks every time).
+                # Not for one unusable document: other projects' answers may be fine.
+                backoff = min(UPSTREAM_BACKOFF_SECONDS, self.policy.ttl)
+                self._upstream_down_until = time.monotonic() + backoff
             if copy is not None:
                 return copy, True
             raise

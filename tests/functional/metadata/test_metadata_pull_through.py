@@ -261,3 +261,22 @@ def test_after_an_upstream_failure_stale_copies_are_served_without_waiting(
     assert time.monotonic() - started < 0.4
     assert fake.total() == asked  # not asked again during the back-off
 
+
+@pytest.mark.parametrize(("fault", "spared"), [("status", True), ("malformed", False)])
+def test_only_an_upstream_that_is_down_spares_other_projects_from_asking(
+    pypi_client: PyPIClient, fake: FakePyPI, fault: str, spared: bool
+) -> None:
+    # A failing upstream is not asked again for a while; one unusable document says nothing
+    # about the others, which are still asked for (and may well be fine).
+    client = pypi_client(metadata_ttl_seconds=1)
+    client.get(PROJECT)
+    client.get("/pypi/only-pre/json")
+    time.sleep(1.1)  # both stale now
+    fake.fault = fault
+    assert client.get(PROJECT).headers["x-pkgdex-stale"] == "1"
+    fake.fault = None
+    asked = fake.count("/pypi/only-pre/json")
+    answer = client.get("/pypi/only-pre/json")
+    assert answer.status_code == 200
+    assert fake.count("/pypi/only-pre/json") == asked + (0 if spared else 1)
+    assert ("x-pkgdex-stale" in answer.headers) is spared
