@@ -19,7 +19,12 @@ HTML = "text/html"
 V1_HTML = "application/vnd.pypi.simple.v1+html"
 V1_JSON = "application/vnd.pypi.simple.v1+json"
 OFFERS = (HTML, V1_HTML, V1_JSON)
-FORMATS = {"html": HTML, "json": V1_JSON, **{offer: offer for offer in OFFERS}}
+# PEP 691's meta-version: "latest" names the newest version of the API the server has.
+LATEST = {
+    "application/vnd.pypi.simple.latest+html": V1_HTML,
+    "application/vnd.pypi.simple.latest+json": V1_JSON,
+}
+FORMATS = {"html": HTML, "json": V1_JSON, **{offer: offer for offer in OFFERS}, **LATEST}
 
 
 class NotAcceptableError(ValueError):
@@ -52,8 +57,8 @@ def _quality(accept: str, offer: str) -> float:
     offer_type, offer_sub = offer.split("/")
     best_specificity, best_q = -1, 0.0
     for item in accept.split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        kind, _, sub = media.lower().partition("/")
+        media, *params = (part.strip().lower() for part in item.split(";"))
+        kind, _, sub = LATEST.get(media, media).partition("/")
         if kind == "*" and sub in ("*", ""):
             specificity = 0
         elif kind == offer_type and sub == "*":

@@ -23,6 +23,11 @@ from pkgdex.metadata.simple import HTML, V1_HTML, V1_JSON, NotAcceptableError, c
         ("application/xml", "json", V1_JSON),
         (None, " HTML ", HTML),
         (None, V1_HTML, V1_HTML),
+        # PEP 691's meta-version, answered with the version it stands for.
+        ("application/vnd.pypi.simple.latest+json", None, V1_JSON),
+        ("application/vnd.pypi.simple.latest+html", None, V1_HTML),
+        ("application/vnd.pypi.simple.latest+json;q=0.2, text/html;q=0.1", None, V1_JSON),
+        (None, "application/vnd.pypi.simple.latest+json", V1_JSON),
     ],
 )
 def test_choose_format(accept: str | None, requested: str | None, expected: str) -> None:
