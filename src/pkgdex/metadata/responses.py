@@ -63,9 +63,18 @@ def _answer(
     except UpstreamError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
     if isinstance(outcome, Redirect):
-        headers = {**CORS_HEADERS, "Location": outcome.location}
-        return Response(status_code=outcome.status, headers=headers)
+        return moved(request, outcome.location, outcome.status, CORS_HEADERS)
     return respond(request, outcome, media_type, cache_control, vary)
+
+
+def moved(
+    request: Request, path: str, status: int = 301, headers: dict[str, str] | None = None
+) -> Response:
+    """A redirect to ``path`` that keeps the request's query string, as pypi.org's do
+    (``?format=`` chooses the Simple API's form)."""
+    query = request.url.query
+    location = f"{path}?{query}" if query else path
+    return Response(status_code=status, headers={**(headers or {}), "Location": location})
 
 
 async def answer_fast(

@@ -7,6 +7,7 @@ The ``/pypi/ping``-style single-segment paths belong to the name index; these ar
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,7 +17,7 @@ from starlette.routing import Route
 from pkgdex.deps import ConnectionDep
 from pkgdex.metadata import answers
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.responses import SIMPLE_CACHE, answer, answer_fast
+from pkgdex.metadata.responses import SIMPLE_CACHE, answer, answer_fast, moved
 from pkgdex.metadata.simple import HTML, NotAcceptableError, choose_format
 from pkgdex.routing import get_and_head
 
@@ -132,13 +133,14 @@ async def simple_project(
 
 
 @get("/simple", documented=False)
-def simple_index_slash() -> Response:
-    return Response(status_code=301, headers={"Location": "/simple/"})
+def simple_index_slash(request: Request) -> Response:
+    return moved(request, "/simple/")
 
 
 @get("/simple/{project}", documented=False)
-def simple_project_slash(project: str) -> Response:
-    return Response(status_code=301, headers={"Location": f"/simple/{canonicalize_name(project)}/"})
+def simple_project_slash(project: str, request: Request) -> Response:
+    """The slash appended (and the name normalised, escaped: any text may arrive here)."""
+    return moved(request, f"/simple/{quote(canonicalize_name(project), safe='')}/")
 
 
 def _negotiate(request: Request, requested: str | None) -> str | Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from support.fake_pypi import FakePyPI
@@ -128,6 +129,42 @@ def test_redirects_to_the_normalised_url(pypi_client: PyPIClient) -> None:
     ]:
         response = client.get(path, follow_redirects=False)
         assert (response.status_code, response.headers["location"]) == (301, location), path
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/simple/SampleProject/?format=json", "/simple/sampleproject/?format=json"),
+        ("/simple/sampleproject?format=json", "/simple/sampleproject/?format=json"),
+        ("/simple?x=1", "/simple/?x=1"),
+        ("/simple/a%20b", "/simple/a%20b/"),
+        ("/simple/a%3Fb", "/simple/a%3Fb/"),
+        ("/simple/a%23b", "/simple/a%23b/"),
+        ("/simple/a%0d%0aX:%201", "/simple/a%0D%0Ax%3A%201/"),
+        ("/simple/%E2%98%83", "/simple/%E2%98%83/"),
+        ("/simple/%C3%A9t%C3%A9", "/simple/%C3%A9t%C3%A9/"),
+    ],
+)
+def test_redirects_escape_the_name_and_keep_the_query(
+    pypi_client: PyPIClient, path: str, location: str
+) -> None:
+    # Any text may arrive as a name: the Location is always one URL, and never another project.
+    response = pypi_client().get(path, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (301, location)
+
+
+def test_redirect_with_format_lands_on_that_format(pypi_client: PyPIClient) -> None:
+    response = pypi_client().get("/simple/SampleProject", params={"format": V1_JSON})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(V1_JSON)
+
+
+def test_json_api_redirect_keeps_the_query(pypi_client: PyPIClient) -> None:
+    response = pypi_client().get("/pypi/SampleProject/json?x=1", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (
+        301,
+        "/pypi/sampleproject/json?x=1",
+    )
 
 
 def test_unknown_project_is_404(pypi_client: PyPIClient) -> None:
