@@ -14,7 +14,7 @@ from operator import methodcaller
 from typing import Any, Protocol, TypeVar
 
 from packaging.utils import canonicalize_version
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 OrderKey = tuple[int, Version | None, str]
 
@@ -34,7 +34,7 @@ def order_key(version: str) -> OrderKey:
     """Sort key: invalid versions first (by text), then PEP 440 order."""
     try:
         return (1, Version(version), version)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number past the 4,300 digits int() reads
         return (0, None, version)
 
 
@@ -191,4 +191,7 @@ def find_version(releases: Sequence[R], wanted: str) -> R | None:
 
 @lru_cache(maxsize=65536)
 def _canonical(version: str) -> str:
-    return canonicalize_version(version)
+    try:
+        return canonicalize_version(version)
+    except ValueError:  # a number past the 4,300 digits int() reads: matches only itself
+        return version

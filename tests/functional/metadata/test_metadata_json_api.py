@@ -135,6 +135,8 @@ NOT_FOUND = [
     "/pypi/sampleproject/9.9.9/json",
     "/pypi/-bad-name-/json",
     "/pypi/sampleproject/latest-stable-ish/json",
+    "/pypi/sampleproject/" + "9" * 4301 + "/json",  # more digits than int() reads
+    "/pypi/sampleproject/1." + "9" * 5000 + "/json",
 ]
 
 
