@@ -19,7 +19,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from pkgdex.metadata.models import NAME_MAX_LENGTH, VERSION_MAX_LENGTH
+from pkgdex.metadata.models import BIGINT_MAX, NAME_MAX_LENGTH, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, dumps, make_etag, release_info
 from pkgdex.metadata.versions import newest_first, pick_latest_version
@@ -53,7 +53,7 @@ def read(data: Any, name: str) -> Canonical | None:
     serial: Any = data.get("last_serial", 0)
     if not info_ok(info, name) or type(releases) is not dict or type(urls) is not list:
         return None
-    if type(serial) is not int or serial < 0:
+    if type(serial) is not int or not 0 <= serial <= BIGINT_MAX:
         return None
     own = _release(urls)
     if own is None:
@@ -161,7 +161,7 @@ def _entry(f: dict[str, Any]) -> Entry | None:
         and url
         and len(packagetype) <= 32
         and len(python_version) <= 64
-        and (size is None or size >= 0)
+        and (size is None or 0 <= size <= BIGINT_MAX)
         and _TEXT.issuperset(map(type, digests.values()))
         and _core_metadata_ok(f.get("core_metadata"))
     ):

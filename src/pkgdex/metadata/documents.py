@@ -12,7 +12,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pkgdex.metadata.models import NAME_MAX_LENGTH, VERSION_MAX_LENGTH
+from pkgdex.metadata.models import BIGINT_MAX, NAME_MAX_LENGTH, VERSION_MAX_LENGTH
 
 
 class MalformedDocumentError(ValueError):
@@ -29,7 +29,7 @@ class FileDoc(BaseModel):
     packagetype: str = Field("", max_length=32)
     python_version: str = Field("", max_length=64)
     requires_python: str | None = None
-    size: int | None = Field(None, ge=0)
+    size: int | None = Field(None, ge=0, le=BIGINT_MAX)
     upload_time_iso_8601: datetime | None = None
     upload_time: datetime | None = None
     digests: dict[str, str | None] = Field(default_factory=dict)
@@ -38,6 +38,17 @@ class FileDoc(BaseModel):
     yanked_reason: str | None = None
     comment_text: str | None = None
     core_metadata: dict[str, str] | bool | None = None
+
+    @field_validator("upload_time_iso_8601", "upload_time")
+    @classmethod
+    def _in_utc_range(cls, value: datetime | None) -> datetime | None:
+        """A time with an offset must still be a time in UTC (year 1 at +23:59 is not)."""
+        if value is not None and value.tzinfo is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("upload time out of range in UTC") from None
+        return value
 
     def uploaded_utc(self) -> datetime | None:
         """The upload time as naive UTC (how pypi.org formats it back out)."""
@@ -68,7 +79,7 @@ class PyPIDocument(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     info: InfoDoc
-    last_serial: int = Field(0, ge=0)
+    last_serial: int = Field(0, ge=0, le=BIGINT_MAX)
     releases: dict[str, list[FileDoc]] | None = None
     urls: list[FileDoc] = Field(default_factory=list)
     info_raw: dict[str, Any] = Field(default_factory=dict, exclude=True)

@@ -33,7 +33,7 @@ import orjson
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from pkgdex.metadata import canonical
-from pkgdex.metadata.models import VERSION_MAX_LENGTH
+from pkgdex.metadata.models import BIGINT_MAX, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import ProjectState
 from pkgdex.metadata.render import Rendered, make_etag
 from pkgdex.metadata.versions import pick_latest_version
@@ -52,7 +52,6 @@ _DAY = (
 )
 _ISO = rf"{_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{{6}})?Z"
 _ISO_TIMES = re.compile(rf"(?:{_ISO}\n)*{_ISO}").fullmatch  # times joined by newlines
-BIGINT_MAX = 2**63 - 1  # the size column's range
 Text = Annotated[str, Meta(min_length=1)]  # "" would be rendered back as null
 Version = Annotated[str, Meta(min_length=1, max_length=VERSION_MAX_LENGTH)]
 

@@ -27,6 +27,7 @@ from pkgdex.db import metadata
 
 NAME_MAX_LENGTH = 255
 VERSION_MAX_LENGTH = 255
+BIGINT_MAX = 2**63 - 1  # the range of the serial and size columns
 
 metadata_projects = Table(
     "metadata_projects",

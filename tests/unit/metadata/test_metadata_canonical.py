@@ -122,6 +122,8 @@ NOT_CANONICAL: dict[str, Change] = {
     "summary as a number": lambda d: d["info"].update(summary=5),
     "size as a float": lambda d: _file(d).update(size=12.0),
     "negative size": lambda d: _file(d).update(size=-1),
+    "size past the column": lambda d: _file(d).update(size=2**63),
+    "serial past the column": lambda d: d.update(last_serial=2**63),
     "yanked as text": lambda d: _file(d).update(yanked="yes"),
     "no filename": lambda d: _file(d).pop("filename"),
     "a digest as a number": lambda d: _file(d)["digests"].update(md5=5),

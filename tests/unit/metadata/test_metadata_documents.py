@@ -15,6 +15,11 @@ def sample() -> dict[str, Any]:
     return standard_projects()[0].doc()
 
 
+def _first(data: dict[str, Any]) -> dict[str, Any]:
+    first: dict[str, Any] = data["releases"]["1.0.0"][0]
+    return first
+
+
 def test_a_project_document() -> None:
     doc = parse_document(sample(), expected_name="sampleproject")
     assert doc.is_project
@@ -47,6 +52,10 @@ def test_upload_time_without_zone_is_utc() -> None:
         (lambda d: d["info"].pop("version"), "info.version"),
         (lambda d: d["info"].update(name=""), "info.name"),
         (lambda d: d.update(last_serial=-1), "last_serial"),
+        (lambda d: d.update(last_serial=2**63), "last_serial"),  # past the store's column
+        (lambda d: d["releases"]["1.0.0"][0].update(size=2**63), "size"),
+        (lambda d: _first(d).update(upload_time_iso_8601="0001-01-01T00:00:00+23:59"), "in UTC"),
+        (lambda d: _first(d).update(upload_time="9999-12-31T23:59:59-23:59"), "in UTC"),
         (lambda d: d.update(releases=[]), "releases"),
         (lambda d: d["releases"]["1.0.0"][0].update(size="big"), "size"),
         (lambda d: d["releases"]["1.0.0"][0].pop("url"), "url"),
