@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 console = Console(stderr=True, soft_wrap=True)  # paths in messages stay whole
 EXIT_BAD_INPUT = 2
-EXIT_SYNC_FAILED = 1
+EXIT_SYNC_FAILED = 1  # also an import that failed while writing
 
 
 @app.command("import")
@@ -41,6 +41,10 @@ def import_command(
             console.print(f"... and {more} more")
         console.print("[red]nothing was imported[/red]")
         raise typer.Exit(EXIT_BAD_INPUT) from exc
+    except Exception as exc:  # while writing: the one transaction was rolled back
+        console.print(f"[red]could not store the documents:[/red] {exc.__class__.__name__}: {exc}")
+        console.print("[red]nothing was imported[/red]")
+        raise typer.Exit(EXIT_SYNC_FAILED) from exc
     finally:
         engine.dispose()
     console.print(

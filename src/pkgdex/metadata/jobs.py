@@ -2,13 +2,15 @@
 
 ``import_documents`` fills an air-gapped mirror from files: PyPI JSON API documents are stored
 here, npm packuments are handed to the npm registry domain. The import checks every document
-before writing any, so a bad line leaves the store as it was.
+before writing any and writes them all in one transaction, so a bad line, or a failure while
+writing, leaves the store as it was.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import IO, Any
 
 import orjson
 from packaging.utils import canonicalize_name
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from pkgdex.index.jobs import record_seen
 from pkgdex.metadata import demo, services
@@ -59,23 +61,32 @@ def tell_name_index(engine: Engine, doc: PyPIDocument) -> None:
 
 def import_documents(engine: Engine, path: Path) -> ImportReport:
     """Import every document under ``path`` (a directory of ``.json[.gz]`` files, or one
-    ``.json``/``.jsonl`` file, gzip allowed). Raises :class:`ImportRejectedError` listing the bad
-    documents without writing anything."""
-    problems = [problem for _, _, problem in _checked(path) if problem]
+    ``.json``/``.jsonl`` file, gzip allowed) in one transaction: all or nothing. Raises
+    :class:`ImportRejectedError` listing the bad documents (or saying there were none) without
+    writing anything; a failure while storing rolls every document back."""
+    problems, found = [], 0
+    for _, _, problem in _checked(path):
+        found += 1
+        if problem:
+            problems.append(problem)
+    if not found:
+        problems.append(f"{path}: no .json, .jsonl or .ndjson documents (gzip allowed) found")
     if problems:
         raise ImportRejectedError(problems)
     report = ImportReport()
-    pypi_docs: list[PyPIDocument] = []
-    for kind, doc, _ in _checked(path):
-        if kind == "npm":
-            _import_packument(engine, doc)
-            report.npm += 1
-        else:
-            pypi_docs.append(doc)
-            if len(pypi_docs) >= 200:
-                _store_pypi(engine, pypi_docs, report)
-                pypi_docs = []
-    _store_pypi(engine, pypi_docs, report)
+    seen: list[tuple[str, str, str | None, str | None]] = []  # for the name index, once stored
+    with engine.begin() as conn:
+        for kind, doc, _ in _checked(path):
+            if kind == "npm":
+                seen.append(("npm", *_store_packument(conn, doc)))
+                report.npm += 1
+                continue
+            report.pypi += 1
+            if services.store_document(conn, doc, fetched_at=time.time()).is_new:
+                report.new_projects.append(doc.info.name)
+                seen.append(("pypi", doc.info.name, doc.info.version, doc.info.summary))
+    for ecosystem, name, version, summary in seen:
+        _tell_name_index(engine, ecosystem, name, version, summary)
     return report
 
 
@@ -100,8 +111,6 @@ def load_demo(engine: Engine) -> None:
 
 
 def _store_pypi(engine: Engine, docs: list[PyPIDocument], report: ImportReport) -> None:
-    if not docs:
-        return
     new: list[PyPIDocument] = []
     with engine.begin() as conn:
         for doc in docs:
@@ -110,10 +119,18 @@ def _store_pypi(engine: Engine, docs: list[PyPIDocument], report: ImportReport) 
     report.pypi += len(docs)
     for doc in new:
         report.new_projects.append(doc.info.name)
-        try:
-            tell_name_index(engine, doc)
-        except Exception:  # the name index is a courtesy; the import itself succeeded
-            log.exception("could not record %s in the name index", doc.info.name)
+        _tell_name_index(engine, "pypi", doc.info.name, doc.info.version, doc.info.summary)
+
+
+def _tell_name_index(
+    engine: Engine, ecosystem: str, name: str, version: str | None, summary: str | None
+) -> None:
+    if version is None:  # a packument with no latest version: nothing to tell
+        return
+    try:
+        record_seen(engine, ecosystem, name, version, summary)
+    except Exception:  # the name index is a courtesy; the import itself succeeded
+        log.exception("could not record %s in the name index", name)
 
 
 def _checked(path: Path) -> Iterator[tuple[str, Any, str | None]]:
@@ -138,22 +155,38 @@ class _Unreadable:
 
 def _documents(path: Path) -> Iterator[tuple[str, Any]]:
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_json_file(p))
-        for file in files:
-            yield from _file_documents(file)
+        for file in _json_files(path):
+            if isinstance(file, _Unreadable):
+                yield str(path), file
+            else:
+                yield from _file_documents(file)
     elif path.is_file():
         yield from _file_documents(path)
     else:
         yield str(path), _Unreadable("no such file or directory")
 
 
+def _json_files(root: Path) -> list[Any]:
+    """The document files under ``root``, in order, and an ``_Unreadable`` for each directory
+    that could not be listed (``rglob`` would skip it silently)."""
+    found: list[Any] = []
+
+    def unlisted(error: OSError) -> None:
+        found.append(_Unreadable(f"cannot list {error.filename}: {error.strerror}"))
+
+    for folder, _, names in os.walk(root, onerror=unlisted):
+        found.extend(Path(folder, n) for n in names if _is_json_file(Path(folder, n)))
+    files = sorted(f for f in found if isinstance(f, Path) and f.is_file())
+    return [*files, *(f for f in found if isinstance(f, _Unreadable))]
+
+
 def _is_json_file(path: Path) -> bool:
-    name = path.name.removesuffix(".gz")
+    name = path.name.lower().removesuffix(".gz")
     return name.endswith((".json", *JSONL_SUFFIXES))
 
 
 def _file_documents(path: Path) -> Iterator[tuple[str, Any]]:
-    name = path.name.removesuffix(".gz")
+    name = path.name.lower().removesuffix(".gz")
     try:
         with _open(path) as stream:
             if name.endswith(JSONL_SUFFIXES):
@@ -167,7 +200,7 @@ def _file_documents(path: Path) -> Iterator[tuple[str, Any]]:
 
 
 def _open(path: Path) -> IO[bytes]:
-    if path.name.endswith(".gz"):
+    if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
@@ -191,8 +224,9 @@ def _packument_problem(data: Any) -> str | None:
     return None
 
 
-def _import_packument(engine: Engine, doc: Any) -> None:
+def _store_packument(conn: Connection, doc: Any) -> tuple[str, str | None, str | None]:
+    """Store a checked packument; (name, latest version, summary) for the name index."""
     # Imported here: pkgdex.npmregistry imports this package's upstream engine.
-    from pkgdex.npmregistry.jobs import import_packument
+    from pkgdex.npmregistry.jobs import store_packument
 
-    import_packument(engine, doc)
+    return store_packument(conn, doc)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from pkgdex.config import Settings
 from pkgdex.metadata.pullthrough import SingleFlight
@@ -40,6 +40,15 @@ def import_packument(engine: Engine, doc: Any) -> str:
         store_documents(conn, documents)
     record_in_index(engine, documents)
     return documents.name
+
+
+def store_packument(conn: Connection, doc: Any) -> tuple[str, str | None, str | None]:
+    """Store one packument within the caller's transaction (``pkgdex metadata import`` writes
+    all its documents in one); (name, latest version, summary), for the name index once the
+    caller has committed. Raises as ``import_packument`` does."""
+    documents = Documents.from_doc(pk.check_packument(doc))
+    store_documents(conn, documents)
+    return documents.name, documents.latest, documents.summary
 
 
 def sync(engine: Engine, settings: Settings, names: Iterable[str]) -> list[SyncResult]:

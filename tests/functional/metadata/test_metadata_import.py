@@ -14,7 +14,9 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from pkgdex.cli import app
+from pkgdex.metadata import jobs, services
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
+from pkgdex.npmregistry.models import npm_packuments
 from support.fake_npm import make_packument
 from support.fake_pypi import FakePyPI, standard_projects
 
@@ -117,6 +119,74 @@ def test_reimport_replaces_without_duplicates(
     first = counts(engine)
     assert run(database_url, "import", str(tmp_path)).exit_code == 0
     assert counts(engine) == first == (1, 500, 1000)
+
+
+def test_a_failure_while_writing_rolls_back_every_document(
+    database_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # More documents than any batch, npm among them, and the last one fails to store.
+    packument = make_packument("https://registry.example.org", "left-pad", ["1.0.0"])
+    lines = [packument] + [_renamed(docs()["sampleproject"], f"p{i}") for i in range(250)]
+    (tmp_path / "docs.jsonl").write_bytes(b"\n".join(orjson.dumps(d) for d in lines))
+    real = services.store_document
+    calls = iter(range(250))
+
+    def failing_last(conn: Any, doc: Any, **kwargs: Any) -> Any:
+        if next(calls) == 249:
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return real(conn, doc, **kwargs)
+
+    monkeypatch.setattr(services, "store_document", failing_last)
+    result = run(database_url, "import", str(tmp_path / "docs.jsonl"))
+    assert result.exit_code == 1
+    assert "could not store the documents" in result.output
+    assert "nothing was imported" in result.output
+    assert counts(engine) == (0, 0, 0)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(npm_packuments)).scalar_one() == 0
+
+
+def _renamed(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return {**doc, "info": {**doc["info"], "name": name}}
+
+
+@pytest.mark.parametrize("files", [{}, {"notes.txt": b"x"}, {"empty.jsonl": b"\n\n"}])
+def test_nothing_to_import_is_an_error(
+    database_url: str, tmp_path: Path, files: dict[str, bytes]
+) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    result = run(database_url, "import", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no .json, .jsonl or .ndjson documents" in result.output
+
+
+def test_file_names_are_matched_whatever_their_case(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    write_json(tmp_path / "SAMPLE.JSON", docs()["sampleproject"])
+    write_json(tmp_path / "Only-Pre.Json.GZ", docs()["only-pre"], gz=True)
+    result = run(database_url, "import", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "imported 2 PyPI document(s)" in result.output
+
+
+def test_a_folder_that_cannot_be_listed_imports_nothing(
+    database_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (Root lists any folder, so the refusal is made by hand.)
+    write_json(tmp_path / "sample.json", docs()["sampleproject"])
+    real_walk = jobs.os.walk
+
+    def walk(top: Any, onerror: Any = None) -> Any:
+        onerror(PermissionError(13, "Permission denied", str(tmp_path / "secret")))
+        return real_walk(top, onerror=onerror)
+
+    monkeypatch.setattr(jobs.os, "walk", walk)
+    result = run(database_url, "import", str(tmp_path))
+    assert result.exit_code == 2
+    assert "cannot list" in result.output and "secret" in result.output
+    assert counts(engine) == (0, 0, 0)
 
 
 def test_missing_path_is_a_clear_error(database_url: str, tmp_path: Path) -> None:
