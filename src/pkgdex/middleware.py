@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# When the request being answered arrived (``time.monotonic``), wherever its work runs
+# (contextvars follow it into the thread pool).
+REQUEST_ARRIVED: ContextVar[float | None] = ContextVar("pkgdex_request_arrived", default=None)
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (the caller's, if sane) and echoes it as ``X-Request-ID``."""
+    """Gives every request an id (the caller's, if sane) and echoes it as ``X-Request-ID``;
+    notes when it arrived (``REQUEST_ARRIVED``)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -20,6 +26,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        REQUEST_ARRIVED.set(time.monotonic())
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid

@@ -18,10 +18,12 @@ from typing import Any, Generic, TypeVar
 import redis
 
 from pkgdex.config import Settings
+from pkgdex.middleware import REQUEST_ARRIVED
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+FAILURES_KEPT = 10_000  # the last failure per key, for requests that were waiting for it
 
 
 @dataclass
@@ -40,6 +42,11 @@ class SingleFlight:
     With Redis, the leader of each process also takes a short Redis lock, so several processes
     queue up behind one request. ``fn`` must therefore re-check the cache before calling out:
     a process that waited for another's lock then finds the fresh copy and makes no request.
+
+    A request that arrived while a call for its key was running shares that call's failure
+    even when it reaches the key only after the call ended (it waited for a worker thread):
+    else a burst of requests for a failing upstream asks it again in waves, one per thread
+    pool's worth, each wave as slow as the failure. Requests that arrive later ask again.
     """
 
     def __init__(
@@ -50,6 +57,7 @@ class SingleFlight:
         lock_seconds: float = 30,
     ) -> None:
         self._calls: dict[str, _Call[Any]] = {}
+        self._failed: dict[str, tuple[float, Exception]] = {}  # key -> (when, the failure)
         self._guard = threading.Lock()
         self._redis = client
         self._prefix = prefix
@@ -72,6 +80,9 @@ class SingleFlight:
             call = self._calls.get(key)
             leader = call is None
             if call is None:
+                failed = self._failed_since_arrival(key)
+                if failed is not None:
+                    raise failed
                 call = self._calls[key] = _Call()
         if not leader:
             call.done.wait()
@@ -81,7 +92,12 @@ class SingleFlight:
         try:
             call.lock = self._lock(key)
             call.result = fn()
+            self._failed.pop(key, None)
             return call.result
+        except Exception as exc:
+            call.error = exc
+            self._remember_failure(key, exc)
+            raise
         except BaseException as exc:
             call.error = exc
             raise
@@ -89,6 +105,20 @@ class SingleFlight:
             if not call.held or call.error is not None:
                 self._finish(key, call)  # first: who comes next starts a call of its own
             call.done.set()  # waiters take the result now, even while the key is held
+
+    def _failed_since_arrival(self, key: str) -> Exception | None:
+        """The failure of the last call for ``key`` if it ended after this request arrived."""
+        arrived = REQUEST_ARRIVED.get()
+        failed = self._failed.get(key)
+        if arrived is None or failed is None or failed[0] < arrived:
+            return None
+        return failed[1]
+
+    def _remember_failure(self, key: str, exc: Exception) -> None:
+        with self._guard:
+            if len(self._failed) >= FAILURES_KEPT:
+                self._failed.clear()
+            self._failed[key] = (time.monotonic(), exc)
 
     def hold(self, key: str) -> Callable[[], None]:
         """Called by the leader inside ``fn``: keep ``key`` (and its Redis lock) after ``fn``

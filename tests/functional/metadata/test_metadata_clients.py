@@ -121,6 +121,24 @@ def test_concurrent_misses_make_one_upstream_request(live: tuple[ServerProcess, 
     assert fake.count("/pypi/cold-project/json") == 1
 
 
+def test_concurrent_misses_for_a_failing_upstream_make_one_request(
+    live: tuple[ServerProcess, FakePyPI],
+) -> None:
+    # More requests than the server has worker threads: those that wait for a thread while
+    # the upstream fails share its failure instead of asking it again, wave after wave.
+    server, fake = live
+    fake.add(big_project("failing-project"))
+    fake.delay, fake.fault = 0.3, "status"
+    try:
+        statuses = asyncio.run(_many(f"{server.url}/pypi/failing-project/json", 100))
+    finally:
+        fake.delay, fake.fault = 0.0, None
+    assert statuses == [502] * 100
+    assert fake.count("/pypi/failing-project/json") == 1
+    # A request that arrives after the failure asks again, and gets the project.
+    assert httpx.get(f"{server.url}/pypi/failing-project/json").status_code == 200
+
+
 async def _many(url: str, count: int) -> list[int]:
     limits = httpx.Limits(max_connections=count)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:

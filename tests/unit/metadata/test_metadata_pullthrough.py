@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -12,6 +14,7 @@ import pytest
 import redis
 
 from pkgdex.metadata.pullthrough import CachePolicy, Freshness, SingleFlight
+from pkgdex.middleware import REQUEST_ARRIVED
 
 
 def _slow_counter(calls: list[int], seconds: float = 0.2) -> int:
@@ -145,3 +148,34 @@ def test_a_held_redis_lock_is_released_by_another_thread(redis_url: str) -> None
     worker.join()
     assert client.keys(f"{prefix}:singleflight:*") == []
     flight.close()
+
+
+def _as_request(arrived: float, fn: Callable[[], int], flight: SingleFlight) -> int:
+    REQUEST_ARRIVED.set(arrived)  # as the middleware does, in this thread's own context
+    return flight.do("k", fn)
+
+
+def test_a_failure_is_shared_with_requests_that_arrived_while_it_ran() -> None:
+    flight = SingleFlight()
+    calls: list[float] = []
+
+    def failing() -> int:
+        calls.append(time.monotonic())
+        raise ValueError("upstream broke")
+
+    before = time.monotonic()
+    with pytest.raises(ValueError):
+        contextvars.copy_context().run(_as_request, before, failing, flight)
+    # Arrived before the failure, reached the key after it (it waited for a thread): shared.
+    with pytest.raises(ValueError, match="upstream broke"):
+        contextvars.copy_context().run(_as_request, before, failing, flight)
+    assert len(calls) == 1
+    # Arrived after it: asks again. And so does a caller that is no request at all.
+    with pytest.raises(ValueError):
+        contextvars.copy_context().run(_as_request, time.monotonic(), failing, flight)
+    with pytest.raises(ValueError):
+        flight.do("k", failing)
+    assert len(calls) == 3
+    assert contextvars.copy_context().run(_as_request, time.monotonic(), lambda: 7, flight) == 7
+    # A success forgets the failure: a request that arrived before both asks anew.
+    assert contextvars.copy_context().run(_as_request, before, lambda: 8, flight) == 8
