@@ -19,6 +19,7 @@ import xxhash
 from pkgdex.metadata.queries import FileRow, ProjectView, ReleaseRow
 
 NO_DOWNLOADS = {"last_day": -1, "last_month": -1, "last_week": -1}
+RELEASE_DEPENDENCIES = ("requires_dist", "provides_extra", "dynamic")
 INFO_NULLS = (
     "author",
     "author_email",
@@ -113,7 +114,9 @@ def release_json(view: ProjectView, release: ReleaseRow) -> Rendered:
 
 def release_info(view: ProjectView, release: ReleaseRow) -> tuple[dict[str, Any], bool]:
     """The release's ``info`` with pypi.org's full field set; derived from another release's
-    info (second value True) only when this release's own was never fetched."""
+    info (second value True) only when this release's own was never fetched (offline, or the
+    upstream failing): the project's description, with this release's version, state and
+    Python requirement, and its dependencies unknown (null)."""
     source = release.info
     derived = source is None
     if source is None:
@@ -135,6 +138,10 @@ def release_info(view: ProjectView, release: ReleaseRow) -> tuple[dict[str, Any]
         info["release_url"] = f"{PROJECT_PAGE}{view.state.name}/{release.version}/"
     if derived:
         info["requires_python"] = release.requires_python
+        # Another release's dependencies are not this one's: unknown is null, as pypi.org
+        # gives it for uploads without metadata, so installers read the files themselves
+        # instead of resolving against the wrong list.
+        info.update(dict.fromkeys(RELEASE_DEPENDENCIES))
     return info, derived
 
 

@@ -151,6 +151,9 @@ def test_offline_release_without_its_own_info_is_derived(
     offline = pypi_client(offline=True)
     body = offline.get("/pypi/sampleproject/1.0.0/json").json()
     assert body["info"]["version"] == "1.0.0"
+    # 3.0.0's dependencies are not 1.0.0's: unknown, so installers read the files instead.
+    assert fake.projects["sampleproject"].doc()["info"]["requires_dist"]
+    assert body["info"]["requires_dist"] is None and body["info"]["provides_extra"] is None
     assert body["info"]["release_url"] == "https://pypi.org/project/sampleproject/1.0.0/"
     assert [f["filename"] for f in body["urls"]] == [
         f["filename"] for f in fake.projects["sampleproject"].doc()["releases"]["1.0.0"]
@@ -221,6 +224,7 @@ def test_release_info_unavailable_upstream_is_derived_and_marked_stale(
     assert response.status_code == 200
     assert response.headers["x-pkgdex-stale"] == "1"
     assert response.json()["info"]["version"] == "1.0.0"
+    assert response.json()["info"]["requires_dist"] is None
     fake.fault = None
     healed = client.get("/pypi/sampleproject/1.0.0/json")
     assert "x-pkgdex-stale" not in healed.headers
