@@ -18,7 +18,7 @@ def search_card(doc: pk.Packument) -> dict[str, Any]:
     latest = pk.latest_version(doc)
     manifest: pk.Packument = doc["versions"][latest] if latest else {}
     card: dict[str, Any] = {
-        "description": pk.summary(doc),
+        "description": pk.description(doc),
         "keywords": _strings(doc.get("keywords", manifest.get("keywords"))),
         "date": doc.get("time", {}).get(latest) if latest else pk.modified(doc),
         "links": _links(doc),
@@ -75,8 +75,9 @@ def _license(value: Any) -> str | None:
 
 def _flags(manifest: pk.Packument, latest: str | None) -> dict[str, Any]:
     flags: dict[str, Any] = {}
-    if isinstance(manifest.get("deprecated"), str):
-        flags["deprecated"] = manifest["deprecated"]
+    deprecated = manifest.get("deprecated")
+    if isinstance(deprecated, str) and deprecated:  # "" is how a deprecation is lifted
+        flags["deprecated"] = deprecated
     if latest and latest.startswith("0."):
         flags["unstable"] = True
     return flags

@@ -192,8 +192,8 @@ def _summary(doc: _Doc[_Version] | _Doc[Manifest], body: bytes, latest: str | No
 def _settle(manifest: Manifest) -> None:
     # The registry computes hasInstallScript at publish time from the lifecycle scripts.
     scripts = manifest.scripts
-    if isinstance(scripts, dict) and not scripts.keys().isdisjoint(INSTALL_SCRIPTS):
-        manifest.hasInstallScript = _TRUE
+    if isinstance(scripts, dict) and any(scripts.get(name) for name in INSTALL_SCRIPTS):
+        manifest.hasInstallScript = _TRUE  # an empty script runs nothing
     manifest.scripts = UNSET
 
 

@@ -69,15 +69,20 @@ def latest_version(doc: Packument) -> str | None:
     return latest if latest in doc.get("versions", {}) else None
 
 
+def description(doc: Packument) -> str:
+    """The package's description as npm search shows it (the latest version's when the
+    packument has none of its own)."""
+    text = doc.get("description")
+    if not isinstance(text, str):
+        latest = latest_version(doc)
+        text = doc["versions"][latest].get("description") if latest else None
+    return text.strip() if isinstance(text, str) else ""
+
+
 def summary(doc: Packument) -> str:
     """The one-line description the name index shows."""
-    description = doc.get("description")
-    if not isinstance(description, str):
-        latest = latest_version(doc)
-        description = doc["versions"][latest].get("description") if latest else None
-    if not isinstance(description, str) or not description.strip():
-        return ""
-    return description.strip().splitlines()[0]
+    text = description(doc)
+    return text.splitlines()[0] if text else ""
 
 
 def modified(doc: Packument) -> str | None:

@@ -68,7 +68,7 @@ def abbreviate_version(manifest: Packument) -> Packument:
     kept = {k: v for k, v in manifest.items() if k in _KEPT}
     # The registry computes this at publish time from the lifecycle scripts.
     scripts = manifest.get("scripts")
-    if isinstance(scripts, dict) and not scripts.keys().isdisjoint(INSTALL_SCRIPTS):
+    if isinstance(scripts, dict) and any(scripts.get(name) for name in INSTALL_SCRIPTS):
         kept["hasInstallScript"] = True
     return kept
 

@@ -64,6 +64,13 @@ def _ranked(conn: Connection, text: str) -> list[SearchHit]:
     return (exact + prefix + contains)[:CANDIDATES]
 
 
+def _month_start(details: PackageDetails | None) -> str | None:
+    """A package known only from the name index: the start of its latest release's month
+    (npm's clients expect a date; the index knows no finer one)."""
+    month = details.month if details is not None else None
+    return f"{month}-01T00:00:00.000Z" if month else None
+
+
 def _downloads(details: PackageDetails | None) -> int:
     return details.popularity or 0 if details is not None else 0
 
@@ -80,7 +87,7 @@ def _object(
         "version": hit.version,
         "description": card.get("description") or summary or "",
         "keywords": card.get("keywords", []),
-        "date": card.get("date"),
+        "date": card.get("date") or _month_start(details),
         "links": card.get("links") or {"npm": npm_link(hit.name)},
         "maintainers": card.get("maintainers", []),
     }

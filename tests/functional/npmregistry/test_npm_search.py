@@ -23,6 +23,7 @@ LISTING = [  # name, version, downloads a month
     ("@scope/pad-utils", "3.0.0", 700),
     ("unrelated", "1.0.0", 9_000_000),
 ]
+MONTHS = {"pad-right": "2024-05"}
 EXPECTED_ORDER = [
     "pad",  # exact
     "padding", "pad-left", "pad-right",  # prefix, by downloads
@@ -32,8 +33,8 @@ EXPECTED_ORDER = [
 
 @pytest.fixture
 def searchable(npm_client: NpmClient, engine: Engine, tmp_path: Path) -> TestClient:
-    lines = ["name\tversion\tdownloads_a_month\tsummary"]
-    lines += [f"{n}\t{v}\t{d}\tsummary of {n}" for n, v, d in LISTING]
+    lines = ["name\tversion\tdownloads_a_month\tsummary\tmonth"]
+    lines += [f"{n}\t{v}\t{d}\tsummary of {n}\t{MONTHS.get(n, '')}" for n, v, d in LISTING]
     source = tmp_path / "npm.tsv"
     source.write_text("\n".join(lines) + "\n")
     load_index(engine, "npm", str(source))
@@ -71,6 +72,24 @@ def test_object_shape_from_the_index_alone(searchable: TestClient) -> None:
     assert set(first["score"]) == {"final", "detail"}
     assert set(first["score"]["detail"]) == {"quality", "popularity", "maintenance"}
     assert all(0 <= v <= 1 for v in first["score"]["detail"].values())
+
+
+def test_a_package_known_by_its_month_is_dated_by_it(searchable: TestClient) -> None:
+    # npm's clients expect a date string; the index knows the month of the latest release.
+    package = searchable.get(SEARCH, params={"text": "pad-right"}).json()["objects"][0]["package"]
+    assert package["date"] == "2024-05-01T00:00:00.000Z"
+
+
+def test_description_is_whole_and_flags_only_a_real_deprecation(
+    searchable: TestClient, fake_npm: FakeNpm
+) -> None:
+    doc = fake_npm.docs["left-pad"]
+    doc["description"] = "String left pad.\nPads on the left."
+    doc["versions"]["1.3.0"]["deprecated"] = ""  # how npm lifts a deprecation
+    assert searchable.get("/registry/npm/left-pad").status_code == 200
+    hit = searchable.get(SEARCH, params={"text": "left-pad"}).json()["objects"][0]
+    assert hit["package"]["description"] == "String left pad.\nPads on the left."
+    assert "flags" not in hit
 
 
 def test_scope_of_a_scoped_package(searchable: TestClient) -> None:

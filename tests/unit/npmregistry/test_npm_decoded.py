@@ -61,10 +61,12 @@ def test_install_scripts_and_null_fields_survive_abbreviation() -> None:
     manifest = packument["versions"]["1.0.0"]
     manifest.update(scripts={"postinstall": "x"}, deprecated=None, hasInstallScript=False)
     packument["versions"]["1.1.0"]["scripts"] = "not an object"
+    packument["versions"]["2.0.0-beta.1"]["scripts"] = {"install": "", "preinstall": None}
     corgi = orjson.loads(decoded.decode(orjson.dumps(packument)).abbreviated())
     assert corgi == abbreviate(packument)
     assert corgi["versions"]["1.0.0"]["hasInstallScript"] is True
     assert corgi["versions"]["1.0.0"]["deprecated"] is None
+    assert "hasInstallScript" not in corgi["versions"]["2.0.0-beta.1"]  # empty scripts run nothing
 
 
 @pytest.mark.parametrize("install_v1", [True, False])
@@ -123,7 +125,7 @@ def test_documents_keep_the_upstream_body_as_it_came() -> None:
     documents = Documents(body, decoded.decode(body))
     assert documents.full is body
     documents.finish()
-    assert orjson.loads(documents.card)["description"] == "pads"
+    assert orjson.loads(documents.card)["description"] == "pads\nmore"  # whole, as npm shows it
     assert orjson.loads(documents.abbreviated) == abbreviate(doc())
 
 
@@ -133,7 +135,7 @@ def test_a_number_beyond_a_double_is_kept_as_json() -> None:
     documents = Documents(body, decoded.decode(body))
     documents.finish()
     assert orjson.loads(documents.abbreviated)["name"] == "left-pad"
-    assert orjson.loads(documents.card)["description"] == "pads"
+    assert orjson.loads(documents.card)["description"] == "pads\nmore"  # whole, as npm shows it
     body = orjson.dumps(doc())[:-1] + b', "keywords": [1e400]}'
     documents = Documents(body, decoded.decode(body))
     with pytest.raises(InvalidPackumentError, match="out of range"):
