@@ -1,6 +1,7 @@
 """``/-/v1/search``: npm's search response over pkgdex's name index.
 
-Hits come from the name index (ranked exact > prefix > contains, then by downloads); each is
+Hits come from the name index (ranked exact > prefix > contains, then by downloads; several
+words find the names that contain them all, ``parse_terms``); each is
 dressed in npm's shape from its stored packument's search card when pkgdex has fetched it, else
 from the index row alone (no maintainers, no date: npm prints those as empty).
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,8 @@ WEIGHTS = (0.65, 0.98, 0.5)
 # About 100 million downloads a month is as popular as a package gets.
 POPULARITY_CEILING = math.log10(100_000_000)
 MAINTENANCE_HALF_LIFE_DAYS = 365.0
+QUALIFIERS = frozenset({"keywords", "author", "maintainer", "scope", "not", "is", "boost-exact"})
+NAME_LIKE_QUALIFIERS = frozenset({"keywords", "author", "maintainer"})
 TIME_FORMAT = "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)"
 
 
@@ -53,7 +56,56 @@ def search(conn: Connection, query: SearchQuery) -> dict[str, Any]:
     return {"objects": objects, "total": len(hits), "time": now}
 
 
+@dataclass(frozen=True)
+class Terms:
+    """What ``text`` asks for: words every name must contain, and a scope to stay within."""
+
+    words: tuple[str, ...]
+    scope: str | None = None
+
+
+def parse_terms(text: str) -> Terms:
+    """npm's search text: words, and ``qualifier:value`` tokens. ``scope:`` is honoured;
+    ``keywords:``, ``author:`` and ``maintainer:`` values are searched as names when no plain
+    word is given (the name index holds names, not keywords or people); ``not:``, ``is:`` and
+    ``boost-exact:`` are accepted and have no effect."""
+    words: list[str] = []
+    values: list[str] = []
+    scope = None
+    for token in text.split():
+        key, colon, value = token.partition(":")
+        key = key.lower()
+        if not colon or key not in QUALIFIERS:
+            words.append(token)
+        elif key == "scope" and value.strip("@"):
+            scope = value.strip("@").lower()
+        elif key in NAME_LIKE_QUALIFIERS:
+            values.extend(v for v in value.split(",") if v)
+    return Terms(tuple(words or values), scope)
+
+
 def _ranked(conn: Connection, text: str) -> list[SearchHit]:
+    """``_tiers`` of the search's words: several words rank the names spelled with them joined
+    by hyphens ("left pad": left-pad) first, then every other name that contains them all."""
+    terms = parse_terms(text)
+    words = terms.words or ((f"@{terms.scope}/",) if terms.scope else ())
+    if not words:
+        return []
+    hits = _tiers(conn, "-".join(words))
+    if len(words) > 1:
+        seen = {hit.name for hit in hits}
+        lowered = [word.lower() for word in words]
+        hits += [
+            replace(hit, rank=2)  # a match of the words, not of the text: the contains tier
+            for hit in _tiers(conn, max(words, key=len))
+            if hit.name not in seen and all(word in hit.name.lower() for word in lowered)
+        ]
+    if terms.scope is not None:
+        hits = [hit for hit in hits if hit.name.lower().startswith(f"@{terms.scope}/")]
+    return hits[:CANDIDATES]
+
+
+def _tiers(conn: Connection, text: str) -> list[SearchHit]:
     """Exact, then prefix, then substring matches, each tier by downloads (up to CANDIDATES)."""
     tiers = index_queries.search(conn, ECOSYSTEM, text, CANDIDATES)
     exact = [hit for hit in tiers if hit.rank == 0]

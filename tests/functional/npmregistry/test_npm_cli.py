@@ -163,3 +163,14 @@ def test_npm_dist_tag_ls(npm: Npm) -> None:
     result = npm.run("dist-tag", "ls", "@pkgdex-test/scoped")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["latest: 1.1.0", "next: 2.0.0-beta.1"]
+
+
+def test_npm_search_with_several_words(npm: Npm) -> None:
+    found = npm.json("search", "left", "pad")
+    assert [p["name"] for p in found] == ["left-pad"]
+
+
+def test_npm_search_past_250_results(npm: Npm) -> None:
+    result = npm.run("search", "--searchlimit=1000", "pad", "--json")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 3

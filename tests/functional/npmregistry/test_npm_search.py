@@ -92,6 +92,29 @@ def test_description_is_whole_and_flags_only_a_real_deprecation(
     assert "flags" not in hit
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("left pad", ["left-pad", "pad-left"]),  # what `npm search left pad` sends
+        ("pad left", ["pad-left", "left-pad"]),  # the joined name first, then all words
+        ("PAD Left", ["pad-left", "left-pad"]),
+        ("scope:scope pad", ["@scope/pad-utils"]),
+        ("scope:@scope", ["@scope/pad-utils"]),
+        ("keywords:pad-left", ["pad-left"]),  # searched as a name: the index has no keywords
+        ("pad-left not:deprecated is:unstable", ["pad-left"]),
+        ("is:unstable", []),
+    ],
+)
+def test_several_words_and_qualifiers(
+    searchable: TestClient, text: str, expected: list[str]
+) -> None:
+    answer = searchable.get(SEARCH, params={"text": text}).json()
+    assert names(answer) == expected
+    assert answer["total"] == len(expected)
+    scores = [o["searchScore"] for o in answer["objects"]]
+    assert scores == sorted(scores, reverse=True)
+
+
 def test_scope_of_a_scoped_package(searchable: TestClient) -> None:
     answer = searchable.get(SEARCH, params={"text": "pad-utils"}).json()
     assert answer["objects"][0]["package"]["scope"] == "scope"
