@@ -27,6 +27,10 @@ from pkgdex.metadata import deadline
 USER_AGENT = "pkgdex/0.1 (+https://github.com/pkgdex/pkgdex)"
 NOT_FOUND_STATUSES = frozenset({404, 410})
 MAX_TRANSFERS = 64  # as many as the connection pool holds
+# A compressed body that grows past the floor at more than the ratio is a bomb: JSON gzips
+# about tenfold, and the size cap alone let four 1 MiB bombs hold a gigabyte at once.
+BOMB_RATIO = 200
+BOMB_FLOOR_BYTES = 16 * 1024 * 1024
 DEADLINE_SLACK_SECONDS = 0.05  # lets a transfer that ends right at the deadline report itself
 
 
@@ -196,6 +200,9 @@ class Upstream:
             size += len(chunk)
             if size > self.max_bytes:
                 raise self._too_large(url)
+            if coded and size > BOMB_FLOOR_BYTES and size > BOMB_RATIO * _received(response):
+                message = f"{_host(url)} sent a body that decompresses over {BOMB_RATIO} times"
+                raise UpstreamError(502, "upstream_too_large", message)
             if give_up.is_set() or time.monotonic() > deadline:
                 raise httpx.ReadTimeout("total deadline passed", request=response.request)
             chunks.append(chunk)
@@ -206,6 +213,11 @@ class Upstream:
     def _too_large(self, url: str) -> UpstreamError:
         message = f"{_host(url)} sent more than {self.max_bytes} bytes"
         return UpstreamError(502, "upstream_too_large", message)
+
+
+def _received(response: httpx.Response) -> int:
+    """Bytes received off the wire so far (before decoding), at least 1."""
+    return max(response.num_bytes_downloaded, 1)
 
 
 def parse_json(body: bytes, url: str) -> Any:

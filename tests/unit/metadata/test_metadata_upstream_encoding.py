@@ -3,6 +3,7 @@ applies to what it decodes to, so a small compressed bomb is refused like a larg
 
 from __future__ import annotations
 
+import functools
 import gzip
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,20 @@ from pkgdex.metadata.upstream import Upstream, UpstreamError
 DOCUMENT = b'{"info": {"name": "zipped", "version": "1.0"}, "releases": {}}'
 
 
+
+
+@functools.cache
+def big_bomb() -> bytes:
+    return gzip.compress(b" " * (64 << 20), compresslevel=9)  # 64 MiB in about 64 KiB
+
+
+@functools.cache
+def dense() -> bytes:
+    """20 MiB of JSON lines that gzip about fourfold: past the bomb floor, and no bomb."""
+    lines = (b'{"n": %d, "v": "%08x"}\n' % (i, i * 2654435761 % 2**32) for i in range(700_000))
+    return gzip.compress(b"".join(lines))
+
+
 class _Coded(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -25,6 +40,8 @@ class _Coded(BaseHTTPRequestHandler):
             "gzip": gzip.compress(DOCUMENT),
             "identity": DOCUMENT,
             "bomb": gzip.compress(b" " * (4 << 20)),
+            "big-bomb": big_bomb(),
+            "dense": dense(),
         }[payload or coding]
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -73,3 +90,23 @@ def test_a_compressed_bomb_is_refused_by_its_decoded_size(
     with pytest.raises(UpstreamError) as caught:
         upstream.get_bytes(f"{base_url}/gzip/bomb")
     assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
+
+
+def test_a_bomb_under_the_size_cap_is_refused_by_its_ratio(base_url: str) -> None:
+    settings = Settings(_env_file=None, upstream_max_bytes=256 << 20)  # type: ignore[call-arg]
+    client = Upstream.from_settings(settings)
+    seen: list[int] = []
+    with pytest.raises(UpstreamError) as caught:
+        client.get_bytes(f"{base_url}/gzip/big-bomb", on_chunk=lambda c: seen.append(len(c)))
+    client.close()
+    assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
+    assert "decompresses over 200 times" in caught.value.message
+    assert sum(seen) <= 17 << 20  # stopped just past the floor, not at 64 MiB
+
+
+def test_a_large_body_that_compresses_as_json_does_is_no_bomb(base_url: str) -> None:
+    settings = Settings(_env_file=None, upstream_max_bytes=256 << 20)  # type: ignore[call-arg]
+    client = Upstream.from_settings(settings)
+    body = client.get_bytes(f"{base_url}/gzip/dense").body
+    client.close()
+    assert body == gzip.decompress(dense()) and len(body) > 16 << 20
