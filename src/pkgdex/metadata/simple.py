@@ -113,7 +113,9 @@ def _detail(view: ProjectView) -> dict[str, Any]:
     return {
         "meta": {"_last-serial": view.state.last_serial, "api-version": API_VERSION},
         "name": view.state.name,
-        "versions": [r.version for r in reversed(newest_first(view.releases))],
+        # As warehouse's ``_simple_detail``: the versions of the files listed (PEP 700 allows
+        # either), so a release without files is not offered to an installer.
+        "versions": [r.version for r in reversed(newest_first(view.releases)) if r.files],
         "files": files,
     }
 
