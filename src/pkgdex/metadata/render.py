@@ -121,7 +121,9 @@ def release_info(view: ProjectView, release: ReleaseRow) -> tuple[dict[str, Any]
     derived = source is None
     if source is None:
         source = next((r.info for r in view.releases if r.info is not None), None) or {}
-    name = str(source.get("name") or view.state.display_name)
+    # The project's name as it is now, as warehouse takes it from the project: a release
+    # document stored before a rename still carries the old one.
+    name = view.state.display_name or str(source.get("name"))
     info: dict[str, Any] = dict.fromkeys(INFO_NULLS)
     info.update(source)
     info.update(

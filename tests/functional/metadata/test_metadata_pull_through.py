@@ -3,6 +3,7 @@ offline mode, and concurrent misses sharing one upstream request."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -284,3 +285,15 @@ def test_only_an_upstream_that_is_down_spares_other_projects_from_asking(
     assert answer.status_code == 200
     assert fake.count("/pypi/only-pre/json") == asked + (0 if spared else 1)
     assert ("x-pkgdex-stale" in answer.headers) is spared
+
+
+def test_release_documents_carry_the_projects_name_as_it_is_now(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client(metadata_ttl_seconds=0)
+    assert client.get("/pypi/sampleproject/2.0.0/json").json()["info"]["name"] == "sampleproject"
+    renamed = fake.projects["sampleproject"]
+    fake.add(dataclasses.replace(renamed, name="SampleProject"))  # the upstream renames it
+    assert client.get(PROJECT).json()["info"]["name"] == "SampleProject"
+    # 2.0.0's own document, stored before the rename, still says "sampleproject".
+    assert client.get("/pypi/sampleproject/2.0.0/json").json()["info"]["name"] == "SampleProject"
