@@ -68,7 +68,10 @@ def from_memory(request: Request, lookup: PackageLookup, version: str | None) ->
         return None
     answer = Answer(recalled[0])
     etag = _etag(answer, kind)
-    if _matches(request.headers.get("if-none-match", ""), etag):
+    if_none_match = request.headers.get("if-none-match", "")
+    if version is not None and _wildcard(if_none_match):
+        return None  # "*" is a 304 only for a version that exists: the full path knows
+    if _matches(if_none_match, etag):
         return Response(status_code=304, headers=_headers(answer, etag))
     body = recalled[1]
     return None if body is None else _ok(answer, body, etag, abbreviated)
@@ -90,7 +93,8 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     """One version (or the version a dist-tag points at), full or install-v1."""
     abbreviated = wants_abbreviated(request)
     variant = _kind(abbreviated, version_or_tag)
-    if (unchanged := _not_modified(request, lookup, variant)) is not None:
+    wildcard = _wildcard(request.headers.get("if-none-match", ""))
+    if not wildcard and (unchanged := _not_modified(request, lookup, variant)) is not None:
         return unchanged
     answer = lookup("doc")
     assert answer.stored.body is not None
@@ -98,6 +102,8 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     manifest = parts.version_json(answer.stored.body, version_or_tag)
     if manifest is None:
         raise ResponseError(JSONResponse(version_not_found(version_or_tag), status_code=404))
+    if wildcard:  # the version exists: "*" matches it (RFC 9110, If-None-Match)
+        return Response(status_code=304, headers=_headers(answer, _etag(answer, variant)))
     try:
         body = decoded.abbreviated_version(manifest) if abbreviated else manifest
     except pk.InvalidPackumentError as exc:
@@ -186,6 +192,10 @@ def _etag(answer: Answer, variant: str) -> str:
     # The digest changes with the document, so it also covers what a dist-tag points at.
     seed = f"{answer.stored.digest}/{variant}".encode()
     return '"' + hashlib.sha256(seed).hexdigest()[:32] + '"'
+
+
+def _wildcard(if_none_match: str) -> bool:
+    return "*" in (t.strip() for t in if_none_match.split(","))
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

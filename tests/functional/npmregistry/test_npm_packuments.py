@@ -253,6 +253,17 @@ def test_304_for_an_unknown_package_is_still_404(npm_client: NpmClient) -> None:
     assert response.status_code == 404
 
 
+def test_if_none_match_star_is_304_only_for_a_version_that_exists(npm_client: NpmClient) -> None:
+    client = npm_client()
+    star = {"If-None-Match": "*"}
+    for _ in range(2):  # the second time, from the process's memory of the row
+        assert client.get(f"{BASE}/left-pad/9.9.9", headers=star).status_code == 404
+        assert client.get(f"{BASE}/left-pad/1.3.0", headers=star).status_code == 304
+        assert client.get(f"{BASE}/left-pad/latest", headers=star).status_code == 304
+        other = {"If-None-Match": '"x"'}
+        assert client.get(f"{BASE}/left-pad/9.9.9", headers=other).status_code == 404
+
+
 @pytest.mark.parametrize(
     ("path", "tarball"),
     [
