@@ -232,6 +232,8 @@ class FakePyPI:
         self.requests: Counter[str] = Counter()
         self.fault: str | None = None
         self.fault_status = 500
+        # The "redirect" fault's target: another server's URL, or this one's + "/moved".
+        self.redirect_to = ""
         self.delay = 0.0  # added to every answer: the upstream's own latency
         # (bytes, seconds): answers go out in pieces this long, this far apart, as over a
         # link of finite speed (loopback hands over a whole body at once).
@@ -325,6 +327,10 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
             elif fault == "bad-gzip":  # says gzip, sends bytes that are not
                 gzip_header = {"Content-Encoding": "gzip"}
                 self._send_raw(200, b"\x1f\x8b\x08\x00not gzip at all", gzip_header)
+            elif fault == "redirect" and self.path.startswith("/moved/"):  # arrived
+                self._send(*fake.answer(self.path.removeprefix("/moved")))
+            elif fault == "redirect":
+                self._send_raw(301, b"", {"Location": fake.redirect_to + self.path})
             elif fault == "redirect-loop":
                 self._send_raw(302, b"", {"Location": self.path})
             else:

@@ -103,6 +103,7 @@ class Upstream:
             limits=httpx.Limits(max_connections=MAX_TRANSFERS, max_keepalive_connections=16),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=True,
+            event_hooks={"response": [_stay_on_host]},
         )
         return cls(
             deadline.with_deadlines(client),
@@ -213,6 +214,19 @@ class Upstream:
     def _too_large(self, url: str) -> UpstreamError:
         message = f"{_host(url)} sent more than {self.max_bytes} bytes"
         return UpstreamError(502, "upstream_too_large", message)
+
+
+def _stay_on_host(response: httpx.Response) -> None:
+    """Follow a redirect only on the upstream's own host (pypi.org sends non-normalised names
+    to their normal form), or from http to https there: a document another host serves is
+    not the upstream's to store."""
+    if not response.has_redirect_location:
+        return
+    here, there = response.request.url, response.request.url.join(response.headers["location"])
+    same_port = there.port == here.port or (here.scheme, there.scheme) == ("http", "https")
+    if there.host != here.host or not same_port:
+        message = f"{_host(str(here))} redirected to another host ({there.host})"
+        raise UpstreamError(502, "upstream_redirect", message)
 
 
 def _received(response: httpx.Response) -> int:

@@ -187,3 +187,20 @@ def test_close_twice_is_harmless() -> None:
     client = Upstream.from_settings(settings())
     client.close()
     client.close()
+
+
+def test_a_redirect_to_another_host_is_refused(fake: FakePyPI, upstream: Upstream) -> None:
+    with FakePyPI() as elsewhere:  # another server: same address, another port
+        fake.fault, fake.redirect_to = "redirect", elsewhere.url
+        with pytest.raises(UpstreamError) as caught:
+            upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+        assert (caught.value.status, caught.value.code) == (502, "upstream_redirect")
+        assert elsewhere.total() == 0
+
+
+def test_a_redirect_on_the_upstreams_host_is_followed(fake: FakePyPI, upstream: Upstream) -> None:
+    # As pypi.org sends /pypi/SampleProject/json to /pypi/sampleproject/json.
+    fake.fault, fake.redirect_to = "redirect", f"{fake.url}/moved"
+    fetched = upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+    assert fetched.data["info"]["name"] == "sampleproject"
+    assert fake.count("/moved/pypi/sampleproject/json") == 1
