@@ -331,6 +331,8 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 self._send(*fake.answer(self.path.removeprefix("/moved")))
             elif fault == "redirect":
                 self._send_raw(301, b"", {"Location": fake.redirect_to + self.path})
+            elif fault == "redirect-invalid":  # a control character no URL may hold
+                self._send_raw(301, b"", {"Location": "/pypi/\x01/json"})
             elif fault == "redirect-loop":
                 self._send_raw(302, b"", {"Location": self.path})
             else:

@@ -222,7 +222,12 @@ def _stay_on_host(response: httpx.Response) -> None:
     not the upstream's to store."""
     if not response.has_redirect_location:
         return
-    here, there = response.request.url, response.request.url.join(response.headers["location"])
+    here = response.request.url
+    try:
+        there = here.join(response.headers["location"])
+    except httpx.InvalidURL as exc:
+        message = f"{_host(str(here))} redirected to an invalid URL"
+        raise UpstreamError(502, "upstream_redirect", message) from exc
     same_port = there.port == here.port or (here.scheme, there.scheme) == ("http", "https")
     if there.host != here.host or not same_port:
         message = f"{_host(str(here))} redirected to another host ({there.host})"

@@ -204,3 +204,10 @@ def test_a_redirect_on_the_upstreams_host_is_followed(fake: FakePyPI, upstream: 
     fetched = upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
     assert fetched.data["info"]["name"] == "sampleproject"
     assert fake.count("/moved/pypi/sampleproject/json") == 1
+
+
+def test_a_redirect_to_an_invalid_url_is_a_clear_502(fake: FakePyPI, upstream: Upstream) -> None:
+    fake.fault = "redirect-invalid"
+    with pytest.raises(UpstreamError) as caught:
+        upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
+    assert (caught.value.status, caught.value.code) == (502, "upstream_redirect")
