@@ -26,7 +26,7 @@ import orjson
 from msgspec import UNSET, Raw, Struct, UnsetType, field
 
 from pkgdex.npmregistry import packument as pk
-from pkgdex.npmregistry.render import INSTALL_SCRIPTS
+from pkgdex.npmregistry.render import runs_install_script
 
 RawField = Raw | UnsetType
 _TRUE = Raw(b"true")
@@ -191,9 +191,8 @@ def _summary(doc: _Doc[_Version] | _Doc[Manifest], body: bytes, latest: str | No
 
 def _settle(manifest: Manifest) -> None:
     # The registry computes hasInstallScript at publish time from the lifecycle scripts.
-    scripts = manifest.scripts
-    if isinstance(scripts, dict) and any(scripts.get(name) for name in INSTALL_SCRIPTS):
-        manifest.hasInstallScript = _TRUE  # an empty script runs nothing
+    if runs_install_script(manifest.scripts):
+        manifest.hasInstallScript = _TRUE
     manifest.scripts = UNSET
 
 

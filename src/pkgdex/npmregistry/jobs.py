@@ -30,25 +30,24 @@ class SyncResult:
 
 
 def import_packument(engine: Engine, doc: Any) -> str:
-    """Store one packument read from a file (``pkgdex metadata import``); returns its name.
+    """Store one packument read from a file; returns its name.
 
     Raises :class:`pkgdex.npmregistry.packument.InvalidPackumentError` for a document that is not
     a packument; nothing is written then.
     """
-    documents = Documents.from_doc(pk.check_packument(doc))
     with engine.begin() as conn:
-        store_documents(conn, documents)
+        documents = store_packument(conn, doc)
     record_in_index(engine, documents)
     return documents.name
 
 
-def store_packument(conn: Connection, doc: Any) -> tuple[str, str | None, str | None]:
+def store_packument(conn: Connection, doc: Any) -> Documents:
     """Store one packument within the caller's transaction (``pkgdex metadata import`` writes
-    all its documents in one); (name, latest version, summary), for the name index once the
-    caller has committed. Raises as ``import_packument`` does."""
+    all its documents in one); the name index is the caller's to tell once it has committed.
+    Raises as ``import_packument`` does."""
     documents = Documents.from_doc(pk.check_packument(doc))
     store_documents(conn, documents)
-    return documents.name, documents.latest, documents.summary
+    return documents
 
 
 def sync(engine: Engine, settings: Settings, names: Iterable[str]) -> list[SyncResult]:

@@ -67,10 +67,14 @@ def abbreviate_version(manifest: Packument) -> Packument:
     """One version with only the install-relevant fields."""
     kept = {k: v for k, v in manifest.items() if k in _KEPT}
     # The registry computes this at publish time from the lifecycle scripts.
-    scripts = manifest.get("scripts")
-    if isinstance(scripts, dict) and any(scripts.get(name) for name in INSTALL_SCRIPTS):
+    if runs_install_script(manifest.get("scripts")):
         kept["hasInstallScript"] = True
     return kept
+
+
+def runs_install_script(scripts: Any) -> bool:
+    """Whether a manifest's ``scripts`` run at install (an empty script runs nothing)."""
+    return isinstance(scripts, dict) and any(scripts.get(name) for name in INSTALL_SCRIPTS)
 
 
 def version_not_found(version: str) -> str:

@@ -107,8 +107,7 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     try:
         body = decoded.abbreviated_version(manifest) if abbreviated else manifest
     except pk.InvalidPackumentError as exc:
-        message = f"npm upstream: {exc}"
-        raise upstream_failed(UpstreamError(502, "upstream_malformed", message)) from exc
+        raise npm_error(502, f"npm upstream: {exc}") from exc
     _remember(lookup, answer, variant, body)
     return _ok(answer, body, _etag(answer, variant), abbreviated)
 
@@ -207,14 +206,19 @@ def not_found() -> ResponseError:
     return ResponseError(JSONResponse(NOT_FOUND, status_code=404))
 
 
+def npm_error(status: int, message: str) -> ResponseError:
+    """An error in npm's shape: npm prints the ``error`` string after the status (an object
+    would show as "[object Object]")."""
+    return ResponseError(JSONResponse({"error": message}, status_code=status))
+
+
 def upstream_failed(exc: UpstreamError) -> ResponseError:
-    """An upstream failure with nothing cached, in npm's error shape: npm prints the
-    ``error`` string after the status (an object would show as "[object Object]")."""
-    return ResponseError(JSONResponse({"error": exc.message}, status_code=exc.status))
+    """An upstream failure with nothing cached."""
+    return npm_error(exc.status, exc.message)
 
 
 def bad_request(message: str) -> ResponseError:
-    return ResponseError(JSONResponse({"error": message}, status_code=400))
+    return npm_error(400, message)
 
 
 def json_response(content: dict[str, Any]) -> Response:

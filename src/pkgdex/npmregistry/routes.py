@@ -49,9 +49,7 @@ async def dist_tags(name: str, registry: RegistryDep) -> Response:
 @get("/-/package/{scope}/{name}/dist-tags")
 async def scoped_dist_tags(scope: str, name: str, registry: RegistryDep) -> Response:
     """``npm dist-tag ls @scope/name`` (npm escapes the slash; both spellings arrive here)."""
-    if not scope.startswith("@"):
-        raise responses.not_found()
-    lookup = PackageLookup(registry, f"{scope}/{name}")
+    lookup = _scoped(registry, scope, name)
     return await _in_thread(lookup, responses.dist_tags_response, lookup)
 
 
@@ -71,9 +69,7 @@ async def tarball(name: str, file: str, registry: RegistryDep) -> Response:
 @get("/{scope}/{name}/-/{file}")
 async def scoped_tarball(scope: str, name: str, file: str, registry: RegistryDep) -> Response:
     """A tarball of a scoped package (``@scope/name/-/name-1.0.0.tgz``)."""
-    if not scope.startswith("@"):
-        raise responses.not_found()
-    lookup = PackageLookup(registry, f"{scope}/{name}")
+    lookup = _scoped(registry, scope, name)
     return await _in_thread(lookup, responses.tarball_redirect, lookup, file)
 
 
@@ -98,9 +94,14 @@ async def scoped_version(
     scope: str, name: str, version: str, request: Request, registry: RegistryDep
 ) -> Response:
     """``@scope/name/<version|tag>``."""
+    return await _answer(request, _scoped(registry, scope, name), version)
+
+
+def _scoped(registry: NpmRegistry, scope: str, name: str) -> PackageLookup:
+    """``@scope/name`` from a path's two segments; npm's 404 when the first is no scope."""
     if not scope.startswith("@"):
         raise responses.not_found()
-    return await _answer(request, PackageLookup(registry, f"{scope}/{name}"), version)
+    return PackageLookup(registry, f"{scope}/{name}")
 
 
 async def _answer(request: Request, lookup: PackageLookup, version: str | None) -> Response:
