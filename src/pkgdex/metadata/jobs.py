@@ -74,19 +74,7 @@ def import_documents(engine: Engine, path: Path) -> ImportReport:
     if problems:
         raise ImportRejectedError(problems)
     report = ImportReport()
-    seen: list[tuple[str, str, str | None, str | None]] = []  # for the name index, once stored
-    with engine.begin() as conn:
-        for kind, doc, _ in _checked(path):
-            if kind == "npm":
-                seen.append(("npm", *_store_packument(conn, doc)))
-                report.npm += 1
-                continue
-            report.pypi += 1
-            if services.store_document(conn, doc, fetched_at=time.time()).is_new:
-                report.new_projects.append(doc.info.name)
-                seen.append(("pypi", doc.info.name, doc.info.version, doc.info.summary))
-    for ecosystem, name, version, summary in seen:
-        _tell_name_index(engine, ecosystem, name, version, summary)
+    _store(engine, ((kind, doc) for kind, doc, _ in _checked(path)), report)
     return report
 
 
@@ -107,19 +95,25 @@ def sync_names(cache: PyPICache, names: Iterable[str]) -> list[SyncResult]:
 
 def load_demo(engine: Engine) -> None:
     """Fill the demo database with this domain's bundled illustration projects."""
-    _store_pypi(engine, [parse_pypi(doc) for doc in demo.documents()], ImportReport())
+    _store(engine, (("pypi", parse_pypi(doc)) for doc in demo.documents()), ImportReport())
 
 
-def _store_pypi(engine: Engine, docs: list[PyPIDocument], report: ImportReport) -> None:
-    new: list[PyPIDocument] = []
+def _store(engine: Engine, documents: Iterable[tuple[str, Any]], report: ImportReport) -> None:
+    """Store checked documents (kind, document) in one transaction, then tell the name index
+    about them (a courtesy, once they are committed)."""
+    seen: list[tuple[str, str, str | None, str | None]] = []  # ecosystem, name, version, summary
     with engine.begin() as conn:
-        for doc in docs:
+        for kind, doc in documents:
+            if kind == "npm":
+                seen.append(("npm", *_store_packument(conn, doc)))
+                report.npm += 1
+                continue
+            report.pypi += 1
             if services.store_document(conn, doc, fetched_at=time.time()).is_new:
-                new.append(doc)
-    report.pypi += len(docs)
-    for doc in new:
-        report.new_projects.append(doc.info.name)
-        _tell_name_index(engine, "pypi", doc.info.name, doc.info.version, doc.info.summary)
+                report.new_projects.append(doc.info.name)
+                seen.append(("pypi", doc.info.name, doc.info.version, doc.info.summary))
+    for ecosystem, name, version, summary in seen:
+        _tell_name_index(engine, ecosystem, name, version, summary)
 
 
 def _tell_name_index(
@@ -155,29 +149,31 @@ class _Unreadable:
 
 def _documents(path: Path) -> Iterator[tuple[str, Any]]:
     if path.is_dir():
-        for file in _json_files(path):
-            if isinstance(file, _Unreadable):
-                yield str(path), file
-            else:
-                yield from _file_documents(file)
+        unlisted: list[str] = []
+        for file in _json_files(path, unlisted):
+            yield from _file_documents(file)
+        for problem in unlisted:
+            yield str(path), _Unreadable(problem)
     elif path.is_file():
         yield from _file_documents(path)
     else:
         yield str(path), _Unreadable("no such file or directory")
 
 
-def _json_files(root: Path) -> list[Any]:
-    """The document files under ``root``, in order, and an ``_Unreadable`` for each directory
-    that could not be listed (``rglob`` would skip it silently)."""
-    found: list[Any] = []
+def _json_files(root: Path, unlisted: list[str]) -> list[Path]:
+    """The document files under ``root``, in order; each folder that could not be listed is
+    added to ``unlisted`` (``rglob`` would skip it silently)."""
 
-    def unlisted(error: OSError) -> None:
-        found.append(_Unreadable(f"cannot list {error.filename}: {error.strerror}"))
+    def note(error: OSError) -> None:
+        unlisted.append(f"cannot list {error.filename}: {error.strerror}")
 
-    for folder, _, names in os.walk(root, onerror=unlisted):
-        found.extend(Path(folder, n) for n in names if _is_json_file(Path(folder, n)))
-    files = sorted(f for f in found if isinstance(f, Path) and f.is_file())
-    return [*files, *(f for f in found if isinstance(f, _Unreadable))]
+    found = [
+        Path(folder, name)
+        for folder, _, names in os.walk(root, onerror=note)
+        for name in names
+        if _is_json_file(Path(folder, name))
+    ]
+    return sorted(f for f in found if f.is_file())
 
 
 def _is_json_file(path: Path) -> bool:
@@ -213,7 +209,7 @@ def _parse(raw: bytes) -> Any:
 
 
 def _packument_problem(data: Any) -> str | None:
-    try:  # imported here, as in _import_packument
+    try:  # imported here, as in _store_packument
         from pkgdex.npmregistry.packument import InvalidPackumentError, check_packument
     except ImportError:
         return "neither a PyPI JSON document nor an npm packument"
@@ -229,4 +225,5 @@ def _store_packument(conn: Connection, doc: Any) -> tuple[str, str | None, str |
     # Imported here: pkgdex.npmregistry imports this package's upstream engine.
     from pkgdex.npmregistry.jobs import store_packument
 
-    return store_packument(conn, doc)
+    documents = store_packument(conn, doc)
+    return documents.name, documents.latest, documents.summary
