@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import gzip
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -31,18 +31,21 @@ def dense() -> bytes:
     return gzip.compress(b"".join(lines))
 
 
+BODIES: dict[str, Callable[[], bytes]] = {
+    "gzip": lambda: gzip.compress(DOCUMENT),
+    "identity": lambda: DOCUMENT,
+    "bomb": lambda: gzip.compress(b" " * (4 << 20)),
+    "big-bomb": big_bomb,
+    "dense": dense,
+}
+
+
 class _Coded(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         coding, _, payload = self.path.strip("/").partition("/")
-        body = {
-            "gzip": gzip.compress(DOCUMENT),
-            "identity": DOCUMENT,
-            "bomb": gzip.compress(b" " * (4 << 20)),
-            "big-bomb": big_bomb(),
-            "dense": dense(),
-        }[payload or coding]
+        body = BODIES[payload or coding]()  # made when asked for: the big ones take a while
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         if coding != "identity":
@@ -92,21 +95,26 @@ def test_a_compressed_bomb_is_refused_by_its_decoded_size(
     assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
 
 
-def test_a_bomb_under_the_size_cap_is_refused_by_its_ratio(base_url: str) -> None:
+@pytest.fixture
+def roomy() -> Iterator[Upstream]:
+    """An upstream with the default 256 MiB cap: room for a bomb to grow."""
     settings = Settings(_env_file=None, upstream_max_bytes=256 << 20)  # type: ignore[call-arg]
     client = Upstream.from_settings(settings)
+    yield client
+    client.close()
+
+
+def test_a_bomb_under_the_size_cap_is_refused_by_its_ratio(base_url: str, roomy: Upstream) -> None:
     seen: list[int] = []
     with pytest.raises(UpstreamError) as caught:
-        client.get_bytes(f"{base_url}/gzip/big-bomb", on_chunk=lambda c: seen.append(len(c)))
-    client.close()
+        roomy.get_bytes(f"{base_url}/gzip/big-bomb", on_chunk=lambda c: seen.append(len(c)))
     assert (caught.value.status, caught.value.code) == (502, "upstream_too_large")
     assert "decompresses over 200 times" in caught.value.message
     assert sum(seen) <= 17 << 20  # stopped just past the floor, not at 64 MiB
 
 
-def test_a_large_body_that_compresses_as_json_does_is_no_bomb(base_url: str) -> None:
-    settings = Settings(_env_file=None, upstream_max_bytes=256 << 20)  # type: ignore[call-arg]
-    client = Upstream.from_settings(settings)
-    body = client.get_bytes(f"{base_url}/gzip/dense").body
-    client.close()
+def test_a_large_body_that_compresses_as_json_does_is_no_bomb(
+    base_url: str, roomy: Upstream
+) -> None:
+    body = roomy.get_bytes(f"{base_url}/gzip/dense").body
     assert body == gzip.decompress(dense()) and len(body) > 16 << 20
