@@ -3,10 +3,12 @@
 It answers ``/pypi/<name>/json`` and ``/pypi/<name>/<version>/json`` with documents shaped
 exactly like pypi.org's (sorted keys, the full ``info`` field set, ``downloads`` -1 values,
 ``upload_time`` without zone and ``upload_time_iso_8601`` with ``Z``), built from
-:class:`Project`. Faults are switched on per test: ``slow``, ``status`` (e.g. 500),
-``malformed``, ``huge`` (2 GB announced), ``huge-chunked`` (2 GB streamed with no length),
-``drip`` (a byte at a time), ``drip-stall`` (a few bytes, then silence), and
-:func:`refused_url` gives an address nobody listens on.
+:class:`Project`. A project made with ``real_files`` has real distributions
+(:mod:`support.fake_dists`), served under ``/packages/`` whatever the fault, so that an
+installer can fetch what the documents describe. Faults are switched on per test: ``slow``,
+``status`` (e.g. 500), ``malformed``, ``huge`` (2 GB announced), ``huge-chunked`` (2 GB
+streamed with no length), ``drip`` (a byte at a time), ``drip-stall`` (a few bytes, then
+silence), and :func:`refused_url` gives an address nobody listens on.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ import orjson
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
+from support.fake_dists import Dist, build_sdist, build_wheel, file_digests
+
 FILES_HOST = "https://files.example.org/packages"
 TWO_GB = 2 * 1024**3
+PACKAGES_PATH = "/packages"  # where the fake serves real files, as files.pythonhosted.org
 
 
 @dataclass
@@ -62,20 +67,39 @@ def _file(name: str, release: ReleaseSpec, index: int, uploaded: datetime) -> di
     digests = _digests(filename)
     blake = digests["blake2b_256"]
     path = f"{blake[:2]}/{blake[2:4]}/{blake[4:]}"
+    size = 1000 + len(filename) * 37 + index
+    dist = Dist(filename, packagetype, python_version, b"")
+    return _entry(dist, digests, size, f"{FILES_HOST}/{path}/{filename}", release, uploaded)
+
+
+def _real_file(dist: Dist, host: str, release: ReleaseSpec, uploaded: datetime) -> dict[str, Any]:
+    digests = file_digests(dist.content)
+    url = f"{host}/{dist.filename}"
+    return _entry(dist, digests, len(dist.content), url, release, uploaded)
+
+
+def _entry(
+    dist: Dist,
+    digests: dict[str, str],
+    size: int,
+    url: str,
+    release: ReleaseSpec,
+    uploaded: datetime,
+) -> dict[str, Any]:
     return {
         "comment_text": "",
         "digests": digests,
         "downloads": -1,
-        "filename": filename,
+        "filename": dist.filename,
         "has_sig": False,
         "md5_digest": digests["md5"],
-        "packagetype": packagetype,
-        "python_version": python_version,
+        "packagetype": dist.packagetype,
+        "python_version": dist.python_version,
         "requires_python": release.requires_python,
-        "size": 1000 + len(filename) * 37 + index,
+        "size": size,
         "upload_time": uploaded.strftime("%Y-%m-%dT%H:%M:%S"),
         "upload_time_iso_8601": uploaded.replace(tzinfo=None).isoformat() + "Z",
-        "url": f"{FILES_HOST}/{path}/{filename}",
+        "url": url,
         "yanked": release.yanked,
         "yanked_reason": release.yanked_reason if release.yanked else None,
     }
@@ -138,10 +162,17 @@ def pick_latest(releases: list[ReleaseSpec]) -> ReleaseSpec:
 
 @dataclass
 class Project:
+    """A project on the fake. With ``real_files``, a release's files (``files``: 1 an sdist,
+    2 an sdist and a pure wheel) are real distributions that the fake serves under
+    ``files_host``, which :class:`FakePyPI` points at itself; otherwise they are names only."""
+
     name: str
     releases: list[ReleaseSpec]
     last_serial: int = 1000
     start: datetime = field(default_factory=lambda: datetime(2020, 1, 1, 12, 0, 0, tzinfo=UTC))
+    real_files: bool = False
+    files_host: str = FILES_HOST
+    _built: dict[str, list[Dist]] = field(default_factory=dict, repr=False, compare=False)
 
     def files(self) -> dict[str, list[dict[str, Any]]]:
         ordered = sorted(self.releases, key=lambda r: _order_key(r.version))
@@ -149,11 +180,31 @@ class Project:
         for position, release in enumerate(ordered):
             uploaded = self.start + timedelta(days=position, microseconds=position * 7)
             files = [
-                _file(self.name, release, i, uploaded + timedelta(seconds=i))
+                self._file(release, i, uploaded + timedelta(seconds=i))
                 for i in range(release.files)
             ]
             out[release.version] = sorted(files, key=lambda f: f["filename"])
         return out
+
+    def _file(self, release: ReleaseSpec, index: int, uploaded: datetime) -> dict[str, Any]:
+        if not self.real_files:
+            return _file(self.name, release, index, uploaded)
+        return _real_file(self.dists(release)[index], self.files_host, release, uploaded)
+
+    def dists(self, release: ReleaseSpec) -> list[Dist]:
+        """The release's real files, built once: the same bytes behind every document."""
+        if release.files > 2:
+            raise ValueError("a release has at most an sdist and one wheel as real files")
+        if release.version not in self._built:
+            args = (self.name, release.version, release.requires_python)
+            self._built[release.version] = [build_sdist(*args), build_wheel(*args)]
+        return self._built[release.version][: release.files]
+
+    def served_files(self) -> dict[str, bytes]:
+        """Filename to bytes, for every real file of the project."""
+        if not self.real_files:
+            return {}
+        return {d.filename: d.content for r in self.releases for d in self.dists(r)}
 
     def doc(self) -> dict[str, Any]:
         files = self.files()
@@ -228,7 +279,7 @@ class FakePyPI:
     """A threaded HTTP server on 127.0.0.1 playing pypi.org; use it as a context manager."""
 
     def __init__(self, projects: list[Project] | None = None) -> None:
-        self.projects = {canonicalize_name(p.name): p for p in projects or standard_projects()}
+        self.projects: dict[str, Project] = {}
         self.requests: Counter[str] = Counter()
         self.fault: str | None = None
         self.fault_status = 500
@@ -244,6 +295,8 @@ class FakePyPI:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,))
+        for project in projects or standard_projects():
+            self.add(project)
 
     @property
     def url(self) -> str:
@@ -259,7 +312,16 @@ class FakePyPI:
         self._server.server_close()
 
     def add(self, project: Project) -> None:
+        if project.real_files:
+            project.files_host = f"{self.url}{PACKAGES_PATH}"
         self.projects[canonicalize_name(project.name)] = project
+
+    def file_bytes(self, filename: str) -> bytes | None:
+        for project in self.projects.values():
+            content = project.served_files().get(filename)
+            if content is not None:
+                return content
+        return None
 
     def count(self, path: str) -> int:
         with self._lock:
@@ -307,6 +369,9 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 self._respond()  # a client giving up on a fault is expected
 
         def _respond(self) -> None:
+            if self.path.startswith(PACKAGES_PATH + "/"):
+                self._send_file(unquote(self.path.removeprefix(PACKAGES_PATH + "/")))
+                return
             fault = fake.fault
             if fault == "slow":
                 time.sleep(fake.slow_seconds)
@@ -353,6 +418,13 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 if at:
                     time.sleep(pause)
                 self.wfile.write(body[at : at + piece])
+
+        def _send_file(self, filename: str) -> None:
+            content = fake.file_bytes(filename)
+            if content is None:
+                self._send_raw(404, b"Not Found", {"Content-Type": "text/plain"})
+            else:
+                self._send_raw(200, content, {"Content-Type": "application/octet-stream"})
 
         def _huge(self, *, announce: bool) -> None:
             self.send_response(200)
