@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, Table, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pkgdex.metadata import views
@@ -121,6 +121,11 @@ def _upsert_project(
     }
     if doc.is_project:
         values.update(fetched_at=fetched_at, upstream_etag=etag)
+    else:
+        # A release document replaces its release only: it cannot take the project's serial
+        # back (an older dump, or a CDN copy of that page older than the project's).
+        stored = metadata_projects.c.last_serial
+        values["last_serial"] = case((stored > doc.last_serial, stored), else_=doc.last_serial)
     existing = conn.execute(
         select(metadata_projects.c.id, metadata_projects.c.status).where(
             metadata_projects.c.name == doc.canonical_name
@@ -132,7 +137,7 @@ def _upsert_project(
         )
         return _ProjectRow(existing.id, existing.status != FOUND, True, revision)
     # A release document does not prove the project is current: it starts stale.
-    first = {"fetched_at": 0.0, "upstream_etag": None, **values}
+    first = {"fetched_at": 0.0, "upstream_etag": None, **values, "last_serial": doc.last_serial}
     insert = _insert(conn, metadata_projects).values(name=doc.canonical_name, **first)
     project_id = conn.execute(
         insert.on_conflict_do_update(index_elements=["name"], set_=values).returning(

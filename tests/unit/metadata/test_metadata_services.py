@@ -156,3 +156,36 @@ def test_storing_again_replaces_every_row(engine: Engine) -> None:
     assert [(r.version, [f.filename for f in r.files]) for r in read.releases] == [
         ("2.0", ["a-2.0.tar.gz"])
     ]
+
+
+def _release_document(name: str, serial: int) -> dict[str, Any]:
+    doc = _document(name)
+    del doc["releases"]
+    return doc | {"last_serial": serial, "urls": [_file("a-2.0.tar.gz", packagetype="sdist")]}
+
+
+def _serial(engine: Engine, name: str) -> int:
+    with engine.connect() as conn:
+        state = queries.project_state(conn, name)
+    assert state is not None
+    return state.last_serial
+
+
+def test_a_release_document_never_takes_the_project_serial_back(engine: Engine) -> None:
+    def store(doc: dict[str, Any]) -> None:
+        with engine.begin() as conn:
+            parsed = parse_document(doc, expected_name="a")
+            services.store_document(conn, parsed, fetched_at=time.time())
+
+    store(_document("a"))  # serial 42
+    store(_release_document("a", 40))  # an older copy of one release's page
+    assert _serial(engine, "a") == 42
+    store(_release_document("a", 50))  # newer: the project has changed since
+    assert _serial(engine, "a") == 50
+
+
+def test_a_release_document_first_sets_the_serial_it_carries(engine: Engine) -> None:
+    with engine.begin() as conn:
+        parsed = parse_document(_release_document("a", 7), expected_name="a")
+        services.store_document(conn, parsed, fetched_at=time.time())
+    assert _serial(engine, "a") == 7
