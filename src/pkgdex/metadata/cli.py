@@ -34,11 +34,7 @@ def import_command(
     try:
         report = jobs.import_documents(engine, path)
     except jobs.ImportRejectedError as exc:
-        for problem in exc.problems[:20]:
-            console.print(f"[red]bad:[/red] {problem}")
-        more = len(exc.problems) - 20
-        if more > 0:
-            console.print(f"... and {more} more")
+        _print_some("[red]bad:[/red]", exc.problems)
         console.print("[red]nothing was imported[/red]")
         raise typer.Exit(EXIT_BAD_INPUT) from exc
     except Exception as exc:  # while writing: the one transaction was rolled back
@@ -51,6 +47,19 @@ def import_command(
         f"imported {report.pypi} PyPI document(s) and {report.npm} npm packument(s); "
         f"{len(report.new_projects)} new PyPI project(s)"
     )
+    if report.repeated:
+        console.print(
+            f"[yellow]{len(report.repeated)} document(s) named what an earlier one did; "
+            "the later one was kept:[/yellow]"
+        )
+        _print_some("[yellow]repeated:[/yellow]", report.repeated)
+
+
+def _print_some(label: str, lines: list[str], shown: int = 20) -> None:
+    for line in lines[:shown]:
+        console.print(f"{label} {line}")
+    if len(lines) > shown:
+        console.print(f"... and {len(lines) - shown} more")
 
 
 @app.command("sync")

@@ -27,6 +27,7 @@ from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, looks_like_pypi
 from pkgdex.metadata.documents import parse_document as parse_pypi
 from pkgdex.metadata.upstream import UpstreamError
+from pkgdex.metadata.versions import canonical_version
 
 log = logging.getLogger(__name__)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -45,6 +46,10 @@ class ImportReport:
     pypi: int = 0
     npm: int = 0
     new_projects: list[str] = field(default_factory=list)
+    # Documents that name a project (or release, or packument) an earlier one named: the later
+    # replaced it, as a later sync would. Said, because a mirror dump that repeats itself is
+    # more often a mistake than a replay.
+    repeated: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -64,18 +69,34 @@ def import_documents(engine: Engine, path: Path) -> ImportReport:
     ``.json``/``.jsonl`` file, gzip allowed) in one transaction: all or nothing. Raises
     :class:`ImportRejectedError` listing the bad documents (or saying there were none) without
     writing anything; a failure while storing rolls every document back."""
-    problems, found = [], 0
-    for _, _, problem in _checked(path):
+    problems, found, report = [], 0, ImportReport()
+    first_seen: dict[tuple[str, ...], str] = {}  # what a document names -> where it was first
+    for where, kind, doc, problem in _checked(path):
         found += 1
         if problem:
             problems.append(problem)
+            continue
+        named, label = _what_it_names(kind, doc)
+        if named in first_seen:
+            report.repeated.append(f"{label}: {first_seen[named]}, then {where}")
+        first_seen.setdefault(named, where)
     if not found:
         problems.append(f"{path}: no .json, .jsonl or .ndjson documents (gzip allowed) found")
     if problems:
         raise ImportRejectedError(problems)
-    report = ImportReport()
-    _store(engine, ((kind, doc) for kind, doc, _ in _checked(path)), report)
+    _store(engine, ((kind, doc) for _, kind, doc, _ in _checked(path)), report)
     return report
+
+
+def _what_it_names(kind: str, doc: Any) -> tuple[tuple[str, ...], str]:
+    """What a checked document replaces when stored (two documents that name the same replace
+    one another), and how to say it."""
+    if kind == "npm":
+        return ("npm", doc["name"]), f"npm package {doc['name']}"
+    name, version = doc.canonical_name, doc.info.version
+    if doc.is_project:
+        return ("pypi", name), f"PyPI project {name}"
+    return ("pypi", name, canonical_version(version)), f"PyPI release {name} {version}"
 
 
 def sync_names(cache: PyPICache, names: Iterable[str]) -> list[SyncResult]:
@@ -127,19 +148,19 @@ def _tell_name_index(
         log.exception("could not record %s in the name index", name)
 
 
-def _checked(path: Path) -> Iterator[tuple[str, Any, str | None]]:
-    """(kind, parsed document, problem) for every document under ``path``."""
+def _checked(path: Path) -> Iterator[tuple[str, str, Any, str | None]]:
+    """(where, kind, parsed document, problem) for every document under ``path``."""
     for where, data in _documents(path):
         if isinstance(data, _Unreadable):
-            yield "bad", None, f"{where}: {data.reason}"
+            yield where, "bad", None, f"{where}: {data.reason}"
         elif looks_like_pypi(data):
             try:
-                yield "pypi", parse_pypi(data), None
+                yield where, "pypi", parse_pypi(data), None
             except MalformedDocumentError as exc:
-                yield "bad", None, f"{where}: not a PyPI JSON document ({exc})"
+                yield where, "bad", None, f"{where}: not a PyPI JSON document ({exc})"
         else:
             problem = _packument_problem(data)
-            yield "npm", data, (f"{where}: {problem}" if problem else None)
+            yield where, "npm", data, (f"{where}: {problem}" if problem else None)
 
 
 @dataclass(frozen=True)

@@ -182,15 +182,16 @@ def pick_latest_unstable(releases: Sequence[R]) -> R | None:
 def find_version(releases: Sequence[R], wanted: str) -> R | None:
     """The release ``wanted`` names in normalised form ("3.0" finds "3.0.0"); when several
     releases normalise alike, only the exact spelling matches (as pypi.org does)."""
-    target = _canonical(wanted)
-    matches = [r for r in releases if _canonical(r.version) == target]
+    target = canonical_version(wanted)
+    matches = [r for r in releases if canonical_version(r.version) == target]
     if len(matches) == 1:
         return matches[0]
     return next((r for r in matches if r.version == wanted), None)
 
 
 @lru_cache(maxsize=65536)
-def _canonical(version: str) -> str:
+def canonical_version(version: str) -> str:
+    """``version`` in the form two spellings of one version share ("3.0" and "3.0.0")."""
     try:
         return canonicalize_version(version)
     except ValueError:  # a number past the 4,300 digits int() reads: matches only itself

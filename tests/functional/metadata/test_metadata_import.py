@@ -121,6 +121,44 @@ def test_reimport_replaces_without_duplicates(
     assert counts(engine) == first == (1, 500, 1000)
 
 
+def test_documents_naming_the_same_thing_are_reported_and_the_later_kept(
+    database_url: str, tmp_path: Path, make_client: ClientFactory
+) -> None:
+    sample = next(p for p in standard_projects() if p.name == "sampleproject")
+    older = sample.doc()
+    newer = {**older, "last_serial": older["last_serial"] + 1}
+    left_pad = make_packument("https://registry.example.org", "left-pad", ["1.0.0"])
+    lines = [
+        older,
+        sample.version_doc("2.0.0"),
+        left_pad,
+        sample.version_doc("2.0"),  # the same release, spelled otherwise
+        _renamed(newer, "SampleProject"),  # the same project, spelled otherwise
+        make_packument("https://registry.example.org", "left-pad", ["1.0.0", "1.1.0"]),
+        sample.version_doc("3.0.0"),  # another release, from the older serial: not a repeat
+    ]
+    (tmp_path / "docs.jsonl").write_bytes(b"\n".join(orjson.dumps(d) for d in lines))
+    result = run(database_url, "import", str(tmp_path / "docs.jsonl"))
+    assert result.exit_code == 0, result.output
+    assert "3 document(s) named what an earlier one did" in result.output
+    where = tmp_path / "docs.jsonl"
+    assert f"PyPI project sampleproject: {where}:1, then {where}:5" in result.output
+    assert f"PyPI release sampleproject 2.0.0: {where}:2, then {where}:4" in result.output
+    assert f"npm package left-pad: {where}:3, then {where}:6" in result.output
+    client = make_client()
+    # A release document replaces its release, not the project's newer serial.
+    assert client.get("/pypi/sampleproject/json").json()["last_serial"] == newer["last_serial"]
+    assert client.get("/registry/npm/left-pad").json()["dist-tags"]["latest"] == "1.1.0"
+
+
+def test_a_directory_without_repeats_reports_none(database_url: str, tmp_path: Path) -> None:
+    write_json(tmp_path / "a.json", docs()["sampleproject"])
+    write_json(tmp_path / "b.json", docs()["only-pre"])
+    result = run(database_url, "import", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "named what an earlier one did" not in result.output
+
+
 def test_a_failure_while_writing_rolls_back_every_document(
     database_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
