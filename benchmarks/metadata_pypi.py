@@ -4,11 +4,11 @@ Serves a fake pypi.org on loopback (``big-project``: 500 releases, 1,000 files; 
 for misses), starts ``uvicorn`` with one worker over a fresh SQLite database, and measures: the
 cached JSON API document (p50/p99, requests/s), ETag revalidation (304), one release, the
 Simple API page in both formats, pull-through misses against the upstream's own latency for
-the same document (asking for no compression, and for a 500-release one also as pip does,
-accepting gzip, and from an upstream that sends it in paced pieces, as over a real link), and
-100 concurrent misses for one name. Baselines in the same run: the
-upstream itself (no cache), and the per-request work of a naive cache that reads the project
-from the database and renders it on every request.
+the same document (6, 50, 100, 200 and 500 releases, asking for no compression; the
+500-release one also as pip does, accepting gzip, and from an upstream that sends it in paced
+pieces, as over a real link), and 100 concurrent misses for one name. Baselines in the same
+run: the upstream itself (no cache), and the per-request work of a naive cache that reads the
+project from the database and renders it on every request.
 
     .venv/bin/python benchmarks/metadata_pypi.py [--requests 1000] [--seconds 5]
 """
@@ -44,6 +44,7 @@ from support.fake_pypi import FakePyPI, Project, ReleaseSpec, big_project, fresh
 from support.server import running_server
 
 MISSES = 100  # enough that the median of the paired differences settles
+SWEEP = (50, 100, 200)  # release counts between the small and the 500-release misses
 PACE = (64 * 1024, 0.002)  # the paced upstream: 64 KiB every 2 ms (about 260 Mbit/s)
 V1_JSON = "application/vnd.pypi.simple.v1+json"
 Row = tuple[str, ...]
@@ -67,6 +68,10 @@ def add_copies(fake: FakePyPI) -> None:
         fake.add(big_project(f"big-miss-{i}", first_major=fresh_major(i)))
         fake.add(big_project(f"gzip-miss-{i}", first_major=fresh_major(MISSES + i)))
         fake.add(big_project(f"paced-miss-{i}", first_major=fresh_major(2 * MISSES + i)))
+    for n, count in enumerate(SWEEP):
+        for i in range(MISSES):
+            nth = (3 + n) * MISSES + i
+            fake.add(big_project(f"sweep-{count}-miss-{i}", count, first_major=fresh_major(nth)))
     fake.add(big_project("flight"))
 
 
@@ -80,6 +85,9 @@ def run(requests: int, seconds: float) -> list[Row]:
             base = server.url
             pid = server.process.pid
             misses = measure_misses(client, base, pid, fake, "small-miss", "6 releases")
+            for count in SWEEP:  # where, between 6 and 500 releases, a miss passes 5 ms
+                prefix, what = f"sweep-{count}-miss", f"{count} releases"
+                misses += measure_misses(client, base, pid, fake, prefix, what)
             misses += measure_misses(client, base, pid, fake, "big-miss", "500 releases")
             # What pip and browsers send: a miss must not wait for its body to be compressed.
             misses += measure_misses(
