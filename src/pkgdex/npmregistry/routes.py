@@ -97,6 +97,13 @@ async def scoped_version(
     return await _answer(request, _scoped(registry, scope, name), version)
 
 
+@get("/{path:path}", documented=False)
+def unknown_path() -> Response:
+    """Any other path under the registry (empty segments, four or more): npm's 404, as the
+    registry answers, not the app's own."""
+    raise responses.not_found()
+
+
 def _scoped(registry: NpmRegistry, scope: str, name: str) -> PackageLookup:
     """``@scope/name`` from a path's two segments; npm's 404 when the first is no scope."""
     if not scope.startswith("@"):

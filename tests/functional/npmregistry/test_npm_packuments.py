@@ -167,6 +167,13 @@ def test_path_of_three_segments_without_scope_is_404(npm_client: NpmClient) -> N
     assert response.json() == {"error": "Not found"}
 
 
+@pytest.mark.parametrize("path", ["/", "//left-pad", "/left-pad//1.0.0", "/a/b/c/d", "/a/-/b/c"])
+def test_path_no_registry_route_takes_is_npms_404(npm_client: NpmClient, path: str) -> None:
+    response = npm_client().get(f"{BASE}{path}")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found"}
+
+
 def test_fresh_copy_is_served_from_the_cache(npm_client: NpmClient, fake_npm: FakeNpm) -> None:
     client = npm_client()
     bodies = {client.get(f"{BASE}/many-versions").content for _ in range(5)}
