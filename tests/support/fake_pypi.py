@@ -291,6 +291,8 @@ class FakePyPI:
         self.pace: tuple[int, float] | None = None
         self.slow_seconds = 5.0
         self.not_modified = 0  # conditional requests answered 304
+        # Real files served with their last byte changed: an installer must refuse them.
+        self.tampered: set[str] = set()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -423,8 +425,10 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
             content = fake.file_bytes(filename)
             if content is None:
                 self._send_raw(404, b"Not Found", {"Content-Type": "text/plain"})
-            else:
-                self._send_raw(200, content, {"Content-Type": "application/octet-stream"})
+                return
+            if filename in fake.tampered:
+                content = content[:-1] + bytes([content[-1] ^ 1])
+            self._send_raw(200, content, {"Content-Type": "application/octet-stream"})
 
         def _huge(self, *, announce: bool) -> None:
             self.send_response(200)
