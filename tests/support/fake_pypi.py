@@ -172,7 +172,9 @@ class Project:
     start: datetime = field(default_factory=lambda: datetime(2020, 1, 1, 12, 0, 0, tzinfo=UTC))
     real_files: bool = False
     files_host: str = FILES_HOST
-    _built: dict[str, list[Dist]] = field(default_factory=dict, repr=False, compare=False)
+    _built: dict[str, list[Dist]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def files(self) -> dict[str, list[dict[str, Any]]]:
         ordered = sorted(self.releases, key=lambda r: _order_key(r.version))
