@@ -40,6 +40,7 @@ ALIASES = {
 class Answer:
     rendered: Rendered
     stale: bool = False
+    fetched_at: float | None = None  # when the stored copy came from the upstream (its Age)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def project_json(cache: PyPICache, raw_name: str, suffix: str) -> Answer | Redir
         return render.project_json(view, release)
 
     rendered = cache.memory.get_or_make((state.name, state.revision, "json"), make, _size)
-    return Answer(rendered, stale)
+    return Answer(rendered, stale, state.fetched_at)
 
 
 def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> Answer | Redirect:
@@ -80,7 +81,7 @@ def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> 
         return Redirect(f"/pypi/{state.name}/{quote(version)}/json{suffix}", 301)
     cached = cache.memory.get((state.name, state.revision, "release", version))
     if isinstance(cached, Rendered):
-        return Answer(cached, stale or cached.derived_info)
+        return Answer(cached, stale or cached.derived_info, state.fetched_at)
     view = cache.view(state)
     release = find_version(view.releases, version)
     if release is None:
@@ -91,7 +92,7 @@ def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> 
     if not rendered.derived_info or cache.offline:  # online, the next request asks again
         key = (view.state.name, view.state.revision, "release", version)
         cache.memory.put(key, rendered, _size)
-    return Answer(rendered, stale or rendered.derived_info)
+    return Answer(rendered, stale or rendered.derived_info, view.state.fetched_at)
 
 
 def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer | Redirect:
@@ -102,7 +103,7 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
     view = cache.view(state)
     key = (state.name, state.revision, "simple", content_type)
     rendered = cache.memory.get_or_make(key, lambda: simple.project_page(view, content_type), _size)
-    return Answer(rendered, stale)
+    return Answer(rendered, stale, state.fetched_at)
 
 
 def simple_index(cache: PyPICache, conn: Connection, content_type: str) -> Answer:
@@ -122,7 +123,7 @@ def from_memory(cache: PyPICache, raw_name: str, kind: tuple[str, ...]) -> Answe
     rendered = cache.memory.get((state.name, state.revision, *kind))
     if not isinstance(rendered, Rendered) or rendered.derived_info:
         return None
-    return Answer(rendered)
+    return Answer(rendered, fetched_at=state.fetched_at)
 
 
 def _project(cache: PyPICache, raw_name: str) -> tuple[ProjectState, bool]:

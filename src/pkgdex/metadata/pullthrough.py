@@ -208,3 +208,14 @@ class CachePolicy:
 
 
 STALE_HEADERS = {"Warning": '110 - "Response is Stale"', "X-Pkgdex-Stale": "1"}
+
+
+def freshness_headers(
+    fetched_at: float, stale: bool, *, now: float | None = None
+) -> dict[str, str]:
+    """What a cached answer says of its age: ``Age``, the seconds since the copy was fetched
+    from the upstream (RFC 9111, as the CDNs in front of pypi.org and npm send it), so a
+    client sees how old its answer is and an HTTP cache counts ``max-age`` from the fetch;
+    and the stale warning when the upstream could not refresh it."""
+    age = max(0, int((time.time() if now is None else now) - fetched_at))
+    return {"Age": str(age), **STALE_HEADERS} if stale else {"Age": str(age)}

@@ -11,7 +11,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from pkgdex.errors import ResponseError
-from pkgdex.metadata.pullthrough import STALE_HEADERS
+from pkgdex.metadata.pullthrough import freshness_headers
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.npmregistry import decoded, parts
 from pkgdex.npmregistry import packument as pk
@@ -116,7 +116,7 @@ def dist_tags_response(lookup: PackageLookup) -> Response:
     """``npm dist-tag ls``: the package's dist-tags alone."""
     answer = lookup("doc")
     assert answer.stored.body is not None
-    headers = {"Cache-Control": CACHE_CONTROL, **_stale(answer)}
+    headers = {"Cache-Control": CACHE_CONTROL, **_freshness(answer)}
     body = dumps(parts.dist_tags(answer.stored.body))
     return Response(body, media_type=FULL_TYPE, headers=headers)
 
@@ -137,7 +137,7 @@ def tarball_redirect(lookup: PackageLookup, file: str) -> Response:
     url = parts.tarball_url(answer.stored.body, version)
     if url is None or not _names_file(url, file):
         raise not_found()
-    headers = {"Location": url, "Cache-Control": CACHE_CONTROL, **_stale(answer)}
+    headers = {"Location": url, "Cache-Control": CACHE_CONTROL, **_freshness(answer)}
     return Response(status_code=302, headers=headers)
 
 
@@ -175,11 +175,11 @@ def _not_modified(request: Request, lookup: PackageLookup, variant: str) -> Resp
 
 
 def _headers(answer: Answer, etag: str) -> dict[str, str]:
-    return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept", **_stale(answer)}
+    return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept", **_freshness(answer)}
 
 
-def _stale(answer: Answer) -> dict[str, str]:
-    return STALE_HEADERS if answer.stale else {}
+def _freshness(answer: Answer) -> dict[str, str]:
+    return freshness_headers(answer.stored.fetched_at, answer.stale)
 
 
 def _ok(answer: Answer, body: bytes, etag: str, abbreviated: bool) -> Response:

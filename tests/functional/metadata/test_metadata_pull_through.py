@@ -122,6 +122,34 @@ def test_faults_serve_the_stale_copy_untouched(
     assert healed.content == good.content
 
 
+@pytest.mark.parametrize(
+    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
+)
+def test_every_answer_says_how_old_its_copy_is(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str
+) -> None:
+    assert pypi_client().get(path).headers["age"] == "0"  # just fetched
+    fetched = time.time() - 120
+    with engine.begin() as conn:
+        conn.execute(update(metadata_projects).values(fetched_at=fetched))
+    client = pypi_client(offline=True)  # a new process: nothing remembered
+    for _ in range(2):  # from the store, then from memory
+        age = int(client.get(path).headers["age"])
+        assert 120 <= age <= int(time.time() - fetched)
+    etag = client.get(path).headers["etag"]
+    assert int(client.get(path, headers={"If-None-Match": etag}).headers["age"]) >= 120
+
+
+def test_a_stale_answer_is_older_than_its_ttl(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    client = pypi_client(metadata_ttl_seconds=1)
+    client.get(PROJECT)
+    time.sleep(2.1)
+    fake.fault = "status"  # a 500
+    stale = client.get(PROJECT)
+    assert stale.headers["x-pkgdex-stale"] == "1"
+    assert int(stale.headers["age"]) >= 2
+
+
 def test_unreachable_upstream(make_client: object, pypi_client: PyPIClient) -> None:
     pypi_client().get(PROJECT)  # cache it through a reachable upstream first
     client = pypi_client(pypi_upstream=refused_url(), metadata_ttl_seconds=0)

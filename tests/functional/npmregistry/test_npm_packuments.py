@@ -3,8 +3,12 @@ scoped names in both spellings, npm's 404 shapes, ETags and the pull-through cac
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+from sqlalchemy import Engine, update
+
+from pkgdex.npmregistry.models import npm_packuments
 from support.fake_npm import CORGI, NPM_INSTALL_ACCEPT, FakeNpm, NpmClient
 
 BASE = "/registry/npm"
@@ -179,6 +183,29 @@ def test_fresh_copy_is_served_from_the_cache(npm_client: NpmClient, fake_npm: Fa
     bodies = {client.get(f"{BASE}/many-versions").content for _ in range(5)}
     assert len(bodies) == 1
     assert fake_npm.hits("many-versions") == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [("left-pad", "*/*"), ("left-pad", CORGI), ("left-pad/1.3.0", "*/*"),
+     ("left-pad/latest", CORGI), ("-/package/left-pad/dist-tags", "*/*")],
+)  # fmt: skip
+def test_every_answer_says_how_old_its_copy_is(
+    npm_client: NpmClient, engine: Engine, path: str, accept: str
+) -> None:
+    headers = {"Accept": accept}
+    assert npm_client().get(f"{BASE}/{path}", headers=headers).headers["age"] == "0"
+    fetched = time.time() - 120
+    with engine.begin() as conn:
+        conn.execute(update(npm_packuments).values(fetched_at=fetched))
+    client = npm_client(offline=True)  # a new process: nothing remembered
+    for _ in range(2):  # from the store, then from memory
+        age = int(client.get(f"{BASE}/{path}", headers=headers).headers["age"])
+        assert 120 <= age <= int(time.time() - fetched)
+    etag = client.get(f"{BASE}/{path}", headers=headers).headers.get("etag")
+    if etag is not None:
+        again = client.get(f"{BASE}/{path}", headers={**headers, "If-None-Match": etag})
+        assert again.status_code == 304 and int(again.headers["age"]) >= 120
 
 
 def test_stale_copy_is_revalidated_with_the_upstream_etag(
