@@ -8,9 +8,11 @@ skip every version but the one asked for, and hand its JSON on as it is stored.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
+import nodesemver
 from msgspec import UNSET, Raw, Struct, field
 
 from pkgdex.npmregistry import packument as pk
@@ -49,18 +51,44 @@ class _CardSource(Struct):
 _versions_decoder = msgspec.json.Decoder(_Versions)
 _card_decoder = msgspec.json.Decoder(_CardSource)
 _tags_decoder = msgspec.json.Decoder(_Tags)
+RANGE_MAX_LENGTH = 256  # node-semver's own limit: its patterns are not run on longer input
 _CARD_FIELDS = ("time", "description", "keywords", "homepage", "repository", "bugs",
                 "maintainers", "license")  # fmt: skip
 
 
-def version_json(body: bytes, version_or_tag: str) -> bytes | None:
-    """The stored JSON of a version, or of the version a dist-tag points at (as
-    ``packument.resolve_version`` finds it)."""
+def version_json(body: bytes, wanted: str) -> bytes | None:
+    """The stored JSON of a version; else of the version a dist-tag points at (as
+    ``packument.resolve_version`` finds it); else of the newest version a semver range takes
+    (``^1.2.0``, ``1.x``, ``>=1 <2``), as the registry answers ``/<name>/<range>``."""
     doc = _versions_decoder.decode(body)
-    manifest = doc.versions.get(version_or_tag)
-    if manifest is None and (tagged := doc.dist_tags.get(version_or_tag)) is not None:
+    manifest = doc.versions.get(wanted)
+    if manifest is None and (tagged := doc.dist_tags.get(wanted)) is not None:
         manifest = doc.versions.get(tagged)
+    if manifest is None and (newest := newest_satisfying(doc.versions, wanted)) is not None:
+        manifest = doc.versions[newest]
     return None if manifest is None else bytes(manifest)
+
+
+def newest_satisfying(versions: Iterable[str], spec: str) -> str | None:
+    """The newest of ``versions`` in the semver range ``spec`` by npm's rules (node-semver's,
+    loose as the registry reads them: a pre-release only when the range names one of its
+    release), or None. Versions that are not semver are passed over."""
+    if len(spec) > RANGE_MAX_LENGTH:
+        return None
+    try:
+        newest: str | None = nodesemver.max_satisfying(
+            [v for v in versions if _semver(v)], spec, loose=True
+        )
+    except ValueError:  # a range node-semver cannot read
+        return None
+    return newest
+
+
+def _semver(version: str) -> bool:
+    try:
+        return nodesemver.valid(version, loose=True) is not None
+    except ValueError:  # a number past the 4,300 digits int() reads
+        return False
 
 
 def dist_tags(body: bytes) -> dict[str, str]:

@@ -98,6 +98,39 @@ def test_version_or_tag(npm_client: NpmClient, fake_npm: FakeNpm, path: str, ver
     assert response.json() == fake_npm.docs[name]["versions"][version]
 
 
+@pytest.mark.parametrize(
+    ("name", "wanted", "version"),
+    [
+        ("left-pad", "^1.0.0", "1.3.0"),
+        ("left-pad", "1.x", "1.3.0"),
+        ("left-pad", "~1.1", "1.1.0"),
+        ("left-pad", "%3E%3D1.0.0%20%3C1.2", "1.1.0"),  # ">=1.0.0 <1.2"
+        ("left-pad", "*", "1.3.0"),
+        ("left-pad", "v1.1.0", "1.1.0"),  # loose, as the registry reads it
+        ("@pkgdex-test%2fscoped", "^1", "1.1.0"),  # no pre-release unless the range names one
+        ("@pkgdex-test/scoped", "%3E%3D2.0.0-beta.0", "2.0.0-beta.1"),
+        ("many-versions", "^7.3.0", "7.49.0"),
+    ],
+)
+def test_a_semver_range_answers_its_newest_version(
+    npm_client: NpmClient, fake_npm: FakeNpm, name: str, wanted: str, version: str
+) -> None:
+    client = npm_client()
+    response = client.get(f"{BASE}/{name}/{wanted}")
+    assert response.status_code == 200
+    assert response.json() == fake_npm.docs[name.replace("%2f", "/")]["versions"][version]
+    assert client.get(f"{BASE}/{name}/{wanted}").json()["version"] == version  # from memory
+
+
+@pytest.mark.parametrize(
+    "wanted", ["^2.0.0", "<1.0.0", "2.0.0-rc.1", "not-a-range", "^", "1.0.0.0", "1" * 300]
+)
+def test_a_range_no_version_takes_is_npms_404(npm_client: NpmClient, wanted: str) -> None:
+    response = npm_client().get(f"{BASE}/left-pad/{wanted}")
+    assert response.status_code == 404
+    assert response.json() == f"version not found: {wanted}"
+
+
 def test_version_abbreviated_on_request(npm_client: NpmClient) -> None:
     response = npm_client().get(f"{BASE}/native-addon/0.1.0", headers={"Accept": CORGI})
     assert response.headers["content-type"] == CORGI

@@ -170,3 +170,23 @@ def test_scripts_with_a_number_beyond_a_double_refuse_the_install_v1_form() -> N
         checked.abbreviated()
     with pytest.raises(decoded.MalformedBodyError):
         decoded.decode(body, install_v1=True)
+
+
+@pytest.mark.parametrize(
+    ("spec", "newest"),
+    [
+        ("^1.0.0", "1.5.0"),
+        ("*", "1.5.0"),  # the pre-release of 2.0.0 only for a range that names one
+        ("^2.0.0-beta.0", "2.0.0-beta.2"),
+        ("<1.0.0", None),
+        ("=1.0.0", "1.0.0"),
+        ("||", "1.5.0"),  # node-semver reads an empty alternative as any version
+        ("junk", None),
+        ("9" * 257, None),  # past node-semver's limit: not parsed at all
+    ],
+)
+def test_newest_satisfying_passes_over_versions_that_are_not_semver(
+    spec: str, newest: str | None
+) -> None:
+    versions = ["1.0.0", "junk", "", "1.0.0.0", "1.5.0", "2.0.0-beta.2", "9" * 5000 + ".0.0"]
+    assert parts.newest_satisfying(versions, spec) == newest
