@@ -62,3 +62,28 @@ def test_fast_routes_are_tried_before_every_router(make_settings: SettingsFactor
     assert paths.index("/npm/browse") < paths.index("/pypi/{project}/json")
     behind = table[len(ahead) :]
     assert not any(isinstance(r, Route) and not isinstance(r, APIRoute) for r in behind)
+
+
+def _first_full_match(table: list[Any], path: str) -> Any:
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    for route in table:
+        match, _ = route.matches(scope)
+        if match.name == "FULL":
+            return route
+    return None
+
+
+def test_npm_fast_routes_take_package_paths_and_leave_the_rest(
+    make_settings: SettingsFactory,
+) -> None:
+    table = create_app(make_settings()).router.routes
+    for path in ("/registry/npm/left-pad", "/registry/npm/left-pad/1.0.0",
+                 "/registry/npm/@scope/name", "/registry/npm/@scope/name/^1"):  # fmt: skip
+        route = _first_full_match(table, path)
+        assert not isinstance(route, APIRoute) and _domain(route) == "npmregistry", path
+    # Registry endpoints and tarballs: "-" marks them, and the API routes answer them.
+    for path in ("/registry/npm/-/ping", "/registry/npm/-/v1/search", "/registry/npm/-",
+                 "/registry/npm/left-pad/-/left-pad-1.0.0.tgz",
+                 "/registry/npm/-/package/left-pad/dist-tags"):  # fmt: skip
+        route = _first_full_match(table, path)
+        assert isinstance(route, APIRoute) or hasattr(route, "original_router"), path

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from pkgdex.fastroutes import add_fast_routes
 from pkgdex.npmregistry.memory import AnswerMemory
-from pkgdex.npmregistry.routes import router
+from pkgdex.npmregistry.routes import fast_routes, router
 
 
 def register(app: FastAPI) -> None:
     """Attach this domain's routes to ``app`` (the upstream client is the metadata domain's)."""
     app.include_router(router)
+    add_fast_routes(app, fast_routes())
     app.state.npm_memory = AnswerMemory()  # this process's recent answers
