@@ -150,6 +150,12 @@ def test_an_unreasonable_request_id_is_replaced(app_client: TestClient, bad_id: 
     assert envelope(answer)["requestId"] not in ("", bad_id)
 
 
+def test_a_request_id_beyond_ascii_is_replaced(app_client: TestClient) -> None:
+    # Echoed, it would put obs-text (a byte beyond ASCII) in a response header.
+    answer = app_client.get("/native/items/404", headers={"X-Request-ID": "café".encode("latin-1")})
+    assert envelope(answer)["requestId"].isascii()
+
+
 def test_a_response_error_is_answered_exactly(app_client: TestClient) -> None:
     answer = app_client.get("/native/items/299")
     assert (answer.status_code, answer.text) == (299, "exact")

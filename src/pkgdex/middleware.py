@@ -28,7 +28,7 @@ class RequestIdMiddleware:
             return
         REQUEST_ARRIVED.set(time.monotonic())
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        rid = incoming if _sane_request_id(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
 
         async def send_with_id(message: Message) -> None:
@@ -37,3 +37,9 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def _sane_request_id(incoming: str) -> bool:
+    # ASCII only: echoed in a response header, a byte beyond it would be obs-text, which
+    # RFC 9110 forbids generating and some clients refuse.
+    return 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable()
