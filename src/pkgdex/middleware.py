@@ -41,5 +41,5 @@ class RequestIdMiddleware:
 
 def _sane_request_id(incoming: str) -> bool:
     # ASCII only: echoed in a response header, a byte beyond it would be obs-text, which
-    # RFC 9110 forbids generating and some clients refuse.
+    # RFC 9110 keeps only for old senders and some clients refuse.
     return 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable()
