@@ -1,5 +1,6 @@
 """Route registration shared by the compatible surfaces: registries answer HEAD wherever they
-answer GET (clients probe with it), and the OpenAPI document lists each operation once."""
+answer GET (clients probe with it), the OpenAPI document lists each operation once, and a
+surface's catch-all route takes every path left under its prefix."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
+from starlette.convertors import PathConvertor, register_url_convertor
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -23,3 +25,18 @@ def get_and_head(router: APIRouter) -> Callable[..., Callable[[Handler], Handler
         return register
 
     return get
+
+
+class RestOfPathConvertor(PathConvertor):
+    """The rest of a path, whatever it holds: Starlette's ``path`` is ``.*``, whose ``.`` stops
+    at a newline, so a path with ``%0A`` in it slipped past a catch-all to the app's own 404."""
+
+    regex = "(?s:.*)"
+
+
+register_url_convertor("rest", RestOfPathConvertor())
+
+
+def rest_of_path(name: str) -> str:
+    """The path template of parameter ``name`` taking the rest of the path."""
+    return "{" + name + ":rest}"

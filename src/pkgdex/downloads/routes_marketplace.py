@@ -32,6 +32,7 @@ from pkgdex.downloads.queries import Freshness
 from pkgdex.downloads.rendering import carry_headers
 from pkgdex.errors import request_id
 from pkgdex.ratelimit import RateLimit
+from pkgdex.routing import rest_of_path
 
 PREFIX = "/pypistats-api/v1"
 WHOLE_NUMBER = re.compile(r"[0-9]{1,4}")
@@ -176,5 +177,5 @@ def router(settings: Settings) -> APIRouter:
     for handler in (recent, overall, python, system, meta):
         api.add_api_route(f"/{handler.__name__}", handler, methods=["GET"], response_class=Response)
     # last, so that it only catches what no endpoint above matched
-    api.add_api_route("/{rest:path}", unknown, methods=["GET"], include_in_schema=False)
+    api.add_api_route(f"/{rest_of_path('rest')}", unknown, methods=["GET"], include_in_schema=False)
     return api

@@ -22,7 +22,7 @@ from pkgdex.npmregistry.responses import PackageLookup
 from pkgdex.npmregistry.search import SearchQuery, search
 from pkgdex.npmregistry.search_params import InvalidSearchError, parse_search
 from pkgdex.npmregistry.services import NpmRegistry
-from pkgdex.routing import get_and_head
+from pkgdex.routing import get_and_head, rest_of_path
 
 router = APIRouter(prefix="/registry/npm", tags=["npm-registry"])
 get = get_and_head(router)
@@ -55,7 +55,7 @@ async def scoped_dist_tags(scope: str, name: str, registry: RegistryDep) -> Resp
     return await _in_thread(lookup, responses.dist_tags_response, lookup)
 
 
-@get("/-/{endpoint:path}")
+@get(f"/-/{rest_of_path('endpoint')}")
 def other_registry_endpoint(endpoint: str) -> Response:
     """``/-/...`` names registry endpoints, never packages: those pkgdex lacks are npm's 404."""
     raise responses.not_found()
@@ -99,7 +99,7 @@ async def scoped_version(
     return await _answer(request, _scoped(registry, scope, name), version)
 
 
-@get("/{path:path}", documented=False)
+@get(f"/{rest_of_path('path')}", documented=False)
 def unknown_path() -> Response:
     """Any other path under the registry (empty segments, four or more): npm's 404, as the
     registry answers, not the app's own."""

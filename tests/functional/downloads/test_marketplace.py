@@ -147,3 +147,10 @@ def test_a_failing_database_still_answers_in_the_envelope(
 def test_unknown_endpoint_answers_in_the_envelope(stats: TestClient) -> None:
     message = failed(stats.get(f"{V1}/downloads?package=numpy"), 404, "not_found")
     assert "'downloads'" in message and f"{V1}/recent" in message
+
+
+@pytest.mark.parametrize("path", ["%0A", "a%0Ab", "a/%0A/b"])
+def test_unknown_endpoint_with_a_newline_answers_in_the_envelope(
+    stats: TestClient, path: str
+) -> None:
+    failed(stats.get(f"{V1}/{path}"), 404, "not_found")

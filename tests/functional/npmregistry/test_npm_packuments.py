@@ -204,7 +204,10 @@ def test_path_of_three_segments_without_scope_is_404(npm_client: NpmClient) -> N
     assert response.json() == {"error": "Not found"}
 
 
-@pytest.mark.parametrize("path", ["/", "//left-pad", "/left-pad//1.0.0", "/a/b/c/d", "/a/-/b/c"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "//left-pad", "/left-pad//1.0.0", "/a/b/c/d", "/a/-/b/c", "/a/b/%0A/d", "/-/%0A/x"],
+)
 def test_path_no_registry_route_takes_is_npms_404(npm_client: NpmClient, path: str) -> None:
     response = npm_client().get(f"{BASE}{path}")
     assert response.status_code == 404
