@@ -9,12 +9,12 @@ comes behind it.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from typing import Any
 
 import orjson
+import xxhash
 
 from pkgdex.npmregistry import decoded as dec
 from pkgdex.npmregistry import packument as pk
@@ -31,7 +31,8 @@ class Documents:
     ) -> None:
         self.name: str = doc.name
         self.full = body
-        self.digest = hashlib.sha256(body).hexdigest()
+        # XXH3-128, as the PyPI ETags: SHA-256 of 400 KB took 0.28 ms of every miss.
+        self.digest = xxhash.xxh3_128_hexdigest(body)
         self.latest = doc.latest
         self.modified = doc.modified
         self.summary = doc.summary

@@ -23,7 +23,7 @@ npm_packuments = Table(
     Column("name", String(NAME_MAX_LENGTH), primary_key=True),
     Column("status", SmallInteger, nullable=False, comment="200 stored, 404 upstream said absent"),
     Column("fetched_at", Float, nullable=False, comment="unix seconds of the last upstream answer"),
-    Column("digest", String(64), nullable=True, comment="sha256 of doc: the ETag"),
+    Column("digest", String(64), nullable=True, comment="XXH3-128 of doc: the ETag's seed"),
     Column("latest", String(256), nullable=True),
     Column("modified", String(64), nullable=True, comment="time.modified of the packument"),
     Column("upstream_etag", String(512), nullable=True, comment="to revalidate upstream"),

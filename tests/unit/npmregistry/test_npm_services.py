@@ -3,7 +3,6 @@ Redis for several processes), against the fake registry on loopback."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 import redis
+import xxhash
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -187,7 +187,7 @@ def test_the_full_document_is_the_upstream_body_byte_for_byte(
     with sqlite_engine.connect() as conn:
         stored = queries.stored_packument(conn, "many-versions", "doc")
     assert stored is not None and stored.body == upstream_body
-    assert stored.digest == hashlib.sha256(upstream_body).hexdigest()
+    assert stored.digest == xxhash.xxh3_128_hexdigest(upstream_body)
     registry.upstream.close()
 
 
