@@ -9,7 +9,7 @@ skip every version but the one asked for, and hand its JSON on as it is stored.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import nodesemver
@@ -56,7 +56,12 @@ _CARD_FIELDS = ("time", "description", "keywords", "homepage", "repository", "bu
                 "maintainers", "license")  # fmt: skip
 
 
-def version_json(body: bytes, wanted: str) -> bytes | None:
+class VersionJSON(NamedTuple):
+    json: bytes  # the version's manifest as stored
+    by_range: bool  # found as the newest version a range takes (not a version or a tag)
+
+
+def version_json(body: bytes, wanted: str) -> VersionJSON | None:
     """The stored JSON of a version; else of the version a dist-tag points at (as
     ``packument.resolve_version`` finds it); else of the newest version a semver range takes
     (``^1.2.0``, ``1.x``, ``>=1 <2``), as the registry answers ``/<name>/<range>``."""
@@ -64,9 +69,10 @@ def version_json(body: bytes, wanted: str) -> bytes | None:
     manifest = doc.versions.get(wanted)
     if manifest is None and (tagged := doc.dist_tags.get(wanted)) is not None:
         manifest = doc.versions.get(tagged)
-    if manifest is None and (newest := newest_satisfying(doc.versions, wanted)) is not None:
-        manifest = doc.versions[newest]
-    return None if manifest is None else bytes(manifest)
+    if manifest is not None:
+        return VersionJSON(bytes(manifest), by_range=False)
+    newest = newest_satisfying(doc.versions, wanted)
+    return None if newest is None else VersionJSON(bytes(doc.versions[newest]), by_range=True)
 
 
 def newest_satisfying(versions: Iterable[str], spec: str) -> str | None:

@@ -99,16 +99,18 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     answer = lookup("doc")
     assert answer.stored.body is not None
     # The version's JSON as stored, the rest of the packument skipped over, not parsed.
-    manifest = parts.version_json(answer.stored.body, version_or_tag)
-    if manifest is None:
+    found = parts.version_json(answer.stored.body, version_or_tag)
+    if found is None:
         raise ResponseError(JSONResponse(version_not_found(version_or_tag), status_code=404))
     if wildcard:  # the version exists: "*" matches it (RFC 9110, If-None-Match)
         return Response(status_code=304, headers=_headers(answer, _etag(answer, variant)))
     try:
-        body = decoded.abbreviated_version(manifest) if abbreviated else manifest
+        body = decoded.abbreviated_version(found.json) if abbreviated else found.json
     except pk.InvalidPackumentError as exc:
         raise npm_error(502, f"npm upstream: {exc}") from exc
-    _remember(lookup, answer, variant, body)
+    # Versions and tags are few; ranges are as many as clients care to write, and each one
+    # remembered would push other packages' answers out of the memory.
+    _remember(lookup, answer, variant, None if found.by_range else body)
     return _ok(answer, body, _etag(answer, variant), abbreviated)
 
 

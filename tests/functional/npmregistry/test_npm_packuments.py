@@ -119,7 +119,21 @@ def test_a_semver_range_answers_its_newest_version(
     response = client.get(f"{BASE}/{name}/{wanted}")
     assert response.status_code == 200
     assert response.json() == fake_npm.docs[name.replace("%2f", "/")]["versions"][version]
-    assert client.get(f"{BASE}/{name}/{wanted}").json()["version"] == version  # from memory
+    assert client.get(f"{BASE}/{name}/{wanted}").json()["version"] == version
+
+
+def test_answers_for_ranges_are_not_kept_in_memory(npm_client: NpmClient) -> None:
+    # Versions and tags are few, ranges unbounded: a client writing ranges anew each time
+    # must not push other packages' answers out.
+    client = npm_client()
+    assert client.get(f"{BASE}/left-pad").status_code == 200  # the miss: stored behind it
+    for path in ("1.3.0", "latest", "^1.0.0", "%3E%3D1.1"):
+        assert client.get(f"{BASE}/left-pad/{path}").status_code == 200
+    memory = client.app.state.npm_memory  # type: ignore[attr-defined]
+    assert memory.recall("left-pad", "doc/1.3.0")[1] is not None
+    assert memory.recall("left-pad", "doc/latest")[1] is not None
+    assert memory.recall("left-pad", "doc/^1.0.0")[1] is None
+    assert memory.recall("left-pad", "doc/>=1.1")[1] is None
 
 
 @pytest.mark.parametrize(
