@@ -28,12 +28,14 @@ FORMATS = {"html": HTML, "json": V1_JSON, **{offer: offer for offer in OFFERS}, 
 
 
 class NotAcceptableError(ValueError):
-    """Nothing the client accepts is something pkgdex can serve."""
+    """A ``?format=`` that names no format pkgdex serves."""
 
 
 def choose_format(accept: str | None, requested: str | None) -> str:
-    """The content type to answer with: ``?format=`` first, then ``Accept`` (q-values),
-    HTML when the client states no preference."""
+    """The content type to answer with: ``?format=`` first (an unknown one is refused), then
+    ``Accept`` (q-values); HTML when the client states no preference or accepts none of the
+    offers, as pypi.org answers (PEP 691 lets a server refuse those instead, and a client
+    that works against pypi.org would then fail here)."""
     if requested is not None:
         chosen = FORMATS.get(requested.strip().lower())
         if chosen is None:
@@ -47,9 +49,7 @@ def choose_format(accept: str | None, requested: str | None) -> str:
         quality = _quality(accept, offer)
         if quality > 0 and (best is None or (quality, -position) > best):
             best, chosen_type = (quality, -position), offer
-    if chosen_type is None:
-        raise NotAcceptableError("acceptable types: " + ", ".join(OFFERS))
-    return chosen_type
+    return HTML if chosen_type is None else chosen_type
 
 
 def _quality(accept: str, offer: str) -> float:

@@ -69,18 +69,21 @@ def test_content_negotiation(pypi_client: PyPIClient) -> None:
         assert response.headers["content-type"].split(";")[0] == expected, (accept, query)
 
 
-def test_unsupported_types_are_406(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+def test_types_pkgdex_lacks_get_html_as_from_pypi_org(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
     client = pypi_client()
-    for accept, query in [
-        ("application/xml", None),
-        ("text/html;q=0, application/json", None),
-        (None, "yaml"),
-    ]:
-        headers = {"Accept": accept} if accept else {}
-        params = {"format": query} if query else {}
-        response = client.get("/simple/sampleproject/", headers=headers, params=params)
-        assert response.status_code == 406, (accept, query)
+    for accept in ("application/xml", "text/html;q=0, application/json"):
+        response = client.get("/simple/sampleproject/", headers={"Accept": accept})
+        assert response.status_code == 200, accept
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
         assert "Accept" in response.headers["vary"].split(", ")
+
+
+def test_an_unknown_format_parameter_is_406(pypi_client: PyPIClient, fake: FakePyPI) -> None:
+    response = pypi_client().get("/simple/sampleproject/", params={"format": "yaml"})
+    assert response.status_code == 406
+    assert "Accept" in response.headers["vary"].split(", ")
     assert fake.total() == 0
 
 

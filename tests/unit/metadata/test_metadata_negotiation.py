@@ -34,13 +34,15 @@ def test_choose_format(accept: str | None, requested: str | None, expected: str)
     assert choose_format(accept, requested) == expected
 
 
-@pytest.mark.parametrize(
-    ("accept", "requested"),
-    [("application/json", None), ("text/*;q=0", None), ("*/*;q=0", None), (None, "xml")],
-)
-def test_not_acceptable(accept: str | None, requested: str | None) -> None:
+@pytest.mark.parametrize("accept", ["application/json", "text/*;q=0", "*/*;q=0", "image/png"])
+def test_accepting_none_of_the_offers_gets_html_as_from_pypi_org(accept: str) -> None:
+    assert choose_format(accept, None) == HTML
+
+
+@pytest.mark.parametrize("requested", ["xml", "yaml", ""])
+def test_an_unknown_format_parameter_is_not_acceptable(requested: str) -> None:
     with pytest.raises(NotAcceptableError):
-        choose_format(accept, requested)
+        choose_format(None, requested)
 
 
 def test_specific_range_beats_wildcard() -> None:
