@@ -8,7 +8,7 @@ exist, as pypi.org does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -22,15 +22,15 @@ from pkgdex.metadata.render import Rendered
 from pkgdex.metadata.upstream import UpstreamError, UpstreamNotFound
 from pkgdex.metadata.versions import (
     find_version,
-    pick_latest,
+    pick_described,
     pick_latest_stable,
     pick_latest_unstable,
 )
 
 # PEP 508 names; anything else cannot exist upstream, so it is never asked for.
 VALID_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
-ALIASES = {
-    "latest": pick_latest,
+ALIASES: dict[str, Callable[[Sequence[ReleaseRow]], ReleaseRow | None]] = {
+    "latest": pick_described,
     "latest-stable": pick_latest_stable,
     "latest-unstable": pick_latest_unstable,
 }
@@ -60,7 +60,7 @@ def project_json(cache: PyPICache, raw_name: str, suffix: str) -> Answer | Redir
 
     def make() -> Rendered:
         view = cache.view(state)
-        release = pick_latest(view.releases)
+        release = pick_described(view.releases)
         if release is None:
             raise NotFound(raw_name)
         return render.project_json(view, release)

@@ -125,6 +125,35 @@ def pick_latest(releases: Sequence[R]) -> R | None:
     return _pick(releases, stability=True)
 
 
+class DescribedRelease(Release, Protocol):
+    @property
+    def info(self) -> Any: ...  # the release's own info when pkgdex has it, else None
+
+
+D = TypeVar("D", bound=DescribedRelease)
+
+
+def pick_described(releases: Sequence[D]) -> D | None:
+    """The release ``/pypi/<project>/json`` describes: ``pick_latest``'s, or among spellings
+    of that version ("3.0" and "3.0.0", equal in PEP 440) the one with its own info. pkgdex
+    keeps the info of the release the upstream described, and pypi.org's choice among equal
+    spellings cannot be worked out from the versions alone."""
+    chosen = pick_latest(releases)
+    if chosen is None or chosen.info is not None:
+        return chosen
+    known = [(r.version, r.yanked) for r in releases if r.info is not None]
+    twin = spelling_with_info(chosen.version, chosen.yanked, known)
+    return chosen if twin is None else next(r for r in releases if r.version == twin)
+
+
+def spelling_with_info(version: str, yanked: bool, known: Iterable[tuple[str, bool]]) -> str | None:
+    """Of the releases with their own info (``known``: version, yanked), the spelling of
+    ``version`` as ``pick_latest`` would order them (the text decides), or None."""
+    target = canonical_version(version)
+    twins = [v for v, gone in known if gone == yanked and canonical_version(v) == target]
+    return max(twins) if twins else None
+
+
 def pick_latest_version(yanked: Mapping[str, bool]) -> str | None:
     """``pick_latest`` of versions given with whether each is yanked. A miss's answer takes
     this: no object per release (choosing among 500 releases took 0.7 ms through

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
-from support.fake_pypi import FakePyPI, pick_latest
+from support.fake_pypi import FakePyPI, Project, ReleaseSpec, pick_latest
 
 PyPIClient = Callable[..., TestClient]
 
@@ -102,6 +103,24 @@ def test_project_endpoint_picks_like_pypi(pypi_client: PyPIClient, fake: FakePyP
         body = client.get(f"/pypi/{project}/json").json()
         assert body["info"]["version"] == expected, project
         assert body["urls"] == body["releases"][expected]
+
+
+@pytest.mark.parametrize("spellings", [("3.0", "3.0.0"), ("3.0.0", "3.0"), ("3", "3.0", "3.0.0")])
+def test_of_two_spellings_of_the_latest_the_upstream_described_one_is_described(
+    pypi_client: PyPIClient, fake: FakePyPI, spellings: tuple[str, ...]
+) -> None:
+    # PEP 440 ranks "3.0" and "3.0.0" equal; pypi.org describes one of them, and pkgdex the
+    # same one, on the miss and from the store (the fake describes the first one listed).
+    project = Project("twin-spellings", [ReleaseSpec("2.0"), *map(ReleaseSpec, spellings)])
+    fake.add(project)
+    described = spellings[0]
+    assert project.doc()["info"]["version"] == described
+    missed = pypi_client().get("/pypi/twin-spellings/json")
+    assert missed.json() == project.doc()
+    stored = pypi_client(offline=True)  # a new process: read from the store
+    assert stored.get("/pypi/twin-spellings/json").content == missed.content
+    latest = stored.get("/pypi/twin-spellings/latest/json", follow_redirects=False)
+    assert latest.headers["location"] == f"/pypi/twin-spellings/{described}/json"
 
 
 def test_hundreds_of_releases(pypi_client: PyPIClient, fake: FakePyPI) -> None:

@@ -171,3 +171,36 @@ def test_release_numbers_alone_order_among_other_versions() -> None:
     ordered = [r.version for r in newest_first(releases)]
     # 1.0.0.0 and 1.0 are the same version: their text decides, as before.
     assert ordered == ["1!0.1", "01.0.1", "1.0.post1", "1.0.0.0", "1.0", "1.0rc1", "x"]
+
+
+@dataclass(frozen=True)
+class Described:
+    version: str
+    yanked: bool = False
+    info: dict[str, str] | None = None
+
+
+INFO = {"summary": "its own"}
+
+
+@pytest.mark.parametrize(
+    ("releases", "expected"),
+    [
+        # No spelling has its own info: the text decides, as pick_latest does.
+        ([Described("3.0"), Described("3.0.0")], "3.0.0"),
+        # The spelling with its own info (the one the upstream described) wins the tie.
+        ([Described("3.0", info=INFO), Described("3.0.0")], "3.0"),
+        ([Described("3"), Described("3.0", info=INFO), Described("3.0.0")], "3.0"),
+        # Several with their own info: the text decides among those.
+        ([Described("3", info=INFO), Described("3.0", info=INFO), Described("3.0.0")], "3.0"),
+        # Never a yanked twin, nor another version.
+        ([Described("3.0", yanked=True, info=INFO), Described("3.0.0")], "3.0.0"),
+        ([Described("2.0", info=INFO), Described("3.0.0")], "3.0.0"),
+        ([], None),
+    ],
+)
+def test_pick_described_prefers_the_spelling_with_its_own_info(
+    releases: list[Described], expected: str | None
+) -> None:
+    chosen = versions.pick_described(releases)
+    assert (chosen.version if chosen else None) == expected
