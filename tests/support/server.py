@@ -60,6 +60,18 @@ def server_environment(settings: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def pypi_pull_through_settings(database_url: str, upstream_url: str) -> dict[str, str]:
+    """A live server's settings for real clients of the PyPI surfaces: pulling through from
+    ``upstream_url`` (a fake on loopback), no rate limits."""
+    return {
+        "PKGDEX_DATABASE_URL": database_url,
+        "PKGDEX_RATE_LIMITS": "off",
+        "PKGDEX_OFFLINE": "0",
+        "PKGDEX_PYPI_UPSTREAM": upstream_url,
+        "PKGDEX_UPSTREAM_TIMEOUT_SECONDS": "5",
+    }
+
+
 def start_server(
     settings: dict[str, str],
     *,

@@ -16,7 +16,7 @@ from pypi_json import PyPIJSON
 from pypi_simple import ACCEPT_HTML_ONLY, ACCEPT_JSON_ONLY, PyPISimple
 
 from support.fake_pypi import FakePyPI, big_project
-from support.server import ServerProcess, running_server
+from support.server import ServerProcess, pypi_pull_through_settings, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +28,7 @@ def live(
     url = module_database_url
     workdir = tmp_path_factory.mktemp("pypi-clients")
     with FakePyPI() as fake:
-        settings = {
-            "PKGDEX_DATABASE_URL": url,
-            "PKGDEX_RATE_LIMITS": "off",
-            "PKGDEX_OFFLINE": "0",
-            "PKGDEX_PYPI_UPSTREAM": fake.url,
-            "PKGDEX_UPSTREAM_TIMEOUT_SECONDS": "5",
-        }
+        settings = pypi_pull_through_settings(url, fake.url)
         with running_server(settings, log_dir=workdir) as server:
             yield server, fake
 

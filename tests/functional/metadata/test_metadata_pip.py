@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from support.fake_pypi import FakePyPI, Project, ReleaseSpec
-from support.server import ServerProcess, running_server
+from support.server import ServerProcess, pypi_pull_through_settings, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -51,13 +51,7 @@ def live(
 ) -> Iterator[tuple[ServerProcess, FakePyPI]]:
     workdir = tmp_path_factory.mktemp("pip")
     with FakePyPI([real_project()]) as fake:
-        settings = {
-            "PKGDEX_DATABASE_URL": module_database_url,
-            "PKGDEX_RATE_LIMITS": "off",
-            "PKGDEX_OFFLINE": "0",
-            "PKGDEX_PYPI_UPSTREAM": fake.url,
-            "PKGDEX_UPSTREAM_TIMEOUT_SECONDS": "5",
-        }
+        settings = pypi_pull_through_settings(module_database_url, fake.url)
         with running_server(settings, log_dir=workdir) as server:
             yield server, fake
 
