@@ -11,7 +11,7 @@ from pkgdex.afteranswer import collecting, later, waiting
 from pkgdex.errors import ApiError
 from pkgdex.metadata.answers import Answer, Redirect
 from pkgdex.metadata.cache import NotFound
-from pkgdex.metadata.pullthrough import STALE_HEADERS, freshness_headers
+from pkgdex.metadata.pullthrough import freshness_headers
 from pkgdex.metadata.upstream import UpstreamError
 
 # warehouse.utils.cors._CORS_HEADERS: sent on every JSON API answer, 200, 301 and 404 alike.
@@ -122,10 +122,8 @@ def respond(
         "Vary": f"{vary}, Accept-Encoding" if vary else "Accept-Encoding",
         "X-PyPI-Last-Serial": str(rendered.last_serial),
     }
-    if outcome.fetched_at is not None:
+    if outcome.fetched_at is not None:  # every answer but the project list, which is live
         headers.update(freshness_headers(outcome.fetched_at, outcome.stale))
-    elif outcome.stale:
-        headers.update(STALE_HEADERS)
     validators = request.headers.get("if-none-match")
     for etag in (rendered.etag, rendered.gzip_etag):
         if etag_matches(validators, etag):
