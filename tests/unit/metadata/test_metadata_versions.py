@@ -157,6 +157,23 @@ def test_pick_latest_version_among_equal_release_numbers() -> None:
     assert pick_latest_version({"1.0": False, "1.0.post1": False, "1.1rc1": False}) == "1.0.post1"
 
 
+@given(_ANY_VERSIONS)
+def test_what_passes_for_a_pre_release_unparsed_is_one(version: str) -> None:
+    # pick_latest_version passes these over next to a final release without parsing them.
+    if versions._plain_prerelease(version):
+        assert Version(version).is_prerelease
+
+
+def test_pick_latest_version_parses_no_pre_release_next_to_a_final() -> None:
+    candidates = [f"7.{i}.0rc{i}" for i in range(50)] + ["7.0.dev1", "7.1.0a1.post2.dev3"]
+    yanked = dict.fromkeys(["6.9.0", *candidates], False)
+    before = versions.order_key.cache_info().misses
+    assert pick_latest_version(yanked) == "6.9.0"
+    assert versions.order_key.cache_info().misses == before
+    # A final that is not a release number alone is still a rival, and is parsed.
+    assert pick_latest_version({**yanked, "6.9.0.post1": False}) == "6.9.0.post1"
+
+
 @given(st.from_regex(r"\A[0-9]{1,5}(\.[0-9]{1,5}){0,5}\Z"))
 def test_release_numbers_alone_are_keyed_as_their_parsed_versions_are(version: str) -> None:
     # Built from the digits without parsing: the same key, so they order among parsed ones.
