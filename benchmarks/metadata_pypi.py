@@ -8,7 +8,9 @@ the same document (6, 50, 100, 200 and 500 releases, asking for no compression; 
 500-release one also as pip does, accepting gzip, and from an upstream that sends it in paced
 pieces, as over a real link), and 100 concurrent misses for one name. Baselines in the same
 run: the upstream itself (no cache), and the per-request work of a naive cache that reads the
-project from the database and renders it on every request.
+project from the database and renders it on every request. Last, in this process, the check a
+500-release miss makes once its body is in, back to back and after the idle gap the misses
+leave between them: the same work is much slower on a CPU that was idle.
 
     .venv/bin/python benchmarks/metadata_pypi.py [--requests 1000] [--seconds 5]
 """
@@ -16,12 +18,14 @@ project from the database and renders it on every request.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+import orjson
 
 from measure import (
     RawClient,
@@ -38,7 +42,7 @@ from measure import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pkgdex import db
-from pkgdex.metadata import queries, render
+from pkgdex.metadata import exact, queries, render
 from pkgdex.metadata.versions import pick_latest
 from support.fake_pypi import FakePyPI, Project, ReleaseSpec, big_project, fresh_major
 from support.server import running_server
@@ -47,6 +51,8 @@ MISSES = 100  # enough that the median of the paired differences settles
 SWEEP = (50, 100, 200)  # release counts between the small and the 500-release misses
 PACE = (64 * 1024, 0.002)  # the paced upstream: 64 KiB every 2 ms (about 260 Mbit/s)
 V1_JSON = "application/vnd.pypi.simple.v1+json"
+CHECKS = 40  # in-process checks per case (each of a document with versions of its own)
+IDLE = 0.2  # what the misses leave between them, for the store behind each
 Row = tuple[str, ...]
 
 
@@ -103,7 +109,7 @@ def run(requests: int, seconds: float) -> list[Row]:
             rows += measure_baselines(client, fake, url, requests)
             rows += misses
             rows += measure_flight(base, fake)
-    return rows
+    return rows + measure_check_warm_and_idle()
 
 
 def measure_cached(
@@ -188,7 +194,7 @@ def measure_misses(
         missed.append((time.perf_counter() - started) * 1000)
         # May already include some work after the answer (its store starts as it goes out).
         answer_cpu.append(cpu_since(before, pid) * 1000)
-        time.sleep(0.2)  # let the name index record the new name after the answer
+        time.sleep(IDLE)  # let the name index record the new name after the answer
         cpu += cpu_since(before, pid)
     up50, _ = percentiles(upstream)
     miss50, miss99 = percentiles(missed)
@@ -219,6 +225,34 @@ def measure_flight(base: str, fake: FakePyPI) -> list[Row]:
     ok = statuses.count(200)
     hits = fake.count("/pypi/flight/json")
     return [(f"100 concurrent misses ({ok} answered 200): upstream requests", str(hits), "-", "-")]
+
+
+def measure_check_warm_and_idle() -> list[Row]:
+    """What a 500-release miss does once its body is in (``exact.read``: decode, check, choose
+    the latest), in this process: back to back, and after the idle gap the misses above leave
+    between them. The gap shows how much slower the same work runs on a CPU that was idle."""
+    rows = []
+    for idle in (0.0, IDLE):
+        first = 1000 + (0 if idle else CHECKS)  # versions no earlier check has seen
+        bodies = [
+            orjson.dumps(big_project(f"check-{i}", first_major=fresh_major(first + i)).doc())
+            for i in range(CHECKS)
+        ]
+        samples = []
+        gc.disable()  # as the server pauses it for a miss (collector.py)
+        try:
+            for i, body in enumerate(bodies):
+                time.sleep(idle)
+                started = time.perf_counter()
+                if exact.read(body, f"check-{i}") is None:
+                    raise RuntimeError("the benchmark document is not exact")
+                samples.append((time.perf_counter() - started) * 1000)
+        finally:
+            gc.enable()
+        p50, p99 = percentiles(samples)
+        gap = f"after {idle * 1000:.0f} ms idle" if idle else "back to back"
+        rows.append((f"in process: check of a 500-release body, {gap}", f"{p50:.2f}", f"{p99:.2f}"))
+    return rows
 
 
 def main() -> None:
