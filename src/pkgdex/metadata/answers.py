@@ -8,7 +8,7 @@ exist, as pypi.org does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -29,10 +29,10 @@ from pkgdex.metadata.versions import (
 
 # PEP 508 names; anything else cannot exist upstream, so it is never asked for.
 VALID_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
-ALIASES: dict[str, Callable[[Sequence[ReleaseRow]], ReleaseRow | None]] = {
-    "latest": pick_described,
-    "latest-stable": pick_latest_stable,
-    "latest-unstable": pick_latest_unstable,
+ALIASES: dict[str, Callable[[ProjectView], ReleaseRow | None]] = {
+    "latest": lambda view: pick_described(view.releases, view.described),
+    "latest-stable": lambda view: pick_latest_stable(view.releases),
+    "latest-unstable": lambda view: pick_latest_unstable(view.releases),
 }
 
 
@@ -60,7 +60,7 @@ def project_json(cache: PyPICache, raw_name: str, suffix: str) -> Answer | Redir
 
     def make() -> Rendered:
         view = cache.view(state)
-        release = pick_described(view.releases)
+        release = pick_described(view.releases, view.described)
         if release is None:
             raise NotFound(raw_name)
         return render.project_json(view, release)
@@ -73,7 +73,7 @@ def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> 
     """``/pypi/<project>/<version>/json``; the ``latest*`` names redirect to a version."""
     state, stale = _project(cache, raw_name)
     if version in ALIASES:
-        chosen = ALIASES[version](cache.view(state).releases)
+        chosen = ALIASES[version](cache.view(state))
         if chosen is None:
             raise NotFound(version)
         return Redirect(f"/pypi/{state.name}/{quote(chosen.version)}/json", 302)

@@ -22,7 +22,12 @@ from packaging.utils import canonicalize_name
 from pkgdex.metadata.models import BIGINT_MAX, NAME_MAX_LENGTH, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, dumps, make_etag, release_info
-from pkgdex.metadata.versions import newest_first, pick_latest_version, spelling_with_info
+from pkgdex.metadata.versions import (
+    is_twin,
+    newest_first,
+    pick_latest_version,
+    spelling_with_info,
+)
 
 Entry = dict[str, Any]
 ReleaseState = tuple[bool, str | None, str | None]  # yanked, reason, requires-python
@@ -104,9 +109,12 @@ def describe(
     version = doc.latest or pick_latest_version({v: states[v][0] for v in doc.releases})
     if version is None:
         return None
-    if version not in infos:  # as ``pick_described`` chooses among spellings of one version
+    described, yanked = doc.info["version"], states[version][0]
+    if version != described and is_twin(version, yanked, described, states[described][0]):
+        version = described  # as ``pick_described`` chooses among spellings of one version
+    elif version not in infos:
         known = ((v, states[v][0]) for v in infos if v in states)
-        version = spelling_with_info(version, states[version][0], known) or version
+        version = spelling_with_info(version, yanked, known) or version
     row = ReleaseRow(0, version, *states[version], infos.get(version), ())
     # A derived info copies the newest release's own: only releases with one need ordering,
     # and there are few of them (sorting hundreds of versions is not free).

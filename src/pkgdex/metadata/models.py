@@ -40,6 +40,12 @@ metadata_projects = Table(
     Column("fetched_at", Float, nullable=False, comment="unix seconds of the last upstream answer"),
     Column("upstream_etag", String(512), nullable=True, comment="to revalidate upstream"),
     Column("revision", String(32), nullable=False, comment="changes with any served content"),
+    Column(
+        "described_version",
+        String(VERSION_MAX_LENGTH),
+        nullable=True,
+        comment="the release the upstream's project document described",
+    ),
 )
 
 metadata_releases = Table(

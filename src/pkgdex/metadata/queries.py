@@ -62,6 +62,7 @@ class ProjectView:
 
     state: ProjectState
     releases: tuple[ReleaseRow, ...]
+    described: str | None = None  # the version the upstream's project document described
 
 
 _STATE_COLUMNS = (
@@ -129,7 +130,10 @@ def load_project(conn: Connection, state: ProjectState) -> ProjectView:
         ReleaseRow(*row[:-1], _loads(row.info), files=tuple(files.get(row.id, ())))
         for row in release_rows
     ]
-    return ProjectView(state, tuple(newest_first(releases)))
+    described = conn.execute(
+        select(metadata_projects.c.described_version).where(metadata_projects.c.id == state.id)
+    ).scalar_one_or_none()
+    return ProjectView(state, tuple(newest_first(releases)), described)
 
 
 def _loads(text: str | None) -> Any:

@@ -120,7 +120,9 @@ def _upsert_project(
         "revision": revision,
     }
     if doc.is_project:
-        values.update(fetched_at=fetched_at, upstream_etag=etag)
+        # Which spelling the upstream described is kept: of "3.0" and "3.0.0" (equal in
+        # PEP 440) pypi.org describes one, and once both have their own info nothing else says.
+        values.update(fetched_at=fetched_at, upstream_etag=etag, described_version=doc.info.version)
     else:
         # A release document replaces its release only: it cannot take the project's serial
         # back (an older dump, or a CDN copy of that page older than the project's).

@@ -138,17 +138,30 @@ class DescribedRelease(Release, Protocol):
 D = TypeVar("D", bound=DescribedRelease)
 
 
-def pick_described(releases: Sequence[D]) -> D | None:
+def pick_described(releases: Sequence[D], described: str | None = None) -> D | None:
     """The release ``/pypi/<project>/json`` describes: ``pick_latest``'s, or among spellings
-    of that version ("3.0" and "3.0.0", equal in PEP 440) the one with its own info. pkgdex
-    keeps the info of the release the upstream described, and pypi.org's choice among equal
-    spellings cannot be worked out from the versions alone."""
+    of that version ("3.0" and "3.0.0", equal in PEP 440) the one the upstream's project
+    document ``described``, else the one with its own info (pkgdex keeps the described
+    release's). pypi.org's choice among equal spellings cannot be worked out from the
+    versions alone."""
     chosen = pick_latest(releases)
-    if chosen is None or chosen.info is not None:
+    if chosen is None:
+        return None
+    if described is not None and described != chosen.version:
+        named = next((r for r in releases if r.version == described), None)
+        if named is not None and is_twin(chosen.version, chosen.yanked, described, named.yanked):
+            return named
+    if chosen.info is not None:
         return chosen
     known = [(r.version, r.yanked) for r in releases if r.info is not None]
     twin = spelling_with_info(chosen.version, chosen.yanked, known)
     return chosen if twin is None else next(r for r in releases if r.version == twin)
+
+
+def is_twin(version: str, yanked: bool, other: str, other_yanked: bool) -> bool:
+    """Whether ``other`` spells ``version`` otherwise ("3.0" and "3.0.0") and is as yanked, so
+    that ``pick_latest`` could have chosen either."""
+    return yanked == other_yanked and canonical_version(version) == canonical_version(other)
 
 
 def spelling_with_info(version: str, yanked: bool, known: Iterable[tuple[str, bool]]) -> str | None:

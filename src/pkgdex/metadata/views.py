@@ -73,7 +73,7 @@ def project_view(
         rows.append(
             ReleaseRow(release_id, version, yanked, reason, requires, info, tuple(file_rows))
         )
-    return ProjectView(state, tuple(newest_first(rows)))
+    return ProjectView(state, tuple(newest_first(rows)), doc.info.version)
 
 
 def project_state(

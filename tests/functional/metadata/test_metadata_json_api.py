@@ -123,6 +123,28 @@ def test_of_two_spellings_of_the_latest_the_upstream_described_one_is_described(
     assert latest.headers["location"] == f"/pypi/twin-spellings/{described}/json"
 
 
+@pytest.mark.parametrize("spellings", [("3.0", "3.0.0"), ("3.0.0", "3.0")])
+def test_the_described_spelling_stays_described_once_its_twin_has_its_own_info(
+    pypi_client: PyPIClient, fake: FakePyPI, spellings: tuple[str, ...]
+) -> None:
+    # Both spellings with their own info: the other's release page was asked for too. The
+    # project endpoint still describes the one the upstream's project document described.
+    project = Project("twin-pages", [ReleaseSpec("2.0"), *map(ReleaseSpec, spellings)])
+    fake.add(project)
+    described, twin = spellings
+    client = pypi_client()
+    missed = client.get("/pypi/twin-pages/json")
+    assert client.get(f"/pypi/twin-pages/{twin}/json").json()["info"]["version"] == twin
+    stored = pypi_client(offline=True)  # a new process: read from the store
+    assert stored.get("/pypi/twin-pages/json").content == missed.content
+    latest = stored.get("/pypi/twin-pages/latest/json", follow_redirects=False)
+    assert latest.headers["location"] == f"/pypi/twin-pages/{described}/json"
+    project.last_serial += 1  # a changed document: the refresh is a whole new miss, not a 304
+    refreshed = pypi_client(metadata_ttl_seconds=0).get("/pypi/twin-pages/json")
+    assert refreshed.json()["info"]["version"] == described
+    assert refreshed.json() == project.doc()
+
+
 def test_hundreds_of_releases(pypi_client: PyPIClient, fake: FakePyPI) -> None:
     body = pypi_client().get("/pypi/big-project/json").json()
     assert len(body["releases"]) == 500

@@ -221,3 +221,24 @@ def test_pick_described_prefers_the_spelling_with_its_own_info(
 ) -> None:
     chosen = versions.pick_described(releases)
     assert (chosen.version if chosen else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("releases", "described", "expected"),
+    [
+        # Both spellings with their own info: the one the upstream described wins.
+        ([Described("3.0", info=INFO), Described("3.0.0", info=INFO)], "3.0", "3.0"),
+        ([Described("3.0", info=INFO), Described("3.0.0", info=INFO)], "3.0.0", "3.0.0"),
+        ([Described("3.0"), Described("3.0.0", info=INFO)], "3.0", "3.0"),
+        # Never another version, a yanked twin, or a version that is gone.
+        ([Described("2.0", info=INFO), Described("3.0.0", info=INFO)], "2.0", "3.0.0"),
+        ([Described("3.0", yanked=True, info=INFO), Described("3.0.0")], "3.0", "3.0.0"),
+        ([Described("3.0", info=INFO), Described("3.0.0", info=INFO)], "3.00", "3.0.0"),
+        ([Described("3.0", info=INFO), Described("3.0.0")], None, "3.0"),
+    ],
+)
+def test_pick_described_prefers_the_spelling_the_upstream_described(
+    releases: list[Described], described: str | None, expected: str
+) -> None:
+    chosen = versions.pick_described(releases, described)
+    assert chosen is not None and chosen.version == expected
