@@ -167,8 +167,7 @@ def is_twin(version: str, yanked: bool, other: str, other_yanked: bool) -> bool:
 def spelling_with_info(version: str, yanked: bool, known: Iterable[tuple[str, bool]]) -> str | None:
     """Of the releases with their own info (``known``: version, yanked), the spelling of
     ``version`` as ``pick_latest`` would order them (the text decides), or None."""
-    target = canonical_version(version)
-    twins = [v for v, gone in known if gone == yanked and canonical_version(v) == target]
+    twins = [v for v, gone in known if is_twin(version, yanked, v, gone)]
     return max(twins) if twins else None
 
 
