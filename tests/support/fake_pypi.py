@@ -277,6 +277,9 @@ def standard_projects() -> list[Project]:
     ]
 
 
+GATE_SECONDS = 30.0
+
+
 class FakePyPI:
     """A threaded HTTP server on 127.0.0.1 playing pypi.org; use it as a context manager."""
 
@@ -288,6 +291,9 @@ class FakePyPI:
         # The "redirect" fault's target: another server's URL, or this one's + "/moved".
         self.redirect_to = ""
         self.delay = 0.0  # added to every answer: the upstream's own latency
+        # When set, answers wait until it opens (at most GATE_SECONDS): a test decides when
+        # the upstream answers, instead of guessing how long its own requests take to arrive.
+        self.gate: threading.Event | None = None
         # (bytes, seconds): answers go out in pieces this long, this far apart, as over a
         # link of finite speed (loopback hands over a whole body at once).
         self.pace: tuple[int, float] | None = None
@@ -367,6 +373,8 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             fake._record(self.path)
+            if fake.gate is not None:
+                fake.gate.wait(GATE_SECONDS)
             if fake.delay:
                 time.sleep(fake.delay)
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

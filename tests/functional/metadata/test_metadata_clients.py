@@ -4,6 +4,7 @@ through from a fake pypi.org: pypi-json, pypi-simple (JSON and HTML), yarg and l
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,11 +107,12 @@ def test_luddite(
 def test_concurrent_misses_make_one_upstream_request(live: tuple[ServerProcess, FakePyPI]) -> None:
     server, fake = live
     fake.add(big_project("cold-project"))
-    fake.delay = 0.3
+    fake.gate = threading.Event()
     try:
-        statuses = asyncio.run(_many(f"{server.url}/pypi/cold-project/json", 100))
+        statuses = asyncio.run(_many(f"{server.url}/pypi/cold-project/json", 100, fake.gate))
     finally:
-        fake.delay = 0.0
+        fake.gate.set()
+        fake.gate = None
     assert statuses == [200] * 100
     assert fake.count("/pypi/cold-project/json") == 1
 
@@ -122,19 +124,38 @@ def test_concurrent_misses_for_a_failing_upstream_make_one_request(
     # the upstream fails share its failure instead of asking it again, wave after wave.
     server, fake = live
     fake.add(big_project("failing-project"))
-    fake.delay, fake.fault = 0.3, "status"
+    fake.gate, fake.fault = threading.Event(), "status"
     try:
-        statuses = asyncio.run(_many(f"{server.url}/pypi/failing-project/json", 100))
+        statuses = asyncio.run(_many(f"{server.url}/pypi/failing-project/json", 100, fake.gate))
     finally:
-        fake.delay, fake.fault = 0.0, None
+        fake.gate.set()
+        fake.gate, fake.fault = None, None
     assert statuses == [502] * 100
     assert fake.count("/pypi/failing-project/json") == 1
     # A request that arrives after the failure asks again, and gets the project.
     assert httpx.get(f"{server.url}/pypi/failing-project/json").status_code == 200
 
 
-async def _many(url: str, count: int) -> list[int]:
+# How long the upstream still waits once every request has been sent, for the server to read
+# them all (its event loop is idle meanwhile: the one upstream call runs in a thread).
+SETTLE_SECONDS = 0.5
+
+
+async def _many(url: str, count: int, upstream_gate: threading.Event) -> list[int]:
+    """``count`` concurrent GETs of ``url``; ``upstream_gate`` opens once all have been sent,
+    so they all reach the server while its one upstream call is still waiting, however slowly
+    this client sends them (a fixed upstream delay made that a race on a busy machine)."""
+    sent = 0
+
+    async def trace(event: str, _info: dict[str, object]) -> None:
+        nonlocal sent
+        if event == "http11.send_request_body.complete":
+            sent += 1
+            if sent == count:
+                asyncio.get_running_loop().call_later(SETTLE_SECONDS, upstream_gate.set)
+
     limits = httpx.Limits(max_connections=count)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        responses = await asyncio.gather(*(client.get(url) for _ in range(count)))
+        requests = (client.get(url, extensions={"trace": trace}) for _ in range(count))
+        responses = await asyncio.gather(*requests)
     return [r.status_code for r in responses]
