@@ -158,4 +158,6 @@ async def _many(url: str, count: int, upstream_gate: threading.Event) -> list[in
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
         requests = (client.get(url, extensions={"trace": trace}) for _ in range(count))
         responses = await asyncio.gather(*requests)
+    # Else the gate opened only at the fake's timeout, and the test proved nothing of arrivals.
+    assert sent == count, f"httpcore reported {sent} of {count} requests sent"
     return [r.status_code for r in responses]
