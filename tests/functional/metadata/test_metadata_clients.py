@@ -107,12 +107,7 @@ def test_luddite(
 def test_concurrent_misses_make_one_upstream_request(live: tuple[ServerProcess, FakePyPI]) -> None:
     server, fake = live
     fake.add(big_project("cold-project"))
-    fake.gate = threading.Event()
-    try:
-        statuses = asyncio.run(_many(f"{server.url}/pypi/cold-project/json", 100, fake.gate))
-    finally:
-        fake.gate.set()
-        fake.gate = None
+    statuses = _many_behind_gate(fake, f"{server.url}/pypi/cold-project/json", 100)
     assert statuses == [200] * 100
     assert fake.count("/pypi/cold-project/json") == 1
 
@@ -124,12 +119,11 @@ def test_concurrent_misses_for_a_failing_upstream_make_one_request(
     # the upstream fails share its failure instead of asking it again, wave after wave.
     server, fake = live
     fake.add(big_project("failing-project"))
-    fake.gate, fake.fault = threading.Event(), "status"
+    fake.fault = "status"
     try:
-        statuses = asyncio.run(_many(f"{server.url}/pypi/failing-project/json", 100, fake.gate))
+        statuses = _many_behind_gate(fake, f"{server.url}/pypi/failing-project/json", 100)
     finally:
-        fake.gate.set()
-        fake.gate, fake.fault = None, None
+        fake.fault = None
     assert statuses == [502] * 100
     assert fake.count("/pypi/failing-project/json") == 1
     # A request that arrives after the failure asks again, and gets the project.
@@ -139,6 +133,16 @@ def test_concurrent_misses_for_a_failing_upstream_make_one_request(
 # How long the upstream still waits once every request has been sent, for the server to read
 # them all (its event loop is idle meanwhile: the one upstream call runs in a thread).
 SETTLE_SECONDS = 0.5
+
+
+def _many_behind_gate(fake: FakePyPI, url: str, count: int) -> list[int]:
+    """``_many``, with ``fake``'s answers held until every request has been sent."""
+    fake.gate = threading.Event()
+    try:
+        return asyncio.run(_many(url, count, fake.gate))
+    finally:
+        fake.gate.set()  # lets go of any answer still waiting if the requests failed
+        fake.gate = None
 
 
 async def _many(url: str, count: int, upstream_gate: threading.Event) -> list[int]:
