@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 import orjson
 from packaging.utils import canonicalize_name, canonicalize_version
-from packaging.version import InvalidVersion, Version
+from packaging_legacy.version import parse as legacy_parse
 
 from support.fake_dists import Dist, build_sdist, build_wheel, file_digests
 
@@ -144,18 +144,19 @@ def _info(name: str, release: ReleaseSpec) -> dict[str, Any]:
     }
 
 
-def _order_key(version: str) -> tuple[int, Any]:
-    try:
-        return (1, Version(version))
-    except InvalidVersion:
-        return (0, version)
+def _order_key(version: str) -> Any:
+    """Warehouse's ``_pypi_ordering``: ``packaging_legacy`` puts versions that are not PEP 440
+    below every valid one, in setuptools' old order."""
+    return legacy_parse(version)
 
 
 def pick_latest(releases: list[ReleaseSpec]) -> ReleaseSpec:
-    """What pypi.org describes at /pypi/<name>/json (warehouse's ordering)."""
+    """What pypi.org describes at /pypi/<name>/json: ``Project.latest_version`` orders by
+    ``yanked``, then ``is_prerelease`` (false for legacy versions), then ``_pypi_ordering``."""
 
     def key(r: ReleaseSpec) -> tuple[bool, bool, Any]:
-        return (not r.yanked, not Version(r.version).is_prerelease, _order_key(r.version))
+        parsed = _order_key(r.version)
+        return (not r.yanked, not parsed.is_prerelease, parsed)
 
     return max(releases, key=key)
 

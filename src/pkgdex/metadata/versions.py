@@ -1,7 +1,10 @@
 """PEP 440 ordering and the release choices pypi.org makes (which release is "latest").
 
-Versions that are not valid PEP 440 (old uploads have them) sort below every valid one and
-count as neither final nor pre-release, as warehouse's ``is_prerelease IS NULL`` does.
+Versions that are not valid PEP 440 (old uploads have them) are ordered as warehouse orders
+them (its ``_pypi_ordering``, from ``packaging_legacy``): below every valid version, among
+themselves by setuptools' old scheme ("1.9-snapshot" before "1.10-snapshot"), and never
+pre-releases (warehouse's ``is_prerelease`` is false for them), so a project's newest legacy
+version is described before any of its pre-releases.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import Any, Protocol, TypeVar
 
 from packaging.utils import canonicalize_version
 from packaging.version import Version
+from packaging_legacy.version import LegacyVersion
 
-OrderKey = tuple[int, Version | None, str]
+OrderKey = tuple[int, Version | LegacyVersion, str]
 
 
 class Release(Protocol):
@@ -31,11 +35,11 @@ R = TypeVar("R", bound=Release)
 
 @lru_cache(maxsize=65536)
 def order_key(version: str) -> OrderKey:
-    """Sort key: invalid versions first (by text), then PEP 440 order."""
+    """Sort key: invalid versions first (in setuptools' old order), then PEP 440 order."""
     try:
         return (1, Version(version), version)
     except ValueError:  # InvalidVersion, or a number past the 4,300 digits int() reads
-        return (0, None, version)
+        return (0, LegacyVersion(version), version)
 
 
 @lru_cache(maxsize=65536)
@@ -45,7 +49,9 @@ def _sortable(version: str) -> tuple[int, tuple[Any, ...], str]:
     if _plain_release(version):
         return (1, _plain_key(version), version)
     rank, parsed, text = order_key(version)
-    return (rank, () if parsed is None else pep440_key(parsed), text)
+    if isinstance(parsed, LegacyVersion):  # rank 0: compared with legacy versions only
+        return (rank, (parsed,), text)
+    return (rank, pep440_key(parsed), text)
 
 
 # Most versions are only release numbers ("1.2.0"). Their key is built from the digits, as
@@ -99,9 +105,9 @@ def _local_part(part: str) -> tuple[int, int | str]:
 
 
 @lru_cache(maxsize=65536)
-def is_prerelease(version: str) -> bool | None:
-    parsed = order_key(version)[1]
-    return None if parsed is None else parsed.is_prerelease
+def is_prerelease(version: str) -> bool:
+    """Whether ``version`` is a pre- or dev release (never, for a legacy version)."""
+    return order_key(version)[1].is_prerelease
 
 
 def newest_first(releases: Iterable[R]) -> list[R]:
@@ -110,9 +116,10 @@ def newest_first(releases: Iterable[R]) -> list[R]:
 
 @lru_cache(maxsize=65536)
 def _ranked(version: str) -> tuple[int, tuple[int, tuple[Any, ...], str]]:
-    """Finals over pre-releases over invalid versions, then PEP 440 order."""
+    """Finals (legacy versions among them, below the valid ones) over pre-releases, then
+    PEP 440 order."""
     pre = False if _plain_release(version) else is_prerelease(version)  # no parsing for finals
-    return (2 if pre is False else 1 if pre else 0), _sortable(version)
+    return (1 if pre else 2), _sortable(version)
 
 
 def _pick(releases: Iterable[R], stability: bool) -> R | None:
@@ -222,7 +229,7 @@ def _newest_plain(versions: list[str]) -> tuple[str, list[str]] | None:
 
 def pick_latest_stable(releases: Sequence[R]) -> R | None:
     """The newest final release (a yanked one only when every final is yanked)."""
-    return _pick((r for r in releases if is_prerelease(r.version) is False), stability=False)
+    return _pick((r for r in releases if not is_prerelease(r.version)), stability=False)
 
 
 def pick_latest_unstable(releases: Sequence[R]) -> R | None:

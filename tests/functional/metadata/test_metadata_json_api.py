@@ -7,11 +7,13 @@ from collections.abc import Callable
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from packaging_legacy.version import parse as legacy_parse
 
 from support.fake_pypi import FakePyPI, Project, ReleaseSpec, pick_latest
 
 PyPIClient = Callable[..., TestClient]
 
+V1_JSON = "application/vnd.pypi.simple.v1+json"
 TOP_LEVEL_PROJECT = ["info", "last_serial", "releases", "urls", "vulnerabilities"]
 TOP_LEVEL_RELEASE = ["info", "last_serial", "urls", "vulnerabilities"]
 
@@ -143,6 +145,35 @@ def test_the_described_spelling_stays_described_once_its_twin_has_its_own_info(
     refreshed = pypi_client(metadata_ttl_seconds=0).get("/pypi/twin-pages/json")
     assert refreshed.json()["info"]["version"] == described
     assert refreshed.json() == project.doc()
+
+
+@pytest.mark.parametrize(
+    ("versions", "described"),
+    [
+        # setuptools' old scheme, as warehouse's _pypi_ordering: 1.10 after 1.9, not by text.
+        (["1.9-snapshot", "1.10-snapshot", "json", "0.1.dev-r5"], "1.10-snapshot"),
+        # A legacy version is no pre-release on pypi.org: it is described before one...
+        (["1.9-snapshot", "2.0rc1"], "1.9-snapshot"),
+        # ...and below every valid final release.
+        (["1.9-snapshot", "0.0.1", "2.0rc1"], "0.0.1"),
+    ],
+)
+def test_versions_that_are_not_pep440_are_ordered_as_on_pypi(
+    pypi_client: PyPIClient, fake: FakePyPI, versions: list[str], described: str
+) -> None:
+    project = Project("legacy-versions", [ReleaseSpec(v) for v in versions])
+    fake.add(project)
+    assert project.doc()["info"]["version"] == described  # the fake orders as warehouse does
+    client = pypi_client()
+    missed = client.get("/pypi/legacy-versions/json")
+    assert missed.json() == project.doc()
+    stored = pypi_client(offline=True)  # a new process: chosen again from the stored rows
+    assert stored.get("/pypi/legacy-versions/json").content == missed.content
+    latest = stored.get("/pypi/legacy-versions/latest/json", follow_redirects=False)
+    assert latest.headers["location"] == f"/pypi/legacy-versions/{described}/json"
+    simple = stored.get("/simple/legacy-versions/", headers={"Accept": V1_JSON}).json()
+    oldest_first = sorted(versions, key=legacy_parse)
+    assert simple["versions"] == oldest_first
 
 
 def test_hundreds_of_releases(pypi_client: PyPIClient, fake: FakePyPI) -> None:

@@ -22,6 +22,8 @@ from pkgdex.metadata.versions import (
     pick_latest_unstable,
     pick_latest_version,
 )
+from support.fake_pypi import ReleaseSpec
+from support.fake_pypi import pick_latest as fake_pick_latest
 
 VECTORS = Path(__file__).resolve().parents[4] / "shared/testdata/version-ordering/pypi-versions.txt"
 
@@ -53,7 +55,7 @@ def test_ordering_vectors() -> None:
 def test_invalid_versions_sort_below_valid_ones() -> None:
     releases = [R("1.0"), R("banana"), R("0.1")]
     assert [r.version for r in newest_first(releases)] == ["1.0", "0.1", "banana"]
-    assert is_prerelease("banana") is None
+    assert is_prerelease("banana") is False  # as warehouse's is_prerelease for them
     assert is_prerelease("1.0rc1") is True
     assert is_prerelease("1.0.dev3") is True
     assert is_prerelease("1.0.post1") is False
@@ -63,15 +65,37 @@ def test_pick_latest_prefers_final_then_pre_then_yanked() -> None:
     assert pick_latest([R("1.0"), R("2.0b1"), R("1.5", yanked=True)]) == R("1.0")
     assert pick_latest([R("1.0a1"), R("1.0b1"), R("0.9", yanked=True)]) == R("1.0b1")
     assert pick_latest([R("1.0", yanked=True), R("2.0a1", yanked=True)]) == R("1.0", True)
-    assert pick_latest([R("banana"), R("0.1a1")]) == R("0.1a1")
+    # A legacy version counts as a final release (below every valid final), as on pypi.org.
+    assert pick_latest([R("banana"), R("0.1a1")]) == R("banana")
+    assert pick_latest([R("banana"), R("0.1a1"), R("0.1")]) == R("0.1")
+    assert pick_latest([R("banana", yanked=True), R("0.1a1")]) == R("0.1a1")
     assert pick_latest([]) is None
+
+
+# Versions of old uploads that are not PEP 440, in warehouse's _pypi_ordering (oldest first):
+# packaging_legacy's scheme, where numbers compare as numbers ("1.9" before "1.10"), and a
+# pre-release word before the final.
+LEGACY_ORDER = ["json", "0.1.dev-r5", "1.0-beta-x", "1.0-final-x", "1.9-snapshot", "1.10-snapshot"]
+
+
+def test_legacy_versions_order_as_on_pypi() -> None:
+    legacy = LEGACY_ORDER
+    assert all(order_key(v)[0] == 0 for v in legacy)  # none is PEP 440
+    releases = [R(v) for v in ["0.0.1", *reversed(legacy)]]
+    expected = ["0.0.1", *reversed(legacy)]  # any valid version above every legacy one
+    assert [r.version for r in newest_first(releases)] == expected
+    only_legacy = dict.fromkeys(legacy, False)
+    assert pick_latest_version(only_legacy) == "1.10-snapshot"
+    assert pick_latest_unstable([R(v) for v in legacy]) == R("1.10-snapshot")
+    assert pick_latest_stable([R(v) for v in [*legacy, "2.0rc1"]]) == R("1.10-snapshot")
 
 
 def test_pick_latest_version_picks_as_pick_latest_does() -> None:
     assert pick_latest_version({"1.0": False, "2.0b1": False, "1.5": True}) == "1.0"
     assert pick_latest_version({"1.0a1": False, "1.0b1": False, "0.9": True}) == "1.0b1"
     assert pick_latest_version({"1.0": True, "2.0a1": True}) == "1.0"
-    assert pick_latest_version({"banana": False, "0.1a1": False}) == "0.1a1"
+    assert pick_latest_version({"banana": False, "0.1a1": False}) == "banana"
+    assert pick_latest_version({"banana": True, "0.1a1": False}) == "0.1a1"
     assert pick_latest_version({"banana": False, "0.1a1": True}) == "banana"
     assert pick_latest_version({}) is None
 
@@ -124,7 +148,18 @@ def test_pep440_key_on_the_ordering_vectors() -> None:
         assert {"<": a < b, "=": a == b, ">": a > b}[op], (left, op, right)
 
 
-_ANY_VERSIONS = st.one_of(_VERSIONS, st.sampled_from(["banana", "1.0-final-x", "2.0.0.0", "1!0"]))
+_ANY_VERSIONS = st.one_of(
+    _VERSIONS, st.sampled_from(["banana", "1.0-final-x", "2.0.0.0", "1!0", *LEGACY_ORDER])
+)
+
+
+@given(st.dictionaries(_ANY_VERSIONS, st.booleans(), min_size=1, max_size=12))
+def test_pick_latest_picks_as_warehouse_does(yanked: dict[str, bool]) -> None:
+    # The fake pypi.org models warehouse's own query (yanked, is_prerelease, _pypi_ordering).
+    releases = [R(version, gone) for version, gone in yanked.items()]
+    specs = [ReleaseSpec(version, yanked=gone) for version, gone in yanked.items()]
+    chosen = pick_latest(releases)
+    assert chosen is not None and chosen.version == fake_pick_latest(specs).version
 
 
 @given(st.dictionaries(_ANY_VERSIONS, st.booleans(), max_size=12))
