@@ -28,6 +28,7 @@ MAX_SIZE = 250
 # Matches ranked per search (exact, prefix and substring tiers, each by downloads); also the
 # cap of ``total``.
 CANDIDATES = 1000
+CONTAINS_POOL = 3_000  # substring matches ranked by downloads (past it, name order decides)
 # npm's default weights (libnpmsearch): quality, popularity, maintenance.
 WEIGHTS = (0.65, 0.98, 0.5)
 # About 100 million downloads a month is as popular as a package gets.
@@ -107,12 +108,18 @@ def _ranked(conn: Connection, text: str) -> list[SearchHit]:
 
 def _tiers(conn: Connection, text: str) -> list[SearchHit]:
     """Exact, then prefix, then substring matches, each tier by downloads (up to CANDIDATES)."""
-    tiers = index_queries.search(conn, ECOSYSTEM, text, CANDIDATES)
+    prefix = queries.popular_prefix_hits(conn, text, CANDIDATES)
+    if len(prefix) >= CANDIDATES:  # the substring matches would rank past the cap
+        exact = [hit for hit in index_queries.search(conn, ECOSYSTEM, text, 1) if hit.rank == 0]
+        return (exact + prefix)[:CANDIDATES]
+    # The name index gives substring matches in name order: as many as CONTAINS_POOL are
+    # ranked by downloads, so a popular one late in the alphabet ("style-loader" for "loader")
+    # is not cut off by obscure ones before it.
+    tiers = index_queries.search(conn, ECOSYSTEM, text, len(prefix) + 1 + CONTAINS_POOL)
     exact = [hit for hit in tiers if hit.rank == 0]
     contains = [hit for hit in tiers if hit.rank == 2]
     details = index_queries.package_details(conn, ECOSYSTEM, [hit.name for hit in contains])
     contains.sort(key=lambda hit: -_downloads(details.get(hit.name)))
-    prefix = queries.popular_prefix_hits(conn, text, CANDIDATES)
     return (exact + prefix + contains)[:CANDIDATES]
 
 
@@ -181,6 +188,8 @@ def _maintenance(date: str | None) -> float:
         published = datetime.fromisoformat(date.replace("Z", "+00:00"))
     except ValueError:
         return 0.0
+    if published.tzinfo is None:  # "2017-07-17T02:40:00.000" (old packuments): UTC, as npm's
+        published = published.replace(tzinfo=UTC)
     days = max(0.0, (datetime.now(UTC) - published).total_seconds() / 86_400)
     return float(0.5 ** (days / MAINTENANCE_HALF_LIFE_DAYS))
 

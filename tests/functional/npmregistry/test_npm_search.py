@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from pkgdex.index.jobs import load_index
 from pkgdex.npmregistry.search import CANDIDATES, MAX_SIZE
-from support.fake_npm import FakeNpm, NpmClient
+from support.fake_npm import FakeNpm, NpmClient, make_packument
 
 SEARCH = "/registry/npm/-/v1/search"
 LISTING = [  # name, version, downloads a month
@@ -183,6 +183,41 @@ def test_popular_prefix_matches_first_however_many_there_are(
         f"pkg{CANDIDATES + 97}",
     ]
     assert answer["total"] == CANDIDATES  # counted up to the ranking's cap
+
+
+def test_popular_substring_matches_first_however_many_there_are(
+    npm_client: NpmClient, engine: Engine, tmp_path: Path
+) -> None:
+    # More names containing "loader" than pkgdex ranks; the most downloaded sort last by name
+    # ("style-loader" against "@ascorbic/airtable-loader"), and must still come first.
+    source = tmp_path / "many.tsv"
+    rows = [f"a{i:04d}-loader\t1.0.0\t{i}\tx" for i in range(CANDIDATES + 100)]
+    rows.append("loader-utils\t1.0.0\t7\tx")  # a prefix match: above every substring match
+    source.write_text("name\tversion\tdownloads_a_month\tsummary\n" + "\n".join(rows) + "\n")
+    load_index(engine, "npm", str(source))
+    answer = npm_client().get(SEARCH, params={"text": "loader"}).json()
+    assert names(answer)[:4] == [
+        "loader-utils",
+        f"a{CANDIDATES + 99:04d}-loader",
+        f"a{CANDIDATES + 98:04d}-loader",
+        f"a{CANDIDATES + 97:04d}-loader",
+    ]
+    assert answer["total"] == CANDIDATES
+
+
+def test_a_packument_with_times_without_a_zone_is_searchable(
+    searchable: TestClient, fake_npm: FakeNpm
+) -> None:
+    # Old packuments carry "2017-07-17T02:40:00.000": taken as UTC, as the registry means it.
+    doc = make_packument(fake_npm.base_url, "zoneless-times", ["1.0.0"])
+    doc["time"] = {"created": "2017-07-17T02:40:00.000", "1.0.0": "2017-07-17T02:40:00.000"}
+    fake_npm.add(doc)
+    assert searchable.get("/registry/npm/zoneless-times").status_code == 200
+    response = searchable.get(SEARCH, params={"text": "zoneless"})
+    assert response.status_code == 200
+    package = response.json()["objects"][0]["package"]
+    assert package["name"] == "zoneless-times"
+    assert package["date"] == "2017-07-17T02:40:00.000"
 
 
 @pytest.mark.parametrize(
