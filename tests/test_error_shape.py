@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.testclient import TestClient
 
 from pkgdex.app import create_app
 from pkgdex.config import Settings
-from pkgdex.errors import ApiError, ResponseError, error_body, use_envelope_for
+from pkgdex.errors import ApiError, ResponseError, error_body, use_envelope_for, use_shape_for
 
 SECRET_DETAIL = "connection to 10.0.0.5 refused; password=hunter2"
 
@@ -47,6 +47,7 @@ def _routes() -> APIRouter:
         return {"item": item_id, "size": size}
 
     @router.get("/compat/items/{item_id}")
+    @router.get("/shaped/items/{item_id}")
     def compat_item(item_id: int) -> dict[str, int]:
         if item_id == 500:
             raise RuntimeError(SECRET_DETAIL)
@@ -61,8 +62,14 @@ def app_client(tmp_path: Any) -> Iterator[TestClient]:
     app = create_app(settings)
     app.include_router(_routes())
     use_envelope_for(app, "/native/")
+    use_shape_for(app, "/shaped/", _shaped)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+def _shaped(status: int, message: str, headers: dict[str, str]) -> JSONResponse:
+    """An original's error shape, as npm's registry has it."""
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def envelope(answer: Any) -> dict[str, str]:
@@ -167,3 +174,27 @@ def test_outside_the_prefix_fastapi_shapes_are_kept(app_client: TestClient) -> N
     assert invalid.json()["detail"][0]["loc"] == ["path", "item_id"]
     missing = app_client.get("/compat/no-such-route")
     assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("POST", "/shaped/items/1", 405), ("GET", "/shaped/no-such-route", 404)],
+)
+def test_http_errors_under_a_shaped_prefix_answer_in_its_shape(
+    app_client: TestClient, method: str, path: str, status: int
+) -> None:
+    answer = app_client.request(method, path)
+    assert answer.status_code == status
+    assert answer.json() == {"error": "Method Not Allowed" if status == 405 else "Not Found"}
+    if status == 405:
+        assert "GET" in answer.headers["allow"]
+
+
+def test_an_unhandled_error_under_a_shaped_prefix_keeps_its_shape_and_leaks_nothing(
+    app_client: TestClient,
+) -> None:
+    answer = app_client.get("/shaped/items/500")
+    assert answer.status_code == 500
+    rid = answer.headers["x-request-id"]
+    assert answer.json() == {"error": f"internal server error (request {rid})"}
+    assert "hunter2" not in answer.text and "10.0.0.5" not in answer.text

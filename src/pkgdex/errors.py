@@ -1,12 +1,15 @@
 """One error envelope for pkgdex's own APIs, built by one function.
 
 Native APIs answer ``{"error": {"code", "message", "requestId"}}``; compatible surfaces that must
-keep an original's error shape raise :class:`ResponseError` with the exact response instead.
+keep an original's error shape raise :class:`ResponseError` with the exact response instead, and
+name the shape of the errors nobody raises for them (no such method, an unexpected failure)
+with :func:`use_shape_for`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,13 +70,29 @@ class ResponseError(Exception):
         self.response = response
 
 
+# A compatible surface's error response: (status, message, headers) -> its original's shape.
+Shape = Callable[[int, str, dict[str, str]], Response]
+
+
 def use_envelope_for(app: FastAPI, prefix: str) -> None:
     """Make validation errors and HTTP errors under ``prefix`` answer with the envelope."""
     app.state.envelope_prefixes = (*app.state.envelope_prefixes, prefix)
 
 
+def use_shape_for(app: FastAPI, prefix: str, shape: Shape) -> None:
+    """Make HTTP errors and unexpected failures under ``prefix`` answer in ``shape``."""
+    app.state.error_shapes = (*app.state.error_shapes, (prefix, shape))
+
+
 def _wants_envelope(request: Request) -> bool:
     return request.url.path.startswith(request.app.state.envelope_prefixes)
+
+
+def _shape_of(request: Request) -> Shape | None:
+    path = request.url.path
+    return next(
+        (shape for prefix, shape in request.app.state.error_shapes if path.startswith(prefix)), None
+    )
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -99,6 +118,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
+    shape = _shape_of(request)
+    if shape is not None:
+        return shape(exc.status_code, str(exc.detail), headers)
     if _wants_envelope(request):
         code = HTTP_CODES.get(exc.status_code, "error")
         return error_response(request, exc.status_code, code, str(exc.detail), headers)
@@ -109,11 +131,15 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path, exc_info=exc)
     # Starlette answers this one outside every middleware, so the id header is set here.
     headers = {"X-Request-ID": request_id(request)}
+    shape = _shape_of(request)
+    if shape is not None:
+        return shape(500, f"internal server error (request {headers['X-Request-ID']})", headers)
     return error_response(request, 500, "internal_error", "internal server error", headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.state.envelope_prefixes = ()
+    app.state.error_shapes = ()
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ResponseError, _response_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

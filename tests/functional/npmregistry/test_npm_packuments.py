@@ -438,3 +438,12 @@ def test_head_is_answered_as_get_without_a_body(npm_client: NpmClient, path: str
     assert head.status_code == got.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == got.headers["content-type"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST", "DELETE", "PATCH"])
+def test_writes_are_refused_in_npms_error_shape(npm_client: NpmClient, method: str) -> None:
+    # npm prints the "error" string after the status, as for `npm publish` to a read-only mirror.
+    answer = npm_client().request(method, "/registry/npm/left-pad")
+    assert answer.status_code == 405
+    assert answer.json() == {"error": "pkgdex serves npm's registry read API only (GET and HEAD)"}
+    assert "GET" in answer.headers["allow"]
