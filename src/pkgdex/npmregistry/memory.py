@@ -64,6 +64,27 @@ class AnswerMemory:
             while self._bytes > self._max_bytes and self._memos:
                 self._drop(next(iter(self._memos)))
 
+    def body(self, stored: StoredPackument, kind: str) -> bytes | None:
+        """The body of ``kind`` kept for ``stored``'s row, if the memo still holds that row."""
+        with self._lock:
+            memo = self._memos.get(stored.name)
+            if memo is None or memo.stored.digest != stored.digest:
+                return None
+            return memo.bodies.get(kind)
+
+    def add_body(self, stored: StoredPackument, kind: str, body: bytes) -> None:
+        """Keep ``body`` (made after an answer: its gzip) with the memo of ``stored``'s row, if
+        the memo still holds that row; it does not count as a read of the store."""
+        with self._lock:
+            memo = self._memos.get(stored.name)
+            if memo is None or memo.stored.digest != stored.digest or kind in memo.bodies:
+                return
+            memo.bodies[kind] = body
+            memo.size += len(body)
+            self._bytes += len(body)
+            while self._bytes > self._max_bytes and self._memos:
+                self._drop(next(iter(self._memos)))
+
     def _drop(self, name: str) -> None:
         memo = self._memos.pop(name, None)
         if memo is not None:

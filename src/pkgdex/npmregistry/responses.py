@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -12,10 +13,12 @@ from fastapi.responses import JSONResponse
 
 from pkgdex.errors import ResponseError
 from pkgdex.metadata.pullthrough import freshness_headers
+from pkgdex.metadata.responses import GZIP_MIN_BYTES, accepts_gzip
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.npmregistry import decoded, parts
 from pkgdex.npmregistry import packument as pk
-from pkgdex.npmregistry.queries import Body
+from pkgdex.npmregistry.memory import AnswerMemory
+from pkgdex.npmregistry.queries import Body, StoredPackument
 from pkgdex.npmregistry.render import (
     ABBREVIATED_TYPE,
     FULL_TYPE,
@@ -26,6 +29,9 @@ from pkgdex.npmregistry.render import (
 from pkgdex.npmregistry.services import Answer, NpmRegistry, PackageNotFoundError
 
 CACHE_CONTROL = "public, max-age=300"
+VARY = "Accept, Accept-Encoding"
+COMPRESSED = ("doc", "abbreviated")  # the answers worth compressing: whole packuments
+GZIPPED = "+gzip"  # the memory keeps a body's gzip under its kind with this suffix
 
 
 def wants_abbreviated(request: Request) -> bool:
@@ -71,10 +77,10 @@ def from_memory(request: Request, lookup: PackageLookup, version: str | None) ->
     if_none_match = request.headers.get("if-none-match", "")
     if version is not None and _wildcard(if_none_match):
         return None  # "*" is a 304 only for a version that exists: the full path knows
-    if _matches(if_none_match, etag):
-        return Response(status_code=304, headers=_headers(answer, etag))
+    if (matched := _matching(if_none_match, etag)) is not None:
+        return Response(status_code=304, headers=_headers(answer, matched))
     body = recalled[1]
-    return None if body is None else _ok(answer, body, etag, abbreviated)
+    return None if body is None else _ok(request, lookup, answer, kind, body)
 
 
 def packument_response(request: Request, lookup: PackageLookup) -> Response:
@@ -86,7 +92,7 @@ def packument_response(request: Request, lookup: PackageLookup) -> Response:
     answer = lookup(variant)
     assert answer.stored.body is not None  # a served 200 row has its documents
     _remember(lookup, answer, variant, answer.stored.body)
-    return _ok(answer, answer.stored.body, _etag(answer, variant), abbreviated)
+    return _ok(request, lookup, answer, variant, answer.stored.body)
 
 
 def version_response(request: Request, lookup: PackageLookup, version_or_tag: str) -> Response:
@@ -111,7 +117,7 @@ def version_response(request: Request, lookup: PackageLookup, version_or_tag: st
     # Versions and tags are few; ranges are as many as clients care to write, and each one
     # remembered would push other packages' answers out of the memory.
     _remember(lookup, answer, variant, None if found.by_range else body)
-    return _ok(answer, body, _etag(answer, variant), abbreviated)
+    return _ok(request, lookup, answer, variant, body)
 
 
 def dist_tags_response(lookup: PackageLookup) -> Response:
@@ -170,29 +176,71 @@ def _not_modified(request: Request, lookup: PackageLookup, variant: str) -> Resp
         return None
     answer = lookup(None)
     _remember(lookup, answer, variant, None)
-    etag = _etag(answer, variant)
-    if not _matches(if_none_match, etag):
+    matched = _matching(if_none_match, _etag(answer, variant))
+    if matched is None:
         return None
-    return Response(status_code=304, headers=_headers(answer, etag))
+    return Response(status_code=304, headers=_headers(answer, matched))
 
 
 def _headers(answer: Answer, etag: str) -> dict[str, str]:
-    return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept", **_freshness(answer)}
+    return {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": VARY, **_freshness(answer)}
 
 
 def _freshness(answer: Answer) -> dict[str, str]:
     return freshness_headers(answer.stored.fetched_at, answer.stale)
 
 
-def _ok(answer: Answer, body: bytes, etag: str, abbreviated: bool) -> Response:
-    media_type = ABBREVIATED_TYPE if abbreviated else FULL_TYPE
-    return Response(body, media_type=media_type, headers=_headers(answer, etag))
+def _ok(
+    request: Request, lookup: PackageLookup, answer: Answer, kind: str, body: bytes
+) -> Response:
+    """``body`` (the answer of ``kind``), or its gzip when the client takes one and it is made.
+
+    A packument's gzip is made after the first answer that could have used it (compressing
+    416 KiB takes longer than answering it) and kept in the memory with the row, as a
+    representation of its own: its own ETag, and ``Vary: Accept-Encoding``."""
+    media_type = ABBREVIATED_TYPE if kind.startswith("abbreviated") else FULL_TYPE
+    etag = _etag(answer, kind)
+    memory = lookup.registry.memory
+    if memory is None or not _compressible(request, kind, body):
+        return Response(body, media_type=media_type, headers=_headers(answer, etag))
+    if memory.body(answer.stored, kind) is None:  # a fetch just made: not remembered
+        return Response(body, media_type=media_type, headers=_headers(answer, etag))
+    gzipped = memory.body(answer.stored, kind + GZIPPED)
+    if gzipped is None:
+        lookup.registry.later(_compress, memory, answer.stored, kind, body)
+        return Response(body, media_type=media_type, headers=_headers(answer, etag))
+    headers = {**_headers(answer, _gzip_etag(etag)), "Content-Encoding": "gzip"}
+    return Response(gzipped, media_type=media_type, headers=headers)
+
+
+def _compressible(request: Request, kind: str, body: bytes) -> bool:
+    return kind in COMPRESSED and len(body) >= GZIP_MIN_BYTES and accepts_gzip(request)
+
+
+def _compress(memory: AnswerMemory, stored: StoredPackument, kind: str, body: bytes) -> None:
+    memory.add_body(stored, kind + GZIPPED, gzip.compress(body, compresslevel=6, mtime=0))
 
 
 def _etag(answer: Answer, variant: str) -> str:
     # The digest changes with the document, so it also covers what a dist-tag points at.
     seed = f"{answer.stored.digest}/{variant}".encode()
     return '"' + hashlib.sha256(seed).hexdigest()[:32] + '"'
+
+
+def _gzip_etag(etag: str) -> str:
+    """The gzip representation's own strong ETag."""
+    return etag[:-1] + '-gz"'
+
+
+def _matching(if_none_match: str, etag: str) -> str | None:
+    """Which of the answer's ETags (``etag``, or its gzip's) ``If-None-Match`` names, if any:
+    a 304 names the representation the client holds."""
+    if not if_none_match:
+        return None
+    if _matches(if_none_match, etag):
+        return etag
+    gzip_etag = _gzip_etag(etag)
+    return gzip_etag if _matches(if_none_match, gzip_etag) else None
 
 
 def _wildcard(if_none_match: str) -> bool:

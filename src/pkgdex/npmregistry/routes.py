@@ -161,7 +161,8 @@ async def _answer(request: Request, lookup: PackageLookup, version: str | None) 
     """From this process's memory on the event loop when it can; otherwise in the thread pool
     (database reads, upstream calls)."""
     if (remembered := responses.from_memory(request, lookup, version)) is not None:
-        return remembered
+        after = lookup.registry.later  # a gzip to make for the next answers
+        return after.after(remembered) if isinstance(after, AfterAnswer) else remembered
     if version is None:
         return await _in_thread(lookup, responses.packument_response, request, lookup)
     return await _in_thread(lookup, responses.version_response, request, lookup, version)

@@ -447,3 +447,34 @@ def test_writes_are_refused_in_npms_error_shape(npm_client: NpmClient, method: s
     assert answer.status_code == 405
     assert answer.json() == {"error": "pkgdex serves npm's registry read API only (GET and HEAD)"}
     assert "GET" in answer.headers["allow"]
+
+
+@pytest.mark.parametrize("accept", ["application/json", CORGI])
+def test_a_packument_is_answered_gzipped_once_its_gzip_is_made(
+    npm_client: NpmClient, accept: str
+) -> None:
+    client = npm_client()
+    url, gzip_ok = f"{BASE}/many-versions", {"Accept": accept, "Accept-Encoding": "gzip"}
+    missed = client.get(url, headers=gzip_ok)  # a miss, answered as it came
+    stored = client.get(url, headers=gzip_ok)  # from the store: plain, compressed behind it
+    assert "content-encoding" not in missed.headers and "content-encoding" not in stored.headers
+    gzipped = client.get(url, headers=gzip_ok)
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert gzipped.content == stored.content  # decoded by the client
+    assert int(gzipped.headers["content-length"]) < len(stored.content) // 4
+    assert gzipped.headers["etag"] == stored.headers["etag"][:-1] + '-gz"'
+    assert {"Accept", "Accept-Encoding"} <= set(gzipped.headers["vary"].split(", "))
+    plain = client.get(url, headers={"Accept": accept, "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert (plain.headers["etag"], plain.content) == (stored.headers["etag"], stored.content)
+    for held in (stored.headers["etag"], gzipped.headers["etag"]):
+        again = client.get(url, headers={**gzip_ok, "If-None-Match": held})
+        assert (again.status_code, again.headers["etag"]) == (304, held)
+
+
+def test_a_small_answer_or_one_version_is_never_compressed(npm_client: NpmClient) -> None:
+    client = npm_client()
+    gzip_ok = {"Accept-Encoding": "gzip"}
+    for url in (f"{BASE}/many-versions/10.49.0", f"{BASE}/many-versions/latest"):
+        for _ in range(3):
+            assert "content-encoding" not in client.get(url, headers=gzip_ok).headers

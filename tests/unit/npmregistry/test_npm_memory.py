@@ -50,3 +50,26 @@ def test_least_recently_used_rows_go_first_past_the_byte_bound() -> None:
     memory.remember(row("c", "d"), "doc", b"cccc")
     assert memory.recall("b", "doc") is None
     assert memory.recall("a", "doc") is not None and memory.recall("c", "doc") is not None
+
+
+def test_a_body_made_later_joins_only_the_row_it_was_made_from() -> None:
+    memory = AnswerMemory(memo_seconds=0.05)
+    memory.remember(row("a", "d1"), "doc", b"full")
+    memory.add_body(row("a", "d1"), "doc+gzip", b"gz")
+    assert memory.body(row("a", "d1"), "doc+gzip") == b"gz"
+    memory.add_body(row("a", "d2"), "doc+gzip", b"other")  # made from a row since replaced
+    memory.add_body(row("b", "d1"), "doc+gzip", b"unknown")  # of a row never remembered
+    assert memory.body(row("a", "d2"), "doc+gzip") is None
+    assert memory.body(row("b", "d1"), "doc+gzip") is None
+    time.sleep(0.06)  # no longer trusted as the store's row, but still that row's bodies
+    assert memory.recall("a", "doc") is None
+    assert memory.body(row("a", "d1"), "doc+gzip") == b"gz"
+
+
+def test_a_body_made_later_counts_against_the_bound() -> None:
+    memory = AnswerMemory(max_bytes=10)
+    memory.remember(row("a", "d1"), "doc", b"12345")
+    memory.remember(row("b", "d1"), "doc", b"12345")
+    memory.add_body(row("b", "d1"), "doc+gzip", b"123")  # over the bound: the oldest goes
+    assert memory.recall("a", "doc") is None
+    assert memory.body(row("b", "d1"), "doc+gzip") == b"123"
