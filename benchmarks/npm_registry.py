@@ -2,7 +2,8 @@
 
 Serves a fake npm upstream on loopback (a packument with 500 versions, plus copies for
 misses), starts ``uvicorn`` with one worker over a fresh SQLite database, and measures:
-cached full and abbreviated packuments (p50/p99, requests/s, server CPU per request), ETag
+cached full and abbreviated packuments, plain and gzipped (p50/p99, requests/s, server CPU
+per request), ETag
 revalidation (304), a version lookup, pull-through misses (full and install-v1) against the
 upstream's own latency for the same document, and 100 concurrent misses for one name; then
 ``/-/v1/search`` over the full npm listing of ../shared/data (226,974 names). Baselines in the
@@ -45,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pkgdex import db
 from pkgdex.index.jobs import load_index
-from pkgdex.npmregistry.render import abbreviate
+from pkgdex.npmregistry.render import FULL_TYPE, abbreviate
 from support.fake_npm import CORGI, FakeNpm, serve_fake_npm
 from support.server import running_server
 
@@ -53,6 +54,8 @@ MISSES = 40
 MISS_KINDS = ("a", "b", "c")  # empty index full / full index full / full index install-v1
 LISTING = Path(__file__).resolve().parents[1].parent / "shared/data/npm-packages.tsv.gz"
 SEARCHES = ["react", "lodash", "webpack-plugin", "@types/node", "left-pad", "zzzzqx"]
+# Words more names contain than start with them: their substring matches are ranked too.
+SUBSTRING_SEARCHES = ["loader", "plugin", "util"]
 NAIVE_SEARCH = (
     "SELECT name FROM index_entries WHERE ecosystem = 'npm' AND key LIKE '%' || ? || '%' "
     "ORDER BY CASE WHEN key = ? THEN 0 WHEN key LIKE ? || '%' THEN 1 ELSE 2 END, "
@@ -98,22 +101,29 @@ def run(requests: int, seconds: float, listing: Path) -> list[Row]:
                 rows += measure_misses(server.url, pid, fake, "b", index, {})
                 rows += measure_misses(server.url, pid, fake, "c", f"{index}, install-v1",
                                        {"Accept": CORGI})  # fmt: skip
-                rows += measure_search(server.url, Path(tmp) / "bench.db", requests)
+                for texts in (SEARCHES, SUBSTRING_SEARCHES):
+                    rows += measure_search(server.url, Path(tmp) / "bench.db", requests, texts)
     return rows
 
 
 def measure_cached(base: str, pid: int, requests: int, seconds: float) -> list[Row]:
     path = f"{PREFIX}/many-versions"
+    plain, gz = {"Accept-Encoding": "identity"}, {"Accept-Encoding": "gzip"}
     with httpx.Client() as client:
-        size = len(client.get(base + path).content)
-        corgi_size = len(client.get(base + path, headers={"Accept": CORGI}).content)
-        etag = client.get(base + path).headers["etag"]
+        size = len(client.get(base + path, headers=plain).content)
+        corgi_size = len(client.get(base + path, headers={"Accept": CORGI, **plain}).content)
+        etag = client.get(base + path, headers=plain).headers["etag"]
+        # The first answer that could be gzipped goes as it is; its gzip is made after it.
+        packed, corgi_packed = (gzipped_size(client, base + path, a) for a in (FULL_TYPE, CORGI))
     cases = [
-        (f"cached full packument, 500 versions ({size // 1024} KiB)", path, {}),
-        (f"cached abbreviated packument ({corgi_size // 1024} KiB)", path, {"Accept": CORGI}),
+        (f"cached full packument, 500 versions ({size // 1024} KiB)", path, plain),
+        (f"same, gzip ({_kib(packed)})", path, gz),
+        (f"cached abbreviated packument ({corgi_size // 1024} KiB)", path,
+         {"Accept": CORGI, **plain}),
+        (f"same, gzip ({_kib(corgi_packed)})", path, {"Accept": CORGI, **gz}),
         ("ETag revalidation (304)", path, {"If-None-Match": etag}),
         ("one version (`/many-versions/10.49.0`)", f"{path}/10.49.0", {}),
-    ]
+    ]  # fmt: skip
     rows = []
     for label, case_path, headers in cases:
         raw = RawClient(base)  # a fresh connection: the server closes idle ones after 5 s
@@ -126,6 +136,23 @@ def measure_cached(base: str, pid: int, requests: int, seconds: float) -> list[R
         cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / count
         rows.append((label, f"{p50:.2f}", f"{p99:.2f}", f"{rate:,.0f}", f"{cpu_ms:.2f}"))
     return rows
+
+
+def gzipped_size(client: httpx.Client, url: str, accept: str) -> int | None:
+    """The gzip answer's size, once it is made (behind the first answer that could use it);
+    None from a server that never answers gzipped (older code, for comparison)."""
+    headers = {"Accept": accept, "Accept-Encoding": "gzip"}
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        answer = client.head(url, headers=headers)
+        if answer.headers.get("content-encoding") == "gzip":
+            return int(answer.headers["content-length"])
+        time.sleep(0.05)
+    return None
+
+
+def _kib(size: int | None) -> str:
+    return "not served" if size is None else f"{size // 1024} KiB"
 
 
 def measure_baselines(fake: FakeNpm, requests: int) -> list[Row]:
@@ -178,12 +205,12 @@ def measure_flight(base: str, fake: FakeNpm) -> list[Row]:
     return [(f"100 concurrent misses ({ok} answered 200): upstream requests", str(hits), "-", "-")]
 
 
-def measure_search(base: str, path: Path, requests: int) -> list[Row]:
+def measure_search(base: str, path: Path, requests: int, texts: list[str]) -> list[Row]:
     count = max(5, requests // 20)
     samples, naive = [], []
     client = RawClient(base)
     with sqlite3.connect(path) as conn:
-        for text in SEARCHES:
+        for text in texts:
             url = f"{PREFIX}/-/v1/search?text={text}"
             samples += timed(lambda u=url: client.get(u, {}), count)
             query = lambda t=text: conn.execute(NAIVE_SEARCH, (t, t, t)).fetchall()  # noqa: E731
@@ -191,7 +218,7 @@ def measure_search(base: str, path: Path, requests: int) -> list[Row]:
     client.close()
     p50, p99 = percentiles(samples)
     n50, n99 = percentiles(naive)
-    label = f"search, full npm listing ({', '.join(SEARCHES)})"
+    label = f"search, full npm listing ({', '.join(texts)})"
     return [
         (label, f"{p50:.2f}", f"{p99:.2f}", "-"),
         ("baseline: naive LIKE scan, SQL only (no HTTP)", f"{n50:.2f}", f"{n99:.2f}", "-"),
