@@ -33,6 +33,7 @@ class AnswerMemory:
 
     def __init__(self, max_bytes: int = MAX_BYTES, memo_seconds: float = MEMO_SECONDS) -> None:
         self._memos: OrderedDict[str, _Memo] = OrderedDict()
+        self._making: set[tuple[str, str | None, str]] = set()  # (name, digest, kind) being made
         self._lock = threading.Lock()
         self._max_bytes, self._memo_seconds, self._bytes = max_bytes, memo_seconds, 0
 
@@ -72,10 +73,29 @@ class AnswerMemory:
                 return None
             return memo.bodies.get(kind)
 
+    def claim(self, stored: StoredPackument, kind: str) -> bool:
+        """Whether the caller is to make the body of ``kind`` for ``stored``'s row: not when
+        it is kept already or another caller is making it (a burst of requests for a package
+        would otherwise compress it once each). The maker ends with :meth:`add_body` or
+        :meth:`unclaim`."""
+        key = (stored.name, stored.digest, kind)
+        with self._lock:
+            memo = self._memos.get(stored.name)
+            kept = memo is not None and memo.stored.digest == stored.digest and kind in memo.bodies
+            if kept or key in self._making:
+                return False
+            self._making.add(key)
+            return True
+
+    def unclaim(self, stored: StoredPackument, kind: str) -> None:
+        with self._lock:
+            self._making.discard((stored.name, stored.digest, kind))
+
     def add_body(self, stored: StoredPackument, kind: str, body: bytes) -> None:
         """Keep ``body`` (made after an answer: its gzip) with the memo of ``stored``'s row, if
         the memo still holds that row; it does not count as a read of the store."""
         with self._lock:
+            self._making.discard((stored.name, stored.digest, kind))
             memo = self._memos.get(stored.name)
             if memo is None or memo.stored.digest != stored.digest or kind in memo.bodies:
                 return

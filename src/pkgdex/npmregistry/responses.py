@@ -207,7 +207,8 @@ def _ok(
         return Response(body, media_type=media_type, headers=_headers(answer, etag))
     gzipped = memory.body(answer.stored, kind + GZIPPED)
     if gzipped is None:
-        lookup.registry.later(_compress, memory, answer.stored, kind, body)
+        if memory.claim(answer.stored, kind + GZIPPED):
+            lookup.registry.later(_compress, memory, answer.stored, kind, body)
         return Response(body, media_type=media_type, headers=_headers(answer, etag))
     headers = {**_headers(answer, _gzip_etag(etag)), "Content-Encoding": "gzip"}
     return Response(gzipped, media_type=media_type, headers=headers)
@@ -218,7 +219,12 @@ def _compressible(request: Request, kind: str, body: bytes) -> bool:
 
 
 def _compress(memory: AnswerMemory, stored: StoredPackument, kind: str, body: bytes) -> None:
-    memory.add_body(stored, kind + GZIPPED, gzip.compress(body, compresslevel=6, mtime=0))
+    try:
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+    except BaseException:  # out of memory, or cancelled: the next answer may claim it again
+        memory.unclaim(stored, kind + GZIPPED)
+        raise
+    memory.add_body(stored, kind + GZIPPED, gzipped)
 
 
 def _etag(answer: Answer, variant: str) -> str:

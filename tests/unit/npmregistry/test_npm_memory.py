@@ -73,3 +73,15 @@ def test_a_body_made_later_counts_against_the_bound() -> None:
     memory.add_body(row("b", "d1"), "doc+gzip", b"123")  # over the bound: the oldest goes
     assert memory.recall("a", "doc") is None
     assert memory.body(row("b", "d1"), "doc+gzip") == b"123"
+
+
+def test_a_body_is_made_by_one_caller_at_a_time() -> None:
+    memory = AnswerMemory()
+    memory.remember(row("a", "d1"), "doc", b"full")
+    assert memory.claim(row("a", "d1"), "doc+gzip")
+    assert not memory.claim(row("a", "d1"), "doc+gzip")  # another request meanwhile
+    assert memory.claim(row("a", "d2"), "doc+gzip")  # another row's is another body
+    memory.unclaim(row("a", "d1"), "doc+gzip")  # the maker failed: the next one may try
+    assert memory.claim(row("a", "d1"), "doc+gzip")
+    memory.add_body(row("a", "d1"), "doc+gzip", b"gz")
+    assert not memory.claim(row("a", "d1"), "doc+gzip")  # kept: nothing to make
