@@ -9,6 +9,8 @@ pypi.org's renderer does), each release's files by filename.
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +48,10 @@ INFO_NULLS = (
 PROJECT_PAGE = "https://pypi.org/project/"
 
 
+GZIP_CLAIM_SECONDS = 10.0
+_claims = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Rendered:
     """A finished answer body with its validator, cached per project revision."""
@@ -55,6 +61,7 @@ class Rendered:
     last_serial: int
     derived_info: bool = False  # the release's own info was unknown (offline import)
     _gzipped: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    _claimed: list[float] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def gzip_etag(self) -> str:
@@ -64,6 +71,20 @@ class Rendered:
     @property
     def has_gzip(self) -> bool:
         return bool(self._gzipped)
+
+    def claim_gzip(self) -> bool:
+        """Whether the caller is to make the gzip (``gzipped``) behind its answer: not when it
+        is made or another caller claimed it lately, so a burst of requests for a new answer
+        compresses it once rather than once each (50-100 ms of CPU for 700 KiB). A claim
+        lapses after ``GZIP_CLAIM_SECONDS``, in case its work never ran."""
+        if self._gzipped:
+            return False
+        now = time.monotonic()
+        with _claims:
+            if self._claimed and now - self._claimed[0] < GZIP_CLAIM_SECONDS:
+                return False
+            self._claimed[:] = [now]
+        return True
 
     def gzipped(self) -> bytes:
         """The body compressed once, on first demand (a race compresses it twice, harmlessly)."""

@@ -114,7 +114,8 @@ def respond(
         # goes out as it is (a representation of its own, with its own ETag) and the gzip
         # bytes, kept with the rendered answer, are made after it for the requests that follow.
         compress = False
-        later(rendered.gzipped)
+        if rendered.claim_gzip():
+            later(rendered.gzipped)
     headers = {
         **CORS_HEADERS,
         "Cache-Control": cache_control,

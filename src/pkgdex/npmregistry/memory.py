@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pkgdex.npmregistry.queries import StoredPackument
 
 MEMO_SECONDS = 1.0
+CLAIM_SECONDS = 10.0
+CLAIMS_KEPT = 10_000
 MAX_BYTES = 128 * 1024 * 1024
 
 
@@ -33,7 +35,8 @@ class AnswerMemory:
 
     def __init__(self, max_bytes: int = MAX_BYTES, memo_seconds: float = MEMO_SECONDS) -> None:
         self._memos: OrderedDict[str, _Memo] = OrderedDict()
-        self._making: set[tuple[str, str | None, str]] = set()  # (name, digest, kind) being made
+        # (name, digest, kind) of bodies being made -> when claimed (``claim``)
+        self._making: dict[tuple[str, str | None, str], float] = {}
         self._lock = threading.Lock()
         self._max_bytes, self._memo_seconds, self._bytes = max_bytes, memo_seconds, 0
 
@@ -77,25 +80,28 @@ class AnswerMemory:
         """Whether the caller is to make the body of ``kind`` for ``stored``'s row: not when
         it is kept already or another caller is making it (a burst of requests for a package
         would otherwise compress it once each). The maker ends with :meth:`add_body` or
-        :meth:`unclaim`."""
-        key = (stored.name, stored.digest, kind)
+        :meth:`unclaim`; a claim lapses after ``CLAIM_SECONDS``, in case its work never ran."""
+        key, now = (stored.name, stored.digest, kind), time.monotonic()
         with self._lock:
             memo = self._memos.get(stored.name)
             kept = memo is not None and memo.stored.digest == stored.digest and kind in memo.bodies
-            if kept or key in self._making:
+            claimed = self._making.get(key)
+            if kept or (claimed is not None and now - claimed < CLAIM_SECONDS):
                 return False
-            self._making.add(key)
+            if len(self._making) >= CLAIMS_KEPT:  # claims whose work never ran: let them lapse
+                self._making.clear()
+            self._making[key] = now
             return True
 
     def unclaim(self, stored: StoredPackument, kind: str) -> None:
         with self._lock:
-            self._making.discard((stored.name, stored.digest, kind))
+            self._making.pop((stored.name, stored.digest, kind), None)
 
     def add_body(self, stored: StoredPackument, kind: str, body: bytes) -> None:
         """Keep ``body`` (made after an answer: its gzip) with the memo of ``stored``'s row, if
         the memo still holds that row; it does not count as a read of the store."""
         with self._lock:
-            self._making.discard((stored.name, stored.digest, kind))
+            self._making.pop((stored.name, stored.digest, kind), None)
             memo = self._memos.get(stored.name)
             if memo is None or memo.stored.digest != stored.digest or kind in memo.bodies:
                 return

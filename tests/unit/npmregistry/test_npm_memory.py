@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from pkgdex.npmregistry import memory as memory_module
 from pkgdex.npmregistry.memory import AnswerMemory
 from pkgdex.npmregistry.queries import StoredPackument
 
@@ -85,3 +88,11 @@ def test_a_body_is_made_by_one_caller_at_a_time() -> None:
     assert memory.claim(row("a", "d1"), "doc+gzip")
     memory.add_body(row("a", "d1"), "doc+gzip", b"gz")
     assert not memory.claim(row("a", "d1"), "doc+gzip")  # kept: nothing to make
+
+
+def test_a_claim_whose_work_never_ran_lapses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory_module, "CLAIM_SECONDS", 0.0)
+    memory = AnswerMemory()
+    memory.remember(row("a", "d1"), "doc", b"full")
+    assert memory.claim(row("a", "d1"), "doc+gzip")
+    assert memory.claim(row("a", "d1"), "doc+gzip")
