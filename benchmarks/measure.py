@@ -154,3 +154,21 @@ def concurrent_statuses(url: str, count: int, timeout: float = 60.0) -> list[int
 
     with ThreadPoolExecutor(count) as pool:
         return list(pool.map(ask, range(count)))
+
+
+def gzipped_size(client: httpx.Client, url: str, headers: dict[str, str]) -> int | None:
+    """The size of ``url``'s gzip answer once it is made (pkgdex makes it behind the first
+    answer that could have used it); None from a server that never answers gzipped (older
+    code, run for comparison)."""
+    asking = {**headers, "Accept-Encoding": "gzip"}
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        answer = client.head(url, headers=asking)
+        if answer.headers.get("content-encoding") == "gzip":
+            return int(answer.headers["content-length"])
+        time.sleep(0.05)
+    return None
+
+
+def kib(size: int | None) -> str:
+    return "not served" if size is None else f"{size // 1024} KiB"

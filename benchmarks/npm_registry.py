@@ -35,6 +35,8 @@ from measure import (
     cpu_seconds,
     cpu_since,
     elapsed_ms,
+    gzipped_size,
+    kib,
     percentiles,
     pull_through_settings,
     thread_cpu,
@@ -114,13 +116,15 @@ def measure_cached(base: str, pid: int, requests: int, seconds: float) -> list[R
         corgi_size = len(client.get(base + path, headers={"Accept": CORGI, **plain}).content)
         etag = client.get(base + path, headers=plain).headers["etag"]
         # The first answer that could be gzipped goes as it is; its gzip is made after it.
-        packed, corgi_packed = (gzipped_size(client, base + path, a) for a in (FULL_TYPE, CORGI))
+        packed, corgi_packed = (
+            gzipped_size(client, base + path, {"Accept": a}) for a in (FULL_TYPE, CORGI)
+        )
     cases = [
         (f"cached full packument, 500 versions ({size // 1024} KiB)", path, plain),
-        (f"same, gzip ({_kib(packed)})", path, gz),
+        (f"same, gzip ({kib(packed)})", path, gz),
         (f"cached abbreviated packument ({corgi_size // 1024} KiB)", path,
          {"Accept": CORGI, **plain}),
-        (f"same, gzip ({_kib(corgi_packed)})", path, {"Accept": CORGI, **gz}),
+        (f"same, gzip ({kib(corgi_packed)})", path, {"Accept": CORGI, **gz}),
         ("ETag revalidation (304)", path, {"If-None-Match": etag}),
         ("one version (`/many-versions/10.49.0`)", f"{path}/10.49.0", {}),
     ]  # fmt: skip
@@ -136,23 +140,6 @@ def measure_cached(base: str, pid: int, requests: int, seconds: float) -> list[R
         cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / count
         rows.append((label, f"{p50:.2f}", f"{p99:.2f}", f"{rate:,.0f}", f"{cpu_ms:.2f}"))
     return rows
-
-
-def gzipped_size(client: httpx.Client, url: str, accept: str) -> int | None:
-    """The gzip answer's size, once it is made (behind the first answer that could use it);
-    None from a server that never answers gzipped (older code, for comparison)."""
-    headers = {"Accept": accept, "Accept-Encoding": "gzip"}
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        answer = client.head(url, headers=headers)
-        if answer.headers.get("content-encoding") == "gzip":
-            return int(answer.headers["content-length"])
-        time.sleep(0.05)
-    return None
-
-
-def _kib(size: int | None) -> str:
-    return "not served" if size is None else f"{size // 1024} KiB"
 
 
 def measure_baselines(fake: FakeNpm, requests: int) -> list[Row]:
