@@ -23,6 +23,11 @@ import httpcore
 import httpx
 
 _deadline = threading.local()
+# What one read of a connection may take: httpcore asks for 64 KiB, so a 700 KiB document that
+# is all in the socket's buffer took 11 reads, each a chunk for the miss's check to take in
+# (arriving.py). In one read it came 0.15-0.24 ms sooner (paired A/B of 100 misses); a read
+# of a small answer costs about 9 us more (the larger buffer), and a paced one is unchanged.
+READ_BYTES = 1024 * 1024
 
 
 @contextmanager
@@ -65,7 +70,8 @@ class DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
+        wait = _remaining(timeout, httpcore.ReadTimeout)
+        return self._inner.read(max(max_bytes, READ_BYTES), wait)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _remaining(timeout, httpcore.WriteTimeout))

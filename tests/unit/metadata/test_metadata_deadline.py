@@ -31,10 +31,21 @@ def test_every_pool_of_the_client_gets_the_deadline_backend(
 class _Slow(httpcore.NetworkStream):
     def __init__(self) -> None:
         self.timeouts: list[float | None] = []
+        self.sizes: list[int] = []
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         self.timeouts.append(timeout)
+        self.sizes.append(max_bytes)
         return b"x"
+
+
+def test_a_read_takes_up_to_a_mebibyte_whatever_httpcore_asks() -> None:
+    # A large document already in the socket's buffer comes in one read, not eleven.
+    inner = _Slow()
+    stream = deadline.DeadlineStream(inner)
+    stream.read(64 * 1024, 5.0)
+    stream.read(4 * deadline.READ_BYTES, 5.0)
+    assert inner.sizes == [deadline.READ_BYTES, 4 * deadline.READ_BYTES]
 
 
 def test_reads_wait_at_most_until_the_deadline_then_fail() -> None:
