@@ -65,8 +65,7 @@ class Rendered:
 
     @property
     def gzip_etag(self) -> str:
-        """The gzip representation is another representation: it needs its own strong ETag."""
-        return self.etag[:-1] + '-gz"'
+        return gzip_etag_of(self.etag)
 
     @property
     def has_gzip(self) -> bool:
@@ -89,8 +88,20 @@ class Rendered:
     def gzipped(self) -> bytes:
         """The body compressed once, on first demand (a race compresses it twice, harmlessly)."""
         if not self._gzipped:
-            self._gzipped.append(gzip.compress(self.body, compresslevel=6, mtime=0))
+            self._gzipped.append(gzip_bytes(self.body))
         return self._gzipped[0]
+
+
+def gzip_bytes(body: bytes) -> bytes:
+    """``body`` as pkgdex gzips every answer: level 6, and no timestamp, so one body always
+    makes the same bytes."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def gzip_etag_of(etag: str) -> str:
+    """The strong ETag of a gzip answer, from its plain one's: the gzip is another
+    representation, so it needs its own."""
+    return etag[:-1] + '-gz"'
 
 
 def make_etag(body: bytes) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from pkgdex.errors import ResponseError
 from pkgdex.metadata.pullthrough import freshness_headers
+from pkgdex.metadata.render import gzip_bytes, gzip_etag_of
 from pkgdex.metadata.responses import GZIP_MIN_BYTES, accepts_gzip
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.npmregistry import decoded, parts
@@ -210,7 +210,7 @@ def _ok(
         if memory.claim(answer.stored, kind + GZIPPED):
             lookup.registry.later(_compress, memory, answer.stored, kind, body)
         return Response(body, media_type=media_type, headers=_headers(answer, etag))
-    headers = {**_headers(answer, _gzip_etag(etag)), "Content-Encoding": "gzip"}
+    headers = {**_headers(answer, gzip_etag_of(etag)), "Content-Encoding": "gzip"}
     return Response(gzipped, media_type=media_type, headers=headers)
 
 
@@ -220,7 +220,7 @@ def _compressible(request: Request, kind: str, body: bytes) -> bool:
 
 def _compress(memory: AnswerMemory, stored: StoredPackument, kind: str, body: bytes) -> None:
     try:
-        gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+        gzipped = gzip_bytes(body)
     except BaseException:  # out of memory, or cancelled: the next answer may claim it again
         memory.unclaim(stored, kind + GZIPPED)
         raise
@@ -233,11 +233,6 @@ def _etag(answer: Answer, variant: str) -> str:
     return '"' + hashlib.sha256(seed).hexdigest()[:32] + '"'
 
 
-def _gzip_etag(etag: str) -> str:
-    """The gzip representation's own strong ETag."""
-    return etag[:-1] + '-gz"'
-
-
 def _matching(if_none_match: str, etag: str) -> str | None:
     """Which of the answer's ETags (``etag``, or its gzip's) ``If-None-Match`` names, if any:
     a 304 names the representation the client holds."""
@@ -245,7 +240,7 @@ def _matching(if_none_match: str, etag: str) -> str | None:
         return None
     if _matches(if_none_match, etag):
         return etag
-    gzip_etag = _gzip_etag(etag)
+    gzip_etag = gzip_etag_of(etag)
     return gzip_etag if _matches(if_none_match, gzip_etag) else None
 
 

@@ -161,8 +161,7 @@ async def _answer(request: Request, lookup: PackageLookup, version: str | None) 
     """From this process's memory on the event loop when it can; otherwise in the thread pool
     (database reads, upstream calls)."""
     if (remembered := responses.from_memory(request, lookup, version)) is not None:
-        after = lookup.registry.later  # a gzip to make for the next answers
-        return after.after(remembered) if isinstance(after, AfterAnswer) else remembered
+        return _with_later_work(lookup, remembered)  # a gzip to make for the next answers
     if version is None:
         return await _in_thread(lookup, responses.packument_response, request, lookup)
     return await _in_thread(lookup, responses.version_response, request, lookup, version)
@@ -183,6 +182,12 @@ async def _in_thread(
         if isinstance(after, AfterAnswer):
             after.run()
         raise
+    return _with_later_work(lookup, response)
+
+
+def _with_later_work(lookup: PackageLookup, response: Response) -> Response:
+    """``response``, set to run the work its request left for later once it has gone."""
+    after = lookup.registry.later
     return after.after(response) if isinstance(after, AfterAnswer) else response
 
 
