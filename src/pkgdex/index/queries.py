@@ -30,6 +30,7 @@ __all__ = [
     "index_status",
     "package_details",
     "search",
+    "search_by_popularity",
 ]
 
 
@@ -68,7 +69,7 @@ class PackageDetails:
 
 # The exact match and the prefix matches in one range read: ``key`` itself sorts first.
 _EXACT_AND_PREFIX = text(
-    "SELECT no, name, version, key FROM index_entries "
+    "SELECT no, name, version, key, popularity FROM index_entries "
     "WHERE ecosystem = :eco AND gen = :gen AND key >= :key AND key < :upper "
     "ORDER BY key LIMIT :limit"
 )
@@ -82,6 +83,25 @@ _STATE = select(index_state).where(index_state.c.ecosystem == bindparam("eco"))
 
 def search(conn: Connection, ecosystem: str, q: str, limit: int) -> list[SearchHit]:
     """Up to ``limit`` hits for ``q``, exact first, then prefix, then substring matches."""
+    return [_hit(ecosystem, rank, row) for rank, row in _search_rows(conn, ecosystem, q, limit)]
+
+
+def search_by_popularity(
+    conn: Connection, ecosystem: str, q: str, limit: int
+) -> list[tuple[SearchHit, int | None]]:
+    """``search``'s hits, each with its popularity (as ``PackageDetails.popularity``), read
+    with its row: ranking thousands of substring matches by it then needs no second lookup
+    (3,000 names looked up by key took longer than finding them)."""
+    return [
+        (_hit(ecosystem, rank, row), row["popularity"])
+        for rank, row in _search_rows(conn, ecosystem, q, limit)
+    ]
+
+
+def _search_rows(
+    conn: Connection, ecosystem: str, q: str, limit: int
+) -> list[tuple[int, RowMapping]]:
+    """(tier, row) of ``search``'s hits: 0 exact, 1 prefix, 2 substring."""
     state = _serving(conn, check_ecosystem(ecosystem))
     key = search_key(ecosystem, q)
     if state is None or not key or limit < 1 or "\x00" in key:  # no name holds a NUL
@@ -95,7 +115,7 @@ def search(conn: Connection, ecosystem: str, q: str, limit: int) -> list[SearchH
         window = backends.Window(state["gen"], state["first_id"], state["last_id"])
         found = backends.contains(conn, ecosystem, window, key, limit - len(ranked))
         ranked += [(2, row) for row in found]
-    return [_hit(ecosystem, rank, row) for rank, row in ranked[:limit]]
+    return ranked[:limit]
 
 
 def browse(conn: Connection, ecosystem: str, page: int, limit: int) -> list[PackageRow]:

@@ -56,19 +56,20 @@ def _sqlite_contains(
     if match is None:
         return _scan_contains(conn, ecosystem, window.gen, key, limit)
     sql = (
-        f"SELECT e.no, e.name, e.version, e.key FROM {table} f "  # noqa: S608
+        f"SELECT e.no, e.name, e.version, e.key, e.popularity FROM {table} f "  # noqa: S608
         "JOIN index_entries e ON e.id = f.rowid "
         f"WHERE {table} MATCH :match AND f.rowid BETWEEN :lo AND :hi "
         "AND e.gen = :gen AND instr(e.key, :key) > 1 ORDER BY f.rowid LIMIT :limit"
     )
     params = {"match": match, "gen": window.gen, "key": key, "limit": limit}
-    bulk = list(conn.execute(text(sql), {**params, "lo": window.first_id, "hi": window.last_id}))
+    # .all(): every row in one driver call (iterating a result fetches them one at a time).
+    bulk = {**params, "lo": window.first_id, "hi": window.last_id}
+    rows = list(conn.execute(text(sql), bulk).mappings().all())
     # Rows added one at a time after the bulk load sit past last_id, outside key order.
-    late = conn.execute(text(sql), {**params, "lo": window.last_id + 1, "hi": 2**62})
-    rows = [row._mapping for row in bulk]
-    extra = [row._mapping for row in late]
+    late = {**params, "lo": window.last_id + 1, "hi": 2**62}
+    extra = conn.execute(text(sql), late).mappings().all()
     if extra:
-        rows = sorted(rows + extra, key=lambda row: (row["key"], row["name"]))[:limit]
+        rows = sorted([*rows, *extra], key=lambda row: (row["key"], row["name"]))[:limit]
     return rows
 
 
@@ -129,12 +130,12 @@ def _scan_contains(
 ) -> list[RowMapping]:
     """Key-ordered scan that stops at ``limit``: for 1-character keys, where nothing else helps."""
     sql = text(
-        "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+        "SELECT e.no, e.name, e.version, e.key, e.popularity FROM index_entries e "
         "WHERE e.ecosystem = :eco AND e.gen = :gen "
         "AND instr(e.key, :key) > 1 ORDER BY e.key LIMIT :limit"
     )
     params = {"eco": ecosystem, "gen": gen, "key": key, "limit": limit}
-    return [row._mapping for row in conn.execute(sql, params)]
+    return list(conn.execute(sql, params).mappings().all())
 
 
 # PostgreSQL. pg_trgm splits text into words at every character that is not a letter or digit
@@ -151,10 +152,12 @@ _PG_MATCH = {
 }
 # Up to :cap matches through the GIN index, and the first :limit of them by key.
 _PG_PROBE = (
-    "WITH m AS MATERIALIZED (SELECT e.id, e.no, e.name, e.version, e.key FROM index_entries e "
+    "WITH m AS MATERIALIZED (SELECT e.id, e.no, e.name, e.version, e.key, e.popularity "
+    "FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 LIMIT :cap) "
-    "SELECT c.found, r.id, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS found FROM m) c "
+    "SELECT c.found, r.id, r.no, r.name, r.version, r.key, r.popularity "
+    "FROM (SELECT count(*) AS found FROM m) c "
     "LEFT JOIN LATERAL (SELECT * FROM m ORDER BY m.key LIMIT :limit) r ON true"
 )
 # Both GIN indexes lead with the row's id bucket, ``id / 65536`` (btree_gin; the literal must
@@ -167,16 +170,19 @@ PG_BUCKET = 65536
 # A walk's matches ("w") joined with the rows added after the load, first :limit by key, and
 # how many the walk found (fewer than :limit: the walk fell short and another path follows).
 _PG_WALK_TAIL = (
-    "late AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "late AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key, e.popularity "
+    "FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND e.id > :last AND strpos(e.key, :key) > 1 "
     "ORDER BY e.key LIMIT :limit) "
-    "SELECT c.walked, r.no, r.name, r.version, r.key FROM (SELECT count(*) AS walked FROM w) c "
+    "SELECT c.walked, r.no, r.name, r.version, r.key, r.popularity "
+    "FROM (SELECT count(*) AS walked FROM w) c "
     "LEFT JOIN LATERAL (SELECT * FROM w UNION ALL SELECT * FROM late "
     "ORDER BY key LIMIT :limit) r ON true"
 )
 _PG_BUCKET_WALK = (
     "WITH w AS MATERIALIZED (SELECT m.* FROM generate_series(CAST(:b_first AS bigint), "  # noqa: S608
-    "CAST(:b_last AS bigint)) AS b(b) CROSS JOIN LATERAL (SELECT e.no, e.name, e.version, e.key "
+    "CAST(:b_last AS bigint)) AS b(b) CROSS JOIN LATERAL "
+    "(SELECT e.no, e.name, e.version, e.key, e.popularity "
     "FROM index_entries e WHERE e.id / 65536 = b.b AND {match} AND e.ecosystem = :eco "
     "AND e.gen = :gen AND e.id BETWEEN :first AND :last AND strpos(e.key, :key) > 1 "
     "ORDER BY e.key) m LIMIT :limit), " + _PG_WALK_TAIL
@@ -184,7 +190,8 @@ _PG_BUCKET_WALK = (
 # The same over the first :upto ids alone, without the GIN index: for substrings so common
 # that the first few thousand keys hold :limit matches, which a bucket would sort thousands of.
 _PG_PREFIX_WALK = text(
-    "WITH w AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "  # noqa: S608
+    "WITH w AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key, e.popularity "
+    "FROM index_entries e "
     "WHERE e.id BETWEEN :first AND :upto AND e.ecosystem = :eco AND e.gen = :gen "
     "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit), " + _PG_WALK_TAIL
 )
@@ -192,21 +199,21 @@ _PG_PREFIX_WALK = text(
 # ``e.key || ''`` keeps the key index out of the bitmap: ANDed with the GIN bitmap, its
 # range (often most of a generation) costs far more than rechecking the GIN candidates.
 _PG_UPTO = (
-    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "SELECT e.no, e.name, e.version, e.key, e.popularity FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 AND (e.key || '') <= :upto ORDER BY e.key LIMIT :limit"
 )
 # Every match, first :limit by key: when no bound is known (the bound's test, on every
 # candidate, costs as much as a tenth of a common substring's search).
 _PG_ALL = (
-    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "SELECT e.no, e.name, e.version, e.key, e.popularity FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit"
 )
 # When :limit matches are known with ids up to :upto_id, the answer lies in that id range (or
 # among rows added one at a time after the load, past :last): a short read of that range.
 _PG_UPTO_ID = text(
-    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "SELECT e.no, e.name, e.version, e.key, e.popularity FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen "
     "AND (e.id BETWEEN :first AND :upto_id OR e.id > :last) "
     "AND strpos(e.key, :key) > 1 ORDER BY e.key LIMIT :limit"
@@ -216,7 +223,8 @@ PG_ID_RANGE = 60_000
 # migration 0007, a page bitmap PostgreSQL ANDs with the GIN one, so only candidates in those
 # pages are read ("o-addon": 900 of its 24 K candidates, all in the pages past the bound).
 _PG_UPTO_IDS = (
-    "WITH w AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key FROM index_entries e "  # noqa: S608
+    "WITH w AS MATERIALIZED (SELECT e.no, e.name, e.version, e.key, e.popularity "
+    "FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND {match} "
     "AND e.id BETWEEN :first AND :upto_id AND strpos(e.key, :key) > 1 "
     "ORDER BY e.key LIMIT :limit), " + _PG_WALK_TAIL
@@ -458,7 +466,7 @@ def pg_prepare(conn: Connection, ecosystem: str, gen: int) -> None:
 # strpos() alone: for a 1-character key no GIN index helps, so walk the key index in order
 # and stop at :limit (a 1-character substring is in most keys, so the walk is short).
 _PG_SCAN = text(
-    "SELECT e.no, e.name, e.version, e.key FROM index_entries e "
+    "SELECT e.no, e.name, e.version, e.key, e.popularity FROM index_entries e "
     "WHERE e.ecosystem = :eco AND e.gen = :gen AND strpos(e.key, :key) > 1 "
     "ORDER BY e.key LIMIT :limit"
 )

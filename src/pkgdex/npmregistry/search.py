@@ -115,12 +115,12 @@ def _tiers(conn: Connection, text: str) -> list[SearchHit]:
     # The name index gives substring matches in name order: as many as CONTAINS_POOL are
     # ranked by downloads, so a popular one late in the alphabet ("style-loader" for "loader")
     # is not cut off by obscure ones before it.
-    tiers = index_queries.search(conn, ECOSYSTEM, text, len(prefix) + 1 + CONTAINS_POOL)
-    exact = [hit for hit in tiers if hit.rank == 0]
-    contains = [hit for hit in tiers if hit.rank == 2]
-    details = index_queries.package_details(conn, ECOSYSTEM, [hit.name for hit in contains])
-    contains.sort(key=lambda hit: -_downloads(details.get(hit.name)))
-    return (exact + prefix + contains)[:CANDIDATES]
+    pool = len(prefix) + 1 + CONTAINS_POOL
+    tiers = index_queries.search_by_popularity(conn, ECOSYSTEM, text, pool)
+    exact = [hit for hit, _ in tiers if hit.rank == 0]
+    contains = [(hit, downloads or 0) for hit, downloads in tiers if hit.rank == 2]
+    contains.sort(key=lambda pair: -pair[1])  # stable: name order among equal downloads
+    return (exact + prefix + [hit for hit, _ in contains])[:CANDIDATES]
 
 
 def _month_start(details: PackageDetails | None) -> str | None:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from pkgdex.index import grams, jobs, queries
 from pkgdex.index import search as search_backends
@@ -25,6 +25,7 @@ NAMES = [
     *("q%q-json-schema", "json-schemas-x", "json-sch", "jsonxschema", "schema-json"),
 ]
 LATE = ["ab-json", "zz-addon-late", "a_bz"]  # added one at a time after the load
+DOWNLOADS = {name: (i * 7919) % 1000 + 1 for i, name in enumerate(NAMES)}  # a month, in no order
 QUERIES = ["json", "js", "-json", "-addon-", "on-", "a_b", "a%", "b-c", "sx", "qq", "n-"]
 # Long enough that a pattern of some of their trigrams lets through keys strpos() must drop.
 QUERIES += ["json-sch", "%q-json", "addon-x", "on-schema"]
@@ -84,7 +85,8 @@ def spread_ids(engine: Engine) -> None:
 @pytest.fixture
 def loaded(engine: Engine, tmp_path: Path) -> Engine:
     listing = tmp_path / "npm.tsv"
-    listing.write_text("name\tversion\n" + "".join(f"{name}\t1.0\n" for name in NAMES))
+    rows = "".join(f"{name}\t1.0\t{DOWNLOADS[name]}\n" for name in NAMES)
+    listing.write_text("name\tversion\tdownloads_a_month\n" + rows)
     jobs.load_index(engine, "npm", str(listing))
     if engine.dialect.name == "postgresql":
         spread_ids(engine)
@@ -104,6 +106,17 @@ def test_every_search_path_gives_the_same_hits(
             for limit in (1, 3, 50):
                 hits = queries.search(conn, "npm", q, limit)
                 assert [(hit.name, hit.rank) for hit in hits] == expected(q, limit), (q, limit)
+                assert_popularity_read_with_the_hits(conn, q, limit, hits)
+
+
+def assert_popularity_read_with_the_hits(
+    conn: Connection, q: str, limit: int, hits: list[queries.SearchHit]
+) -> None:
+    """``search_by_popularity``: the same hits, each with the popularity the index holds."""
+    ranked = queries.search_by_popularity(conn, "npm", q, limit)
+    assert [hit for hit, _ in ranked] == hits
+    details = queries.package_details(conn, "npm", [hit.name for hit in hits])
+    assert [downloads for _, downloads in ranked] == [details[hit.name].popularity for hit in hits]
 
 
 def test_a_load_leaves_every_id_range_summarized(engine: Engine, tmp_path: Path) -> None:
