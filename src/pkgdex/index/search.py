@@ -42,7 +42,8 @@ def fts_table(ecosystem: str, gen: int) -> str:
 def contains(
     conn: Connection, ecosystem: str, window: Window, key: str, limit: int
 ) -> list[RowMapping]:
-    """Rows whose key contains ``key`` but does not start with it, in key order."""
+    """Rows whose key contains ``key`` but does not start with it, in key order; each with its
+    ``no``, ``name``, ``version``, ``key`` and ``popularity`` (npm search ranks by it)."""
     if conn.dialect.name == "sqlite":
         return _sqlite_contains(conn, ecosystem, window, key, limit)
     return _pg_contains(conn, ecosystem, window, key, limit)
