@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pkgdex.errors import ResponseError
 from pkgdex.metadata.pullthrough import freshness_headers
 from pkgdex.metadata.render import gzip_bytes, gzip_etag_of
-from pkgdex.metadata.responses import GZIP_MIN_BYTES, accepts_gzip
+from pkgdex.metadata.responses import GZIP_MIN_BYTES, accepts_gzip, etag_matches
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.npmregistry import decoded, parts
 from pkgdex.npmregistry import packument as pk
@@ -236,21 +236,13 @@ def _etag(answer: Answer, variant: str) -> str:
 def _matching(if_none_match: str, etag: str) -> str | None:
     """Which of the answer's ETags (``etag``, or its gzip's) ``If-None-Match`` names, if any:
     a 304 names the representation the client holds."""
-    if not if_none_match:
-        return None
-    if _matches(if_none_match, etag):
-        return etag
-    gzip_etag = gzip_etag_of(etag)
-    return gzip_etag if _matches(if_none_match, gzip_etag) else None
+    return next(
+        (tag for tag in (etag, gzip_etag_of(etag)) if etag_matches(if_none_match, tag)), None
+    )
 
 
 def _wildcard(if_none_match: str) -> bool:
     return "*" in (t.strip() for t in if_none_match.split(","))
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in tags or etag in tags
 
 
 def not_found() -> ResponseError:
@@ -258,9 +250,17 @@ def not_found() -> ResponseError:
 
 
 def npm_error(status: int, message: str) -> ResponseError:
-    """An error in npm's shape: npm prints the ``error`` string after the status (an object
-    would show as "[object Object]")."""
-    return ResponseError(JSONResponse({"error": message}, status_code=status))
+    """An error in npm's shape, for a route to raise."""
+    return ResponseError(error_shape(status, message, {}))
+
+
+def error_shape(status: int, message: str, headers: dict[str, str]) -> JSONResponse:
+    """npm's error shape: npm prints the ``error`` string after the status (an object would
+    show as "[object Object]"). Also the shape of the errors no route raises (a method the
+    registry does not take, an unexpected failure: ``errors.use_shape_for``)."""
+    if status == 405:
+        message = "pkgdex serves npm's registry read API only (GET and HEAD)"
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def upstream_failed(exc: UpstreamError) -> ResponseError:
