@@ -1,9 +1,10 @@
 """Real, minimal distributions built in memory, for the fake pypi.org to serve to installers.
 
 A wheel holds one module (``<name>.py`` with ``VERSION``) and a ``.dist-info`` with
-``METADATA``, ``WHEEL`` and ``RECORD``; an sdist holds the module, ``PKG-INFO`` and a
-``pyproject.toml``. Every timestamp is fixed, so the same release always gives the same
-bytes: the digests a JSON document announces stay those of the file served next.
+``METADATA``, ``WHEEL`` and ``RECORD``, its ``METADATA`` also served beside it (PEP 658); an
+sdist holds the module, ``PKG-INFO`` and a ``pyproject.toml``. Every timestamp is fixed, so the
+same release always gives the same bytes: the digests a JSON document announces stay those of
+the file served next.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Dist:
     packagetype: str
     python_version: str
     content: bytes
+    core_metadata: bytes | None = None  # served beside a wheel as ``<file URL>.metadata``
 
 
 def file_digests(content: bytes) -> dict[str, str]:
@@ -45,9 +47,10 @@ def module_name(project: str) -> str:
 
 def build_wheel(project: str, version: str, requires_python: str | None) -> Dist:
     stem = f"{module_name(project)}-{version}"
+    metadata = _metadata(project, version, requires_python)
     members = {
         f"{module_name(project)}.py": _module_source(version),
-        f"{stem}.dist-info/METADATA": _metadata(project, version, requires_python),
+        f"{stem}.dist-info/METADATA": metadata,
         f"{stem}.dist-info/WHEEL": (
             b"Wheel-Version: 1.0\nGenerator: pkgdex-tests\nRoot-Is-Purelib: true\n"
             b"Tag: py3-none-any\n"
@@ -55,7 +58,7 @@ def build_wheel(project: str, version: str, requires_python: str | None) -> Dist
     }
     record_path = f"{stem}.dist-info/RECORD"
     members[record_path] = _record(members, record_path)
-    return Dist(f"{stem}-py3-none-any.whl", "bdist_wheel", "py3", _zip(members))
+    return Dist(f"{stem}-py3-none-any.whl", "bdist_wheel", "py3", _zip(members), metadata)
 
 
 def build_sdist(project: str, version: str, requires_python: str | None) -> Dist:

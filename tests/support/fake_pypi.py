@@ -9,6 +9,10 @@ installer can fetch what the documents describe. Faults are switched on per test
 ``status`` (e.g. 500), ``malformed``, ``huge`` (2 GB announced), ``huge-chunked`` (2 GB
 streamed with no length), ``drip`` (a byte at a time), ``drip-stall`` (a few bytes, then
 silence), and :func:`refused_url` gives an address nobody listens on.
+
+``/simple/<name>/`` answers the project's PEP 691 JSON page, which alone says which wheels
+have their core metadata served beside them (``<file URL>.metadata``, PEP 658/714), as on
+pypi.org; ``simple_answer`` replaces that page for tests of what a bad one does.
 """
 
 from __future__ import annotations
@@ -70,6 +74,32 @@ def _file(name: str, release: ReleaseSpec, index: int, uploaded: datetime) -> di
     size = 1000 + len(filename) * 37 + index
     dist = Dist(filename, packagetype, python_version, b"")
     return _entry(dist, digests, size, f"{FILES_HOST}/{path}/{filename}", release, uploaded)
+
+
+def core_metadata_of(filename: str) -> bytes | None:
+    """The core metadata a name-only file has beside it: a wheel's, none for an sdist."""
+    if not filename.endswith(".whl"):
+        return None
+    name, version = filename.split("-")[:2]
+    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+
+
+def simple_file(entry: dict[str, Any], core_metadata: bytes | None) -> dict[str, Any]:
+    """A JSON API file entry as pypi.org's PEP 691 page lists it."""
+    value: dict[str, str] | bool = False
+    if core_metadata is not None:
+        value = {"sha256": hashlib.sha256(core_metadata).hexdigest()}
+    return {
+        "core-metadata": value,
+        "data-dist-info-metadata": value,
+        "filename": entry["filename"],
+        "hashes": {"sha256": entry["digests"]["sha256"]},
+        "requires-python": entry["requires_python"],
+        "size": entry["size"],
+        "upload-time": entry["upload_time_iso_8601"],
+        "url": entry["url"],
+        "yanked": (entry["yanked_reason"] or True) if entry["yanked"] else False,
+    }
 
 
 def _real_file(dist: Dist, host: str, release: ReleaseSpec, uploaded: datetime) -> dict[str, Any]:
@@ -204,10 +234,35 @@ class Project:
         return self._built[release.version][: release.files]
 
     def served_files(self) -> dict[str, bytes]:
-        """Filename to bytes, for every real file of the project."""
+        """Filename to bytes, for every real file of the project and its core metadata."""
         if not self.real_files:
             return {}
-        return {d.filename: d.content for r in self.releases for d in self.dists(r)}
+        served = {d.filename: d.content for r in self.releases for d in self.dists(r)}
+        for release in self.releases:
+            for dist in self.dists(release):
+                if dist.core_metadata is not None:
+                    served[f"{dist.filename}.metadata"] = dist.core_metadata
+        return served
+
+    def core_metadata(self, filename: str) -> bytes | None:
+        if not self.real_files:
+            return core_metadata_of(filename)
+        return self.served_files().get(f"{filename}.metadata")
+
+    def simple_page(self) -> dict[str, Any]:
+        """The project's PEP 691 JSON page, as pypi.org writes it."""
+        releases = self.files()
+        files = [
+            simple_file(f, self.core_metadata(f["filename"]))
+            for version_files in releases.values()
+            for f in version_files
+        ]
+        return {
+            "files": files,
+            "meta": {"_last-serial": self.last_serial, "api-version": "1.1"},
+            "name": canonicalize_name(self.name),
+            "versions": list(releases),
+        }
 
     def doc(self) -> dict[str, Any]:
         files = self.files()
@@ -302,6 +357,8 @@ class FakePyPI:
         self.not_modified = 0  # conditional requests answered 304
         # Real files served with their last byte changed: an installer must refuse them.
         self.tampered: set[str] = set()
+        # (status, body) answered for every PEP 691 page instead of the project's own.
+        self.simple_answer: tuple[int, bytes] | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -347,6 +404,9 @@ class FakePyPI:
             self.requests[path] += 1
 
     def answer(self, path: str) -> tuple[int, bytes]:
+        simple = re.fullmatch(r"/simple/([^/]+)/", path)
+        if simple:
+            return self._simple_answer(unquote(simple[1]))
         match = re.fullmatch(r"/pypi/([^/]+)/(?:([^/]+)/)?json/?", path)
         if not match:
             return 404, b'{"message": "Not Found"}'
@@ -357,6 +417,14 @@ class FakePyPI:
         if doc is None:
             return 404, b'{"message": "Not Found"}'
         return 200, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+    def _simple_answer(self, name: str) -> tuple[int, bytes]:
+        if self.simple_answer is not None:
+            return self.simple_answer
+        project = self.projects.get(canonicalize_name(name))
+        if project is None:
+            return 404, b'{"message": "Not Found"}'
+        return 200, orjson.dumps(project.simple_page(), option=orjson.OPT_SORT_KEYS)
 
 
 def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
@@ -422,7 +490,9 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 fake.not_modified += 1
                 status, body = 304, b""
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            simple = self.path.startswith("/simple/") and status == 200
+            kind = "application/vnd.pypi.simple.v1+json" if simple else "application/json"
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("ETag", etag)
             self.end_headers()

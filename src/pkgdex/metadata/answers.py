@@ -15,7 +15,7 @@ from urllib.parse import quote
 from packaging.utils import canonicalize_name
 from sqlalchemy import Connection
 
-from pkgdex.metadata import queries, render, simple
+from pkgdex.metadata import coremetadata, queries, render, simple
 from pkgdex.metadata.cache import NotFound, PyPICache
 from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered
@@ -100,6 +100,8 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
     state, stale = _project(cache, raw_name)
     if state.name != raw_name:
         return Redirect(f"/simple/{state.name}/", 301)
+    if not stale:
+        state = coremetadata.complete(cache, state)
     view = cache.view(state)
     key = (state.name, state.revision, "simple", content_type)
     rendered = cache.memory.get_or_make(key, lambda: simple.project_page(view, content_type), _size)

@@ -141,7 +141,7 @@ class PyPICache:
     def refresh(self, name: str, *, force: bool = False) -> ProjectState:
         """Fetch ``name`` from the upstream unless another caller just did; store the answer
         before returning (the CLI's sync)."""
-        return self._refresh(name, self._read_state(name), force=force, behind=False)
+        return self._refresh(name, self.read_state(name), force=force, behind=False)
 
     def _refresh_miss(self, name: str, seen: ProjectState | None) -> ProjectState:
         """``refresh`` for a request, inside its single flight: the answer does not wait for
@@ -149,7 +149,7 @@ class PyPICache:
         waited for the lock, so the store is asked again; otherwise this process's memory
         knows what it stored itself."""
         if self.flight.shared:
-            state = self._read_state(name)
+            state = self.read_state(name)
         else:
             memo = self._states.get(name)
             state = memo[1] if memo is not None else seen
@@ -190,11 +190,11 @@ class PyPICache:
         except UpstreamNotFound:
             with self.engine.begin() as conn:
                 services.mark_missing(conn, name, fetched_at=time.time())
-            return self._reread(name)
+            return self.reread(name)
         if fetched.status == 304 and state is not None:
             with self.engine.begin() as conn:
                 services.touch(conn, state.id, fetched_at=time.time())
-            return self._reread(name)
+            return self.reread(name)
         etag = fetched.headers.get("etag")
         if arriving is not None:
             return self._answer_then_store(fetched.body, url, name, etag, state, arriving)
@@ -312,6 +312,25 @@ class PyPICache:
         if stored.is_new and self.on_new_project is not None:
             self.background.submit(self._tell_name_index, doc)
 
+    def stored_now(self, state: ProjectState) -> ProjectState | None:
+        """``state`` as stored, its write run now if it was answered before being stored (for
+        work on the stored rows); None when that write failed or was overtaken."""
+        write = self._pending.get(state.name)
+        if write is not None and write.state.revision == state.revision:
+            try:
+                self._store_behind(write)  # returns at once when the write is under way
+            except Exception:
+                log.exception("could not store %s; the next request misses again", state.name)
+            write.done.wait(WRITE_WAIT_SECONDS)
+        elif state.id:
+            return state
+        stored = self.read_state(state.name)
+        return stored if stored is not None and stored.revision == state.revision else None
+
+    def upstream_resting(self) -> bool:
+        """Whether the upstream failed a moment ago and is being spared (stale copies answer)."""
+        return time.monotonic() < self._upstream_down_until
+
     def wait_for_writes(self, timeout: float = WRITE_WAIT_SECONDS) -> None:
         """Wait until the projects this process answered before storing them are stored, for
         answers that list the store (``/simple/``): a client that was just answered a project
@@ -424,7 +443,7 @@ class PyPICache:
         memo = self._states.get(answered.name)
         if memo is not None and memo[1].revision == answered.revision and memo[1].id:
             return memo[1]
-        stored = self._read_state(answered.name)
+        stored = self.read_state(answered.name)
         if stored is None or stored.status != FOUND:
             message = f"{answered.name!r} could not be stored; ask again"
             raise UpstreamError(503, "not_stored", message)
@@ -441,12 +460,12 @@ class PyPICache:
         now = time.monotonic()
         if memo is not None and now - memo[0] < STATE_MEMO_SECONDS:
             return memo[1]
-        state = self._read_state(name)
+        state = self.read_state(name)
         if state is not None:
             self._remember(state, now)
         return state
 
-    def _read_state(self, name: str) -> ProjectState | None:
+    def read_state(self, name: str) -> ProjectState | None:
         with self.engine.connect() as conn:
             return queries.project_state(conn, name)
 
@@ -455,7 +474,7 @@ class PyPICache:
             self._states.clear()
         self._states[state.name] = (time.monotonic() if now is None else now, state)
 
-    def _reread(self, name: str) -> ProjectState:
+    def reread(self, name: str) -> ProjectState:
         with self.engine.connect() as conn:
             state = queries.project_state(conn, name)
         assert state is not None, "stored in this call"

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from sqlalchemy import Connection, Engine
 
 from pkgdex.index.jobs import record_seen
-from pkgdex.metadata import demo, services
+from pkgdex.metadata import coremetadata, demo, services
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, looks_like_pypi
 from pkgdex.metadata.documents import parse_document as parse_pypi
@@ -100,7 +100,8 @@ def _what_it_names(kind: str, doc: Any) -> tuple[tuple[str, ...], str]:
 
 
 def sync_names(cache: PyPICache, names: Iterable[str]) -> list[SyncResult]:
-    """Refresh each name from the upstream now, whatever its age."""
+    """Refresh each name from the upstream now, whatever its age, with the core metadata of
+    its files (as its Simple page learns it), so that a mirror taken offline has it too."""
     results = []
     for raw in names:
         name = canonicalize_name(raw)
@@ -109,6 +110,8 @@ def sync_names(cache: PyPICache, names: Iterable[str]) -> list[SyncResult]:
         except UpstreamError as exc:
             results.append(SyncResult(raw, "failed", exc.message))
             continue
+        if state.status == 200:
+            state = coremetadata.complete(cache, state)
         outcome = "updated" if state.status == 200 else "not found"
         results.append(SyncResult(raw, outcome, f"serial {state.last_serial}"))
     return results

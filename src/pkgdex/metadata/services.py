@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, case, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pkgdex.metadata import views
@@ -38,17 +38,56 @@ def store_document(
     """Store a project document (all releases) or a single-release document, as ``revision``
     (a new one by default); ``with_view``: also return the view of what was written."""
     row = _upsert_project(conn, doc, fetched_at=fetched_at, etag=etag, revision=revision)
+    carried = known_core_metadata(conn, row.id) if row.existed else {}
     if doc.releases is None:
-        _replace_release(conn, row.id, doc)
+        _replace_release(conn, row.id, doc, carried)
         return Stored(row.id, row.is_new, None)
-    known, ids = _replace_releases(conn, row.id, doc, existed=row.existed)
+    known, ids = _replace_releases(conn, row.id, doc, carried, existed=row.existed)
     if not with_view:
         return Stored(row.id, row.is_new, None)
     state = views.project_state(
         doc, project_id=row.id, fetched_at=fetched_at, etag=etag, revision=row.revision
     )
     infos = {version: orjson.loads(info) for version, info in known.items()}
-    return Stored(row.id, row.is_new, views.project_view(doc, state, infos, ids))
+    return Stored(row.id, row.is_new, views.project_view(doc, state, infos, ids, carried))
+
+
+def known_core_metadata(conn: Connection, project_id: int) -> views.Carried:
+    """filename -> (sha256, core metadata) of the project's files whose core metadata is known
+    (``coremetadata``): a refresh keeps it for the same files, as the JSON API never has it."""
+    rows = conn.execute(
+        select(
+            metadata_files.c.filename, metadata_files.c.sha256, metadata_files.c.core_metadata
+        ).where(
+            metadata_files.c.project_id == project_id,
+            metadata_files.c.core_metadata.is_not(None),
+        )
+    )
+    return {filename: (sha256, orjson.loads(value)) for filename, sha256, value in rows}
+
+
+def add_core_metadata(conn: Connection, project_id: int, values: dict[str, Any]) -> str:
+    """Record the core metadata of files whose core metadata was unknown (filename -> hashes,
+    true or false), as a new revision of the project; returns that revision."""
+    if values:
+        files = metadata_files.c
+        conn.execute(
+            update(metadata_files)
+            .where(
+                files.project_id == project_id,
+                files.filename == bindparam("b_filename"),
+                files.core_metadata.is_(None),
+            )
+            .values(core_metadata=bindparam("b_value")),
+            [{"b_filename": name, "b_value": _json(value)} for name, value in values.items()],
+        )
+    revision = new_revision()
+    conn.execute(
+        update(metadata_projects)
+        .where(metadata_projects.c.id == project_id)
+        .values(revision=revision)
+    )
+    return revision
 
 
 def known_infos(conn: Connection, project_id: int) -> dict[str, str]:
@@ -150,7 +189,12 @@ def _upsert_project(
 
 
 def _replace_releases(
-    conn: Connection, project_id: int, doc: PyPIDocument, *, existed: bool
+    conn: Connection,
+    project_id: int,
+    doc: PyPIDocument,
+    carried: views.Carried,
+    *,
+    existed: bool,
 ) -> tuple[dict[str, str], dict[str, int]]:
     """Write every release and file of ``doc``; returns the releases' own infos kept from
     before (JSON) and each release's row id."""
@@ -175,7 +219,7 @@ def _replace_releases(
         ).all()
     )
     every_file = [
-        _file_values(project_id, ids[version], f)
+        _file_values(project_id, ids[version], f, carried)
         for version, version_files in releases.items()
         for f in version_files
     ]
@@ -184,7 +228,9 @@ def _replace_releases(
     return known_info, ids
 
 
-def _replace_release(conn: Connection, project_id: int, doc: PyPIDocument) -> None:
+def _replace_release(
+    conn: Connection, project_id: int, doc: PyPIDocument, carried: views.Carried
+) -> None:
     version = doc.info.version
     old = select(metadata_releases.c.id).where(
         metadata_releases.c.project_id == project_id, metadata_releases.c.version == version
@@ -197,7 +243,9 @@ def _replace_release(conn: Connection, project_id: int, doc: PyPIDocument) -> No
     ).scalar_one()
     if doc.urls:
         _insert_many(
-            conn, metadata_files, [_file_values(project_id, release_id, f) for f in doc.urls]
+            conn,
+            metadata_files,
+            [_file_values(project_id, release_id, f, carried) for f in doc.urls],
         )
 
 
@@ -219,7 +267,10 @@ def _release_values(
     }
 
 
-def _file_values(project_id: int, release_id: int, f: FileDoc) -> dict[str, Any]:
+def _file_values(
+    project_id: int, release_id: int, f: FileDoc, carried: views.Carried
+) -> dict[str, Any]:
+    core = views.core_metadata(f, carried)
     return {
         "project_id": project_id,
         "release_id": release_id,
@@ -236,7 +287,7 @@ def _file_values(project_id: int, release_id: int, f: FileDoc) -> dict[str, Any]
         "yanked": f.yanked,
         "yanked_reason": f.yanked_reason,
         "comment_text": f.comment_text,
-        "core_metadata": None if f.core_metadata is None else _json(f.core_metadata),
+        "core_metadata": None if core is None else _json(core),
     }
 
 

@@ -15,6 +15,8 @@ from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView, R
 from pkgdex.metadata.versions import newest_first
 
 ReleaseState = tuple[bool, str | None, str | None]  # yanked, yanked reason, requires-python
+# filename -> (sha256, core metadata) known from before, for files the document has it not
+Carried = dict[str, tuple[str | None, Any]]
 
 
 def releases_of(doc: PyPIDocument) -> dict[str, list[FileDoc]]:
@@ -36,7 +38,15 @@ def release_state(version: str, files: list[FileDoc], doc: PyPIDocument) -> Rele
     return yanked, reason if yanked else None, requires
 
 
-def file_row(f: FileDoc) -> FileRow:
+def core_metadata(f: FileDoc, carried: Carried) -> Any:
+    """The document's core metadata for ``f``, else what was known for the same file."""
+    if f.core_metadata is not None or f.filename not in carried:
+        return f.core_metadata
+    sha256, known = carried[f.filename]
+    return known if sha256 == f.digests.get("sha256") else None
+
+
+def file_row(f: FileDoc, carried: Carried) -> FileRow:
     return FileRow(
         f.filename,
         f.packagetype,
@@ -51,7 +61,7 @@ def file_row(f: FileDoc) -> FileRow:
         f.yanked,
         f.yanked_reason,
         f.comment_text,
-        f.core_metadata,
+        core_metadata(f, carried),
     )
 
 
@@ -60,14 +70,17 @@ def project_view(
     state: ProjectState,
     known_info: dict[str, dict[str, Any]],
     release_ids: dict[str, int] | None = None,
+    carried: Carried | None = None,
 ) -> ProjectView:
     """The view of project document ``doc`` as ``state``; ``known_info`` holds the releases'
-    own infos fetched before (kept across refreshes), ``release_ids`` the stored row ids."""
+    own infos fetched before (kept across refreshes), ``release_ids`` the stored row ids,
+    ``carried`` the files' core metadata known before."""
+    carried = carried or {}
     infos = {**known_info, doc.info.version: doc.info_raw}
     rows = []
     for version, files in releases_of(doc).items():
         yanked, reason, requires = release_state(version, files, doc)
-        file_rows = sorted((file_row(f) for f in files), key=lambda f: f.filename)
+        file_rows = sorted((file_row(f, carried) for f in files), key=lambda f: f.filename)
         release_id = 0 if release_ids is None else release_ids[version]
         info = infos.get(version)
         rows.append(

@@ -23,6 +23,9 @@ from support.fake_pypi import FakePyPI, standard_projects
 ClientFactory = Callable[..., TestClient]
 
 
+V1_JSON = "application/vnd.pypi.simple.v1+json"
+
+
 def run(database_url: str, *args: str, **env: str) -> Any:
     environment = {"PKGDEX_DATABASE_URL": database_url, **env}
     return CliRunner().invoke(app, ["metadata", *args], env=environment)
@@ -251,8 +254,13 @@ def test_sync_fetches_from_the_upstream(
         again = run(database_url, "sync", "sampleproject", PKGDEX_PYPI_UPSTREAM=fake.url)
         assert again.exit_code == 0
         assert fake.count("/pypi/sampleproject/json") == 2  # sync always asks
+        assert fake.count("/simple/sampleproject/") == 1  # its files' core metadata, once
         fake.fault = "status"
         failed = run(database_url, "sync", "sampleproject", PKGDEX_PYPI_UPSTREAM=fake.url)
         assert failed.exit_code == 1
         assert "failed sampleproject" in failed.output
     assert make_client().get("/pypi/sampleproject/json").status_code == 200
+    page = make_client().get("/simple/sampleproject/", headers={"Accept": V1_JSON}).json()
+    wheel = "sampleproject-1.0.0-py3-none-any.whl"
+    (entry,) = [f for f in page["files"] if f["filename"] == wheel]
+    assert set(entry["core-metadata"]) == {"sha256"}  # learnt by sync, kept offline

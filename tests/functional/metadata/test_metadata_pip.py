@@ -6,6 +6,7 @@ project the upstream does not have."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -235,3 +236,21 @@ def test_a_project_the_upstream_lacks_fails_cleanly(
     page = httpx.get(f"{server.url}/simple/no-such-project/", headers={"Accept": PIP_ACCEPT})
     assert page.status_code == 404
     assert "Traceback" not in server.log()
+
+
+def test_pip_resolves_from_the_core_metadata_served_beside_the_wheel(
+    live: tuple[ServerProcess, FakePyPI], tmp_path: Path
+) -> None:
+    # The upstream's PEP 691 page says the wheel's METADATA is served beside it (PEP 658/714);
+    # pkgdex's page passes that on with its hash, which pip checks, and pip resolves from that
+    # file. (pip before 23.3 still fetches the wheel afterwards, even with --dry-run.)
+    server, fake = live
+    metadata = "/packages/real_pkg-1.0-py3-none-any.whl.metadata"
+    before = fake.count(metadata)
+    report = tmp_path / "report.json"
+    args = ("install", "--dry-run", "--ignore-installed", "--no-deps", "--report", str(report))
+    succeeded(pip(server, tmp_path, *args, "Real_Pkg==1.0"))
+    (item,) = json.loads(report.read_text())["install"]
+    assert item["metadata"]["version"] == "1.0"
+    assert item["download_info"]["url"].endswith("/packages/real_pkg-1.0-py3-none-any.whl")
+    assert fake.count(metadata) == before + 1

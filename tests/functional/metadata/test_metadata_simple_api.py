@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -105,8 +106,11 @@ def test_pep691_json_detail(pypi_client: PyPIClient, fake: FakePyPI) -> None:
         assert entry["upload-time"] == original["upload_time_iso_8601"]
         assert entry["requires-python"] == ">=3.8"
         assert entry["yanked"] == ("bad metadata" if original["yanked"] else False)
-        assert entry["core-metadata"] is False
-        assert entry["data-dist-info-metadata"] is False
+        # The upstream's PEP 691 page says which files have core metadata (PEP 658/714).
+        metadata = fake.projects["sampleproject"].core_metadata(entry["filename"])
+        expected_metadata = metadata and {"sha256": hashlib.sha256(metadata).hexdigest()}
+        assert entry["core-metadata"] == (expected_metadata or False)
+        assert entry["data-dist-info-metadata"] == entry["core-metadata"]
 
 
 def test_index_lists_stored_projects_with_serials(pypi_client: PyPIClient) -> None:

@@ -98,7 +98,7 @@ def test_stored_rows_match_the_general_insert_path(engine: Engine) -> None:
             ).all()
         )
         files = [
-            services._file_values(other, ids[version], f)
+            services._file_values(other, ids[version], f, {})
             for version, version_files in (doc.releases or {}).items()
             for f in version_files
         ]
@@ -189,3 +189,62 @@ def test_a_release_document_first_sets_the_serial_it_carries(engine: Engine) -> 
         parsed = parse_document(_release_document("a", 7), expected_name="a")
         services.store_document(conn, parsed, fetched_at=time.time())
     assert _serial(engine, "a") == 7
+
+
+def _without_core_metadata(doc: dict[str, Any]) -> dict[str, Any]:
+    for files in doc["releases"].values():
+        for f in files:
+            f.pop("core_metadata", None)
+    return doc
+
+
+def _core_metadata(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        state = queries.project_state(conn, "a")
+        assert state is not None
+        view = queries.load_project(conn, state)
+    return {f.filename: f.core_metadata for r in view.releases for f in r.files}
+
+
+def test_core_metadata_learnt_later_fills_only_unknown_files(engine: Engine) -> None:
+    doc = parse_document(_without_core_metadata(_document("a")), expected_name="a")
+    with engine.begin() as conn:
+        stored = services.store_document(conn, doc, fetched_at=time.time())
+        assert stored.view is not None
+        before = stored.view.state.revision
+        learnt = {"a-1.0-py3-none-any.whl": {"sha256": "5" * 64}, "a-1.0.tar.gz": False}
+        revision = services.add_core_metadata(conn, stored.project_id, learnt)
+        services.add_core_metadata(conn, stored.project_id, {"a-1.0.tar.gz": True})
+    assert revision != before
+    known = _core_metadata(engine)
+    assert known["a-1.0-py3-none-any.whl"] == {"sha256": "5" * 64}
+    assert known["a-1.0.tar.gz"] is False  # known already: not overwritten
+    assert known["a-1.5.tar.gz"] is None
+
+
+def test_a_refresh_keeps_core_metadata_for_the_same_files_only(engine: Engine) -> None:
+    with engine.begin() as conn:
+        doc = parse_document(_without_core_metadata(_document("a")), expected_name="a")
+        first = services.store_document(conn, doc, fetched_at=time.time())
+        learnt = {"a-1.0-py3-none-any.whl": {"sha256": "5" * 64}, "a-1.0.tar.gz": False}
+        services.add_core_metadata(conn, first.project_id, learnt)
+    again = _without_core_metadata(_document("a"))
+    again["releases"]["1.0"][0]["digests"] = {"sha256": "9" * 64}  # the sdist: other bytes
+    with engine.begin() as conn:
+        stored = services.store_document(
+            conn, parse_document(again, expected_name="a"), fetched_at=time.time()
+        )
+    known = _core_metadata(engine)
+    assert known["a-1.0-py3-none-any.whl"] == {"sha256": "5" * 64}
+    assert known["a-1.0.tar.gz"] is None  # not the file it was known for
+    with engine.connect() as conn:
+        state = queries.project_state(conn, "a")
+        assert state is not None
+        assert queries.load_project(conn, state) == stored.view  # the first answer shows it too
+    release = _release_document("a", 50)
+    release["urls"] = [_file("a-1.0-py3-none-any.whl")]
+    release["info"]["version"] = "1.0"
+    with engine.begin() as conn:
+        parsed = parse_document(release, expected_name="a")
+        services.store_document(conn, parsed, fetched_at=time.time())
+    assert _core_metadata(engine)["a-1.0-py3-none-any.whl"] == {"sha256": "5" * 64}

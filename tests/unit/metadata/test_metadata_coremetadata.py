@@ -1,0 +1,102 @@
+"""Reading the upstream's PEP 691 page for core metadata, and which stored file takes what."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from pkgdex.metadata.coremetadata import read_page, values_for
+from pkgdex.metadata.queries import FileRow
+from pkgdex.metadata.upstream import UpstreamError
+
+URL = "https://pypi.example.org/simple/a/"
+HASH = {"sha256": "ab" * 32}
+
+
+def _page(*files: dict[str, Any], version: str = "1.1") -> bytes:
+    return orjson.dumps({"meta": {"api-version": version}, "name": "a", "files": list(files)})
+
+
+def _row(filename: str, sha256: str | None, core_metadata: Any = None) -> FileRow:
+    return FileRow(
+        filename, "bdist_wheel", "py3", None, 1, datetime(2024, 1, 1), None, sha256, None,
+        f"https://files.example.org/{filename}", False, None, None, core_metadata,
+    )  # fmt: skip
+
+
+def test_reads_pep_714_and_pep_658_names() -> None:
+    listed = read_page(
+        _page(
+            {"filename": "a-1.whl", "hashes": {"sha256": "1" * 64}, "core-metadata": HASH},
+            {"filename": "a-2.whl", "hashes": {}, "data-dist-info-metadata": True},
+            {"filename": "a-3.tar.gz", "hashes": {"sha256": "3" * 64}, "core-metadata": False},
+            {"filename": "a-4.tar.gz", "url": "u", "yanked": "why", "requires-python": ">=3"},
+            {"filename": "a-5.whl", "core-metadata": {}},
+        ),
+        URL,
+    )
+    assert listed == {
+        "a-1.whl": ("1" * 64, HASH),
+        "a-2.whl": (None, True),
+        "a-3.tar.gz": ("3" * 64, False),
+        "a-4.tar.gz": (None, False),
+        "a-5.whl": (None, False),
+    }
+
+
+def test_pep_714s_name_wins_over_pep_658s() -> None:
+    entry = {"filename": "a-1.whl", "core-metadata": HASH, "data-dist-info-metadata": True}
+    assert read_page(_page(entry), URL)["a-1.whl"] == (None, HASH)
+
+
+BAD = {
+    "not json": b"<html>",
+    "not an object": b"[]",
+    "no meta": orjson.dumps({"files": []}),
+    "no files": orjson.dumps({"meta": {"api-version": "1.0"}}),
+    "version 2": _page(version="2.0"),
+    "upper-case hex": _page({"filename": "a.whl", "core-metadata": {"sha256": "AB"}}),
+    "a quote in a hash": _page({"filename": "a.whl", "core-metadata": {"sha256": 'a"'}}),
+    "a hash name with a space": _page({"filename": "a.whl", "core-metadata": {"sha 256": "a"}}),
+    "a string": _page({"filename": "a.whl", "core-metadata": "true"}),
+    "an empty name": _page({"filename": ""}),
+    "a name too long": _page({"filename": "a" * 513}),
+    "hashes not an object": _page({"filename": "a.whl", "hashes": ["ab"]}),
+}
+
+
+@pytest.mark.parametrize("body", list(BAD.values()), ids=list(BAD))
+def test_anything_else_is_a_clear_502(body: bytes) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        read_page(body, URL)
+    assert caught.value.status == 502
+    assert caught.value.code == "upstream_malformed"
+    assert URL in caught.value.message
+
+
+def test_values_for_unknown_files_only_and_by_sha256() -> None:
+    listed = {
+        "same.whl": ("1" * 64, HASH),
+        "other-bytes.whl": ("2" * 64, HASH),
+        "no-upstream-hash.whl": (None, True),
+        "no-stored-hash.whl": ("4" * 64, HASH),
+        "known.whl": ("5" * 64, HASH),
+    }
+    rows = [
+        _row("same.whl", "1" * 64),
+        _row("other-bytes.whl", "9" * 64),
+        _row("no-upstream-hash.whl", "3" * 64),
+        _row("no-stored-hash.whl", None),
+        _row("known.whl", "5" * 64, core_metadata=False),
+        _row("unlisted.tar.gz", "6" * 64),
+    ]
+    assert values_for(rows, listed) == {
+        "same.whl": HASH,
+        "other-bytes.whl": False,
+        "no-upstream-hash.whl": True,
+        "no-stored-hash.whl": HASH,
+        "unlisted.tar.gz": False,
+    }
