@@ -299,10 +299,11 @@ class PyPICache:
                 # surfaces nobody has asked for yet is thousands of objects that made each
                 # later miss slower (0.7 ms at 200 misses). ``view`` loads it when needed.
                 doc, view = write.built()
+                learnt = write.learnt
                 try:
-                    stored = self._store_once(doc, state.upstream_etag, view)
+                    stored = self._store_once(doc, state.upstream_etag, view, learnt)
                 except IntegrityError:  # another process stored the new project first
-                    stored = self._store_once(doc, state.upstream_etag, view)
+                    stored = self._store_once(doc, state.upstream_etag, view, learnt)
         except Exception:
             self._settle(state, None)
             raise
@@ -315,8 +316,8 @@ class PyPICache:
     def stored_now(self, state: ProjectState) -> ProjectState | None:
         """``state`` as stored, its write run now if it was answered before being stored (for
         work on the stored rows); None when that write failed or was overtaken."""
-        write = self._pending.get(state.name)
-        if write is not None and write.state.revision == state.revision:
+        write = self.pending(state)
+        if write is not None:
             try:
                 self._store_behind(write)  # returns at once when the write is under way
             except Exception:
@@ -326,6 +327,16 @@ class PyPICache:
             return state
         stored = self.read_state(state.name)
         return stored if stored is not None and stored.revision == state.revision else None
+
+    def pending(self, state: ProjectState) -> PendingWrite | None:
+        """The write of ``state`` when it was answered and is not stored yet."""
+        write = self._pending.get(state.name)
+        return write if write is not None and write.state.revision == state.revision else None
+
+    def keep_view(self, view: ProjectView) -> None:
+        """Remember ``view`` as what its revision holds, so its answers need no read."""
+        state = view.state
+        self.memory.put((state.name, state.revision, "view"), view, _view_size)
 
     def upstream_resting(self) -> bool:
         """Whether the upstream failed a moment ago and is being spared (stale copies answer)."""
@@ -395,7 +406,11 @@ class PyPICache:
         return stored.view
 
     def _store_once(
-        self, doc: PyPIDocument, etag: str | None, view: ProjectView | None = None
+        self,
+        doc: PyPIDocument,
+        etag: str | None,
+        view: ProjectView | None = None,
+        learnt: views.Carried | None = None,
     ) -> services.Stored:
         """Store ``doc`` in one transaction: as ``view`` (its revision and time), when the
         answer was already made from it, else as a new revision returning the view."""
@@ -410,6 +425,7 @@ class PyPICache:
                 etag=etag,
                 revision=state.revision,
                 with_view=False,
+                learnt=learnt,
             )
 
     def _tell_name_index(self, doc: PyPIDocument) -> None:

@@ -22,7 +22,9 @@ The JSON API never shows core metadata, as pypi.org's does not.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -31,28 +33,32 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from pkgdex.metadata import services
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.queries import FOUND, FileRow, ProjectState
+from pkgdex.metadata.pending import PendingWrite
+from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView
 from pkgdex.metadata.upstream import UpstreamError, UpstreamNotFound
+from pkgdex.metadata.views import with_core_metadata
 
 log = logging.getLogger(__name__)
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 _ASKED = "core-metadata-asked"  # memory key: this revision's unknowns were asked about
 
-HashName = Annotated[str, Meta(pattern="^[a-z0-9_]{1,32}$")]
-HexDigest = Annotated[str, Meta(pattern="^[0-9a-f]{1,256}$")]
-Hashes = dict[HashName, HexDigest]
 CoreMetadata = bool | dict[str, str]  # as stored and rendered: hashes, true, or false
+# Each hash pkgdex passes on. Checked here for core metadata only, rather than as a msgspec
+# pattern on every hash of the page, which took most of the time of reading 1,000 files;
+# the page's own ``hashes`` are only compared, never passed on.
+_HASH_NAME = re.compile(r"[a-z0-9_]{1,32}").fullmatch
+_HEX_DIGEST = re.compile(r"[0-9a-f]{1,256}").fullmatch
 
 
-class PageFile(Struct):
+class PageFile(Struct, gc=False):
     """A file as a PEP 691 page lists it; only what core metadata needs is read."""
 
     filename: Annotated[str, Meta(min_length=1, max_length=512)]
-    hashes: Hashes = {}
-    core_metadata: bool | Hashes | UnsetType = msgspec.field(name="core-metadata", default=UNSET)
+    hashes: dict[str, str] = {}
+    core_metadata: CoreMetadata | UnsetType = msgspec.field(name="core-metadata", default=UNSET)
     # PEP 658's name, which pages written before PEP 714 carry alone.
-    dist_info_metadata: bool | Hashes | UnsetType = msgspec.field(
+    dist_info_metadata: CoreMetadata | UnsetType = msgspec.field(
         name="data-dist-info-metadata", default=UNSET
     )
 
@@ -76,12 +82,21 @@ def read_page(body: bytes, url: str) -> Listed:
     try:
         page = _decoder.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        message = f"the upstream's Simple page {url} is not a PEP 691 page: {exc}"
-        raise UpstreamError(502, "upstream_malformed", message) from exc
+        raise _unusable(url, str(exc)) from exc
     if page.meta.api_version.split(".")[0] != "1":  # PEP 691: refuse another major version
-        message = f"the upstream's Simple page {url} has API version {page.meta.api_version}"
-        raise UpstreamError(502, "upstream_malformed", message)
-    return {f.filename: (f.hashes.get("sha256"), _value(f)) for f in page.files}
+        raise _unusable(url, f"API version {page.meta.api_version}")
+    listed = {f.filename: (f.hashes.get("sha256"), _value(f)) for f in page.files}
+    for _, value in listed.values():
+        if isinstance(value, dict) and not all(
+            _HASH_NAME(name) and _HEX_DIGEST(digest) for name, digest in value.items()
+        ):
+            raise _unusable(url, f"core metadata hashes {value!r:.200}")
+    return listed
+
+
+def _unusable(url: str, why: str) -> UpstreamError:
+    message = f"the upstream's Simple page {url} is not a usable PEP 691 page: {why}"
+    return UpstreamError(502, "upstream_malformed", message)
 
 
 def _value(f: PageFile) -> CoreMetadata:
@@ -105,45 +120,103 @@ def values_for(files: Iterable[FileRow], listed: Listed) -> dict[str, CoreMetada
 
 
 def complete(cache: PyPICache, state: ProjectState) -> ProjectState:
-    """``state``, or the new state of the project once the core metadata its files lacked was
-    asked of the upstream and stored. Never raises for the upstream: without an answer from
-    it, the project stays as stored."""
+    """``state``, or the project's new state once the core metadata its files lacked was asked
+    of the upstream and stored. Never raises for the upstream: without an answer from it, the
+    project stays as stored.
+
+    A project answered a moment ago and not yet stored (a miss) learns it before its write,
+    which stores it with everything else; a stored one, as a new revision."""
     if cache.offline or cache.upstream_resting():
         return state
-    stored = cache.stored_now(state)  # a miss answered just before: its rows are needed
-    if stored is None:
-        return state
-    asked = (stored.name, stored.revision, _ASKED)
-    if cache.memory.get(asked) is not None or not _unknown(cache, stored):
-        return stored
+    listed: Listed | None = None
+    write = cache.pending(state)
+    if write is not None:
+        unknown = _unknown_after_refresh(cache, state, write)
+        if not unknown or _was_asked(cache, state):
+            return state
+        listed = _listed(cache, state)
+        if listed is None:
+            return state
+        values = values_for(unknown, listed)
+        if write.learn({f.filename: (f.sha256, values[f.filename]) for f in unknown}):
+            return state
+    stored = cache.stored_now(state)  # a write begun meanwhile: the rows are needed
+    if stored is None or _was_asked(cache, stored) or not _unknown(cache.view(stored)):
+        return stored or state
     try:
-        return cache.flight.do(f"pypi-core-metadata:{stored.name}", lambda: _ask(cache, stored))
+        return cache.flight.do(
+            f"pypi-core-metadata:{stored.name}", lambda: _ask(cache, stored, listed)
+        )
     except (UpstreamError, UpstreamNotFound) as exc:
-        log.warning("no core metadata for %s from the upstream: %s", stored.name, exc)
-        cache.memory.put(asked, True, _size)
+        _not_had(cache, stored, exc)
         return stored
 
 
-def _unknown(cache: PyPICache, state: ProjectState) -> list[FileRow]:
-    view = cache.view(state)
+def _unknown_after_refresh(
+    cache: PyPICache, state: ProjectState, write: PendingWrite
+) -> list[FileRow]:
+    """The files of a project answered before it is stored whose core metadata is unknown,
+    once what the stored copy (if any) knows of the same files is carried over."""
+    unknown = _unknown(write.built()[1])
+    if not unknown or not state.id:
+        return unknown
+    with cache.engine.connect() as conn:
+        known = services.known_core_metadata(conn, state.id)
+    same = {
+        f.filename: known[f.filename]
+        for f in unknown
+        if f.filename in known and known[f.filename][0] == f.sha256
+    }
+    if same and not write.learn(same):
+        return unknown  # its write has begun: the stored path takes over
+    return [f for f in unknown if f.filename not in same]
+
+
+def _unknown(view: ProjectView) -> list[FileRow]:
     return [f for r in view.releases for f in r.files if f.core_metadata is None]
 
 
-def _ask(cache: PyPICache, seen: ProjectState) -> ProjectState:
-    """Inside the flight: ask the upstream unless another caller (or process) just did."""
+def _was_asked(cache: PyPICache, state: ProjectState) -> bool:
+    return cache.memory.get((state.name, state.revision, _ASKED)) is not None
+
+
+def _not_had(cache: PyPICache, state: ProjectState, exc: Exception) -> None:
+    log.warning("no core metadata for %s from the upstream: %s", state.name, exc)
+    cache.memory.put((state.name, state.revision, _ASKED), True, _size)
+
+
+def _listed(cache: PyPICache, state: ProjectState) -> Listed | None:
+    """The upstream's page for the project, read; None (logged) when it cannot be had."""
+    try:
+        return cache.flight.do(f"pypi-simple-page:{state.name}", lambda: _fetch(cache, state))
+    except (UpstreamError, UpstreamNotFound) as exc:
+        _not_had(cache, state, exc)
+        return None
+
+
+def _fetch(cache: PyPICache, state: ProjectState) -> Listed:
+    url = f"{cache.base_url}/simple/{quote(state.name)}/"
+    fetched = cache.upstream.get_bytes(url, headers={"Accept": ACCEPT})
+    return read_page(fetched.body, url)
+
+
+def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> ProjectState:
+    """Inside the flight: ask the upstream (unless the page was read already) and store what
+    it says, unless another caller or process did meanwhile."""
     state = cache.read_state(seen.name)
     if state is None or state.status != FOUND:
         return seen
     if state.revision != seen.revision:  # completed meanwhile, or refreshed: judged anew
         return state
-    unknown = _unknown(cache, state)
+    view = cache.view(state)
+    unknown = _unknown(view)
     if not unknown:
         return state
-    url = f"{cache.base_url}/simple/{quote(state.name)}/"
-    fetched = cache.upstream.get_bytes(url, headers={"Accept": ACCEPT})
-    values = values_for(unknown, read_page(fetched.body, url))
+    values = values_for(unknown, listed if listed is not None else _fetch(cache, state))
     with cache.engine.begin() as conn:
-        services.add_core_metadata(conn, state.id, values)
+        revision = services.add_core_metadata(conn, state.id, values)
+    new = replace(state, revision=revision)
+    cache.keep_view(replace(with_core_metadata(view, values), state=new))
     return cache.reread(state.name)
 
 

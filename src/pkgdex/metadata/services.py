@@ -34,11 +34,14 @@ def store_document(
     etag: str | None = None,
     revision: str | None = None,
     with_view: bool = True,
+    learnt: views.Carried | None = None,
 ) -> Stored:
     """Store a project document (all releases) or a single-release document, as ``revision``
-    (a new one by default); ``with_view``: also return the view of what was written."""
+    (a new one by default); ``with_view``: also return the view of what was written.
+    ``learnt``: core metadata of its files learnt since the document came (``coremetadata``)."""
     row = _upsert_project(conn, doc, fetched_at=fetched_at, etag=etag, revision=revision)
     carried = known_core_metadata(conn, row.id) if row.existed else {}
+    carried.update(learnt or {})
     if doc.releases is None:
         _replace_release(conn, row.id, doc, carried)
         return Stored(row.id, row.is_new, None)
@@ -69,18 +72,25 @@ def known_core_metadata(conn: Connection, project_id: int) -> views.Carried:
 def add_core_metadata(conn: Connection, project_id: int, values: dict[str, Any]) -> str:
     """Record the core metadata of files whose core metadata was unknown (filename -> hashes,
     true or false), as a new revision of the project; returns that revision."""
-    if values:
-        files = metadata_files.c
-        conn.execute(
-            update(metadata_files)
-            .where(
-                files.project_id == project_id,
-                files.filename == bindparam("b_filename"),
-                files.core_metadata.is_(None),
-            )
-            .values(core_metadata=bindparam("b_value")),
-            [{"b_filename": name, "b_value": _json(value)} for name, value in values.items()],
+    files = metadata_files.c
+    unknown = conn.execute(
+        select(files.id, files.filename).where(
+            files.project_id == project_id, files.core_metadata.is_(None)
         )
+    ).all()
+    # By primary key: filenames are not indexed, and matching each by name scanned every file
+    # of the project once per file (100 ms for 1,000 files).
+    updates = [
+        {"b_id": file_id, "b_value": _json(values[filename])}
+        for file_id, filename in unknown
+        if filename in values
+    ]
+    if updates:
+        sql, order = _core_metadata_update(conn)
+        if order is None:
+            conn.exec_driver_sql(sql, updates)
+        else:
+            conn.exec_driver_sql(sql, [tuple(u[name] for name in order) for u in updates])
     revision = new_revision()
     conn.execute(
         update(metadata_projects)
@@ -88,6 +98,27 @@ def add_core_metadata(conn: Connection, project_id: int, values: dict[str, Any])
         .values(revision=revision)
     )
     return revision
+
+
+_UPDATES: dict[tuple[type, str], tuple[str, tuple[str, ...] | None]] = {}  # one per dialect
+
+
+def _core_metadata_update(conn: Connection) -> tuple[str, tuple[str, ...] | None]:
+    """The driver's own SQL setting one file's core metadata, and its parameters' order when
+    positional: SQLAlchemy's executemany cost more than the database's work for 1,000 files.
+    Neither column's type converts values on the way in."""
+    dialect = conn.dialect
+    key = (type(dialect), dialect.paramstyle)
+    if key not in _UPDATES:
+        statement = (
+            update(metadata_files)
+            .where(metadata_files.c.id == bindparam("b_id"))
+            .values(core_metadata=bindparam("b_value"))
+        )
+        compiled = statement.compile(dialect=dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        _UPDATES[key] = (str(compiled), order)
+    return _UPDATES[key]
 
 
 def known_infos(conn: Connection, project_id: int) -> dict[str, str]:

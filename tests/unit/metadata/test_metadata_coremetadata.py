@@ -61,6 +61,9 @@ BAD = {
     "upper-case hex": _page({"filename": "a.whl", "core-metadata": {"sha256": "AB"}}),
     "a quote in a hash": _page({"filename": "a.whl", "core-metadata": {"sha256": 'a"'}}),
     "a hash name with a space": _page({"filename": "a.whl", "core-metadata": {"sha 256": "a"}}),
+    "a newline in a hash": _page(
+        {"filename": "a.whl", "core-metadata": {"sha256": "ab\nsha256\tcd"}}
+    ),
     "a string": _page({"filename": "a.whl", "core-metadata": "true"}),
     "an empty name": _page({"filename": ""}),
     "a name too long": _page({"filename": "a" * 513}),

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, select, text
 
-from pkgdex.metadata import queries, services
+from pkgdex.metadata import queries, services, views
 from pkgdex.metadata.documents import parse_document
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
 
@@ -248,3 +248,17 @@ def test_a_refresh_keeps_core_metadata_for_the_same_files_only(engine: Engine) -
         parsed = parse_document(release, expected_name="a")
         services.store_document(conn, parsed, fetched_at=time.time())
     assert _core_metadata(engine)["a-1.0-py3-none-any.whl"] == {"sha256": "5" * 64}
+
+
+def test_a_view_given_core_metadata_is_what_the_rows_read_back(engine: Engine) -> None:
+    doc = parse_document(_without_core_metadata(_document("a")), expected_name="a")
+    learnt = {"a-1.0-py3-none-any.whl": {"sha256": "5" * 64}, "a-1.5.tar.gz": False}
+    with engine.begin() as conn:
+        stored = services.store_document(conn, doc, fetched_at=time.time())
+        revision = services.add_core_metadata(conn, stored.project_id, learnt)
+    assert stored.view is not None
+    derived = views.with_core_metadata(stored.view, learnt)
+    with engine.connect() as conn:
+        state = queries.project_state(conn, "a")
+        assert state is not None and state.revision == revision
+        assert queries.load_project(conn, state).releases == derived.releases

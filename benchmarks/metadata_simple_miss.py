@@ -1,0 +1,111 @@
+"""What a Simple API page costs when pkgdex has to ask the upstream for it, through real HTTP
+against a live one-worker server over a fresh SQLite database and a fake pypi.org on loopback.
+
+Since the Simple page passes on PEP 658/714 core metadata, which only the upstream's own PEP 691
+page has, a page can cost two upstream requests. Three cases, each as the p50 of paired
+differences against the upstream's own answers for the same project just before:
+- a page for a project pkgdex has never seen: the JSON document and the PEP 691 page upstream;
+- the first page of a project stored earlier through the JSON API: the PEP 691 page only;
+- the same page once known (from memory), for scale.
+Run it with ``PYTHONPATH=<older src>`` for the code before a change, in the same hour.
+
+    .venv/bin/python benchmarks/metadata_simple_miss.py [--misses 40] [--releases 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from measure import percentiles, pull_through_settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.fake_pypi import FakePyPI, big_project, fresh_major
+from support.server import running_server
+
+V1_JSON = {"Accept": "application/vnd.pypi.simple.v1+json", "Accept-Encoding": "identity"}
+IDLE = 0.2  # between misses, for the store behind each, as metadata_pypi.py leaves
+Row = tuple[str, str, str]
+
+
+def get_ms(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    response = client.get(url, headers=headers or {"Accept-Encoding": "identity"})
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"{url}: {response.status_code}")
+    return elapsed
+
+
+def paired(
+    misses: int, upstream: Callable[[int], float], pkgdex: Callable[[int], float]
+) -> tuple[float, float, float]:
+    """p50 of the upstream alone, of pkgdex, and of their paired differences."""
+    ups, ours = [], []
+    for i in range(misses):
+        ups.append(upstream(i))
+        ours.append(pkgdex(i))
+        time.sleep(IDLE)
+    diffs = [o - u for u, o in zip(ups, ours, strict=True)]
+    return percentiles(ups)[0], percentiles(ours)[0], percentiles(diffs)[0]
+
+
+def run(misses: int, releases: int) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp, FakePyPI([]) as fake:
+        for prefix, nth in (("never-seen", 0), ("stored", misses)):
+            for i in range(misses):
+                major = fresh_major(nth + i)
+                fake.add(big_project(f"{prefix}-{i}", releases, first_major=major))
+        settings = pull_through_settings(Path(tmp) / "bench.db", {"PKGDEX_PYPI_UPSTREAM": fake.url})
+        with running_server(settings, log_dir=Path(tmp)) as server, httpx.Client() as client:
+            base, up = server.url, fake.url
+
+            def both_upstream(prefix: str) -> Callable[[int], float]:
+                return lambda i: (
+                    get_ms(client, f"{up}/pypi/{prefix}-{i}/json")
+                    + get_ms(client, f"{up}/simple/{prefix}-{i}/", V1_JSON)
+                )
+
+            def page(prefix: str) -> Callable[[int], float]:
+                return lambda i: get_ms(client, f"{base}/simple/{prefix}-{i}/", V1_JSON)
+
+            never = paired(misses, both_upstream("never-seen"), page("never-seen"))
+            for i in range(misses):
+                get_ms(client, f"{base}/pypi/stored-{i}/json")
+            time.sleep(1.0)
+            simple_only = lambda i: get_ms(client, f"{up}/simple/stored-{i}/", V1_JSON)  # noqa: E731
+            stored = paired(misses, simple_only, page("stored"))
+            cached = percentiles([page("stored")(i % misses) for i in range(200)])[0]
+            # Less this script's own request for each (its upstream-alone timing).
+            asked = fake.count("/simple/never-seen-0/") + fake.count("/simple/stored-0/") - 2
+    what = f"{releases} releases"
+    return [
+        (f"never-seen project's page, {what}: upstream JSON + PEP 691 page", f"{never[0]:.2f}", ""),
+        ("same: pkgdex's page / **overhead (paired p50)**", f"{never[1]:.2f}", f"{never[2]:.2f}"),
+        (f"stored project's first page, {what}: upstream PEP 691 page", f"{stored[0]:.2f}", ""),
+        ("same: pkgdex's page / **overhead (paired p50)**", f"{stored[1]:.2f}", f"{stored[2]:.2f}"),
+        ("the page once known (from memory)", f"{cached:.2f}", ""),
+        ("PEP 691 pages pkgdex asked for (two projects, many requests each)", str(asked), ""),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--misses", type=int, default=40)
+    parser.add_argument("--releases", type=int, default=500)
+    args = parser.parse_args()
+    print("| case | p50 ms | overhead ms |")
+    print("|---|---:|---:|")
+    for row in run(args.misses, args.releases):
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
