@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -191,3 +192,16 @@ def test_offline_never_asks(pypi_client: PyPIClient, fake: FakePyPI, engine: Eng
     files = files_of(pypi_client(offline=True))
     assert all(f["core-metadata"] is False for f in files.values())
     assert fake.count(UPSTREAM_PAGE) == 0
+
+
+def test_concurrent_pages_of_a_new_project_ask_for_each_document_once(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client()
+    fake.delay = 0.2  # every request arrives while the first is still asking
+    with ThreadPoolExecutor(20) as pool:
+        pages = list(pool.map(lambda _: files_of(client), range(20)))
+    assert fake.count("/pypi/sampleproject/json") == 1
+    assert fake.count(UPSTREAM_PAGE) == 1
+    for files in pages:
+        assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
