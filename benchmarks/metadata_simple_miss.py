@@ -10,6 +10,11 @@ differences against the upstream's own answers for the same project just before:
 Run it with ``PYTHONPATH=<older src>`` for the code before a change, in the same hour.
 
     .venv/bin/python benchmarks/metadata_simple_miss.py [--misses 40] [--releases 500]
+        [--latency 0]
+
+``--latency`` has the fake upstream wait that long before each answer, as a registry across a
+network does: then pkgdex's two requests for a new project's page can overlap, which on
+loopback they barely can, the fake making both documents in one Python process.
 """
 
 from __future__ import annotations
@@ -57,8 +62,9 @@ def paired(
     return percentiles(ups)[0], percentiles(ours)[0], percentiles(diffs)[0]
 
 
-def run(misses: int, releases: int) -> list[Row]:
+def run(misses: int, releases: int, latency: float) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp, FakePyPI([]) as fake:
+        fake.delay = latency / 1000
         for prefix, nth in (("never-seen", 0), ("stored", misses)):
             for i in range(misses):
                 major = fresh_major(nth + i)
@@ -100,10 +106,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--misses", type=int, default=40)
     parser.add_argument("--releases", type=int, default=500)
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="ms the upstream waits before each answer"
+    )
     args = parser.parse_args()
     print("| case | p50 ms | overhead ms |")
     print("|---|---:|---:|")
-    for row in run(args.misses, args.releases):
+    for row in run(args.misses, args.releases, args.latency):
         print("| " + " | ".join(row) + " |")
 
 

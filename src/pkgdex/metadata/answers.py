@@ -96,12 +96,20 @@ def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> 
 
 
 def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer | Redirect:
-    """``/simple/<project>/`` in the negotiated format."""
-    state, stale = _project(cache, raw_name)
-    if state.name != raw_name:
-        return Redirect(f"/simple/{state.name}/", 301)
-    if not stale:
-        state = coremetadata.complete(cache, state)
+    """``/simple/<project>/`` in the negotiated format, with the core metadata of its files
+    (``coremetadata``; asked for while the project is fetched, when it has never been)."""
+    early = None
+    if _valid(raw_name) and canonicalize_name(raw_name) == raw_name:
+        early = coremetadata.ask_early(cache, raw_name)
+    try:
+        state, stale = _project(cache, raw_name)
+        if state.name != raw_name:
+            return Redirect(f"/simple/{state.name}/", 301)
+        if not stale:
+            state = coremetadata.complete(cache, state, early)
+    finally:
+        if early is not None:
+            coremetadata.done_early(cache, raw_name, early)
     view = cache.view(state)
     key = (state.name, state.revision, "simple", content_type)
     rendered = cache.memory.get_or_make(key, lambda: simple.project_page(view, content_type), _size)
@@ -129,9 +137,13 @@ def from_memory(cache: PyPICache, raw_name: str, kind: tuple[str, ...]) -> Answe
 
 
 def _project(cache: PyPICache, raw_name: str) -> tuple[ProjectState, bool]:
-    if not VALID_NAME.fullmatch(raw_name) or len(raw_name) > 255:
+    if not _valid(raw_name):
         raise NotFound(raw_name)
     return cache.project(canonicalize_name(raw_name))
+
+
+def _valid(raw_name: str) -> bool:
+    return len(raw_name) <= 255 and VALID_NAME.fullmatch(raw_name) is not None
 
 
 def _with_release_info(

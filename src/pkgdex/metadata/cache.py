@@ -33,7 +33,7 @@ from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.memory import MemoryCache
 from pkgdex.metadata.pending import PendingWrite
-from pkgdex.metadata.pullthrough import CachePolicy, SingleFlight
+from pkgdex.metadata.pullthrough import CachePolicy, EarlyCalls, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered
 from pkgdex.metadata.upstream import (
@@ -74,6 +74,7 @@ class PyPICache:
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
     )
+    early: EarlyCalls = field(default_factory=EarlyCalls)  # upstream pages asked for ahead
 
     @classmethod
     def create(
@@ -436,7 +437,12 @@ class PyPICache:
             log.exception("could not record %s in the name index", doc.info.name)
 
     def close(self) -> None:
+        self.early.close()
         self.background.shutdown(wait=True)
+
+    def knows(self, name: str) -> bool:
+        """Whether the project has been stored (found or not) or is being answered."""
+        return self._state(name) is not None or name in self._pending
 
     def view(self, state: ProjectState) -> ProjectView:
         pending = self._pending.get(state.name)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
 _ASKED = "core-metadata-asked"  # memory key: this revision's unknowns were asked about
+EARLY_SLACK_SECONDS = 1.0  # an early call may have waited for a worker before it began
 
 CoreMetadata = bool | dict[str, str]  # as stored and rendered: hashes, true, or false
 # Each hash pkgdex passes on. Checked here for core metadata only, rather than as a msgspec
@@ -119,7 +122,22 @@ def values_for(files: Iterable[FileRow], listed: Listed) -> dict[str, CoreMetada
     return values
 
 
-def complete(cache: PyPICache, state: ProjectState) -> ProjectState:
+def ask_early(cache: PyPICache, name: str) -> Future[Listed] | None:
+    """Start asking for the upstream's page of project ``name`` (PEP 503 form) now when
+    pkgdex has never seen the project: its page is then certainly needed, and the wait for
+    it overlaps the miss for the project's document. None when it may not be needed."""
+    if cache.offline or cache.upstream_resting() or cache.knows(name):
+        return None
+    return cache.early.start(f"simple-page:{name}", lambda: _fetch(cache, name))
+
+
+def done_early(cache: PyPICache, name: str, early: Future[Listed]) -> None:
+    cache.early.forget(f"simple-page:{name}", early)
+
+
+def complete(
+    cache: PyPICache, state: ProjectState, early: Future[Listed] | None = None
+) -> ProjectState:
     """``state``, or the project's new state once the core metadata its files lacked was asked
     of the upstream and stored. Never raises for the upstream: without an answer from it, the
     project stays as stored.
@@ -134,7 +152,7 @@ def complete(cache: PyPICache, state: ProjectState) -> ProjectState:
         unknown = _unknown_after_refresh(cache, state, write)
         if not unknown or _was_asked(cache, state):
             return state
-        listed = _listed(cache, state)
+        listed = _listed(cache, state) if early is None else _awaited(cache, state, early)
         if listed is None:
             return state
         values = values_for(unknown, listed)
@@ -143,6 +161,10 @@ def complete(cache: PyPICache, state: ProjectState) -> ProjectState:
     stored = cache.stored_now(state)  # a write begun meanwhile: the rows are needed
     if stored is None or _was_asked(cache, stored) or not _unknown(cache.view(stored)):
         return stored or state
+    if listed is None and early is not None:
+        listed = _awaited(cache, stored, early)
+        if listed is None:
+            return stored
     try:
         return cache.flight.do(
             f"pypi-core-metadata:{stored.name}", lambda: _ask(cache, stored, listed)
@@ -188,14 +210,23 @@ def _not_had(cache: PyPICache, state: ProjectState, exc: Exception) -> None:
 def _listed(cache: PyPICache, state: ProjectState) -> Listed | None:
     """The upstream's page for the project, read; None (logged) when it cannot be had."""
     try:
-        return cache.flight.do(f"pypi-simple-page:{state.name}", lambda: _fetch(cache, state))
+        return cache.flight.do(f"pypi-simple-page:{state.name}", lambda: _fetch(cache, state.name))
     except (UpstreamError, UpstreamNotFound) as exc:
         _not_had(cache, state, exc)
         return None
 
 
-def _fetch(cache: PyPICache, state: ProjectState) -> Listed:
-    url = f"{cache.base_url}/simple/{quote(state.name)}/"
+def _awaited(cache: PyPICache, state: ProjectState, early: Future[Listed]) -> Listed | None:
+    """The page asked for early; None (logged) when it could not be had."""
+    try:
+        return early.result(timeout=cache.upstream.timeout + EARLY_SLACK_SECONDS)
+    except (UpstreamError, UpstreamNotFound, FutureTimeout, CancelledError) as exc:
+        _not_had(cache, state, exc)
+        return None
+
+
+def _fetch(cache: PyPICache, name: str) -> Listed:
+    url = f"{cache.base_url}/simple/{quote(name)}/"
     fetched = cache.upstream.get_bytes(url, headers={"Accept": ACCEPT})
     return read_page(fetched.body, url)
 
@@ -212,7 +243,7 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
     unknown = _unknown(view)
     if not unknown:
         return state
-    values = values_for(unknown, listed if listed is not None else _fetch(cache, state))
+    values = values_for(unknown, listed if listed is not None else _fetch(cache, state.name))
     with cache.engine.begin() as conn:
         revision = services.add_core_metadata(conn, state.id, values)
     new = replace(state, revision=revision)

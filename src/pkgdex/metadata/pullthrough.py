@@ -1,6 +1,7 @@
 """Pull-through building blocks shared by the PyPI and npm caches.
 
 :class:`SingleFlight` makes concurrent misses for one name cost one upstream request;
+:class:`EarlyCalls` starts a request that an answer will need before that answer gets to it;
 :class:`CachePolicy` decides whether a cached copy may be served as it is.
 """
 
@@ -11,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -34,6 +36,39 @@ class _Call(Generic[T]):
     held: bool = False  # the leader keeps the key after answering (see SingleFlight.hold)
     lock: Any = None  # the leader's Redis lock, if it took one
     finished: bool = False
+
+
+class EarlyCalls:
+    """Calls started before the work that needs their result, so that their wait overlaps
+    it: one call per key at a time, shared by whoever starts that key meanwhile, until one
+    of them forgets it."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None  # made on first use
+        self._calls: dict[str, Future[Any]] = {}
+        self._guard = threading.Lock()
+
+    def start(self, key: str, fn: Callable[[], T]) -> Future[T]:
+        with self._guard:
+            call = self._calls.get(key)
+            if call is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._workers, "pkgdex-early")
+                call = self._calls[key] = self._pool.submit(fn)
+            return call
+
+    def forget(self, key: str, call: Future[Any]) -> None:
+        """Done with ``key``'s call: the next start makes a new one."""
+        with self._guard:
+            if self._calls.get(key) is call:
+                del self._calls[key]
+
+    def close(self) -> None:
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class SingleFlight:

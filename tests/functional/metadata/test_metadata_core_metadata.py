@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -205,3 +207,30 @@ def test_concurrent_pages_of_a_new_project_ask_for_each_document_once(
     assert fake.count(UPSTREAM_PAGE) == 1
     for files in pages:
         assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
+
+
+def test_a_new_projects_page_asks_for_both_documents_at_once(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client()
+    fake.gate = threading.Event()  # the upstream answers nothing until the test says so
+    with ThreadPoolExecutor(1) as pool:
+        page = pool.submit(files_of, client)
+        deadline = time.monotonic() + 10
+        while fake.count("/pypi/sampleproject/json") + fake.count(UPSTREAM_PAGE) < 2:
+            assert time.monotonic() < deadline, "the two requests were not in flight together"
+            time.sleep(0.01)
+        fake.gate.set()
+        files = page.result()
+    assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
+    assert fake.count(UPSTREAM_PAGE) == 1
+
+
+def test_a_stored_projects_page_is_not_asked_for_early(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    client = pypi_client()
+    files_of(client)
+    pypi_client().get("/pypi/sampleproject/json")  # another process, the project stored
+    assert files_of(pypi_client())[WHEEL]["core-metadata"] == expected(fake, WHEEL)
+    assert fake.count(UPSTREAM_PAGE) == 1

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from pkgdex.metadata.pullthrough import CachePolicy, Freshness, SingleFlight
+from pkgdex.metadata.pullthrough import CachePolicy, EarlyCalls, Freshness, SingleFlight
 from pkgdex.middleware import REQUEST_ARRIVED
 
 
@@ -179,3 +179,28 @@ def test_a_failure_is_shared_with_requests_that_arrived_while_it_ran() -> None:
     assert contextvars.copy_context().run(_as_request, time.monotonic(), lambda: 7, flight) == 7
     # A success forgets the failure: a request that arrived before both asks anew.
     assert contextvars.copy_context().run(_as_request, before, lambda: 8, flight) == 8
+
+
+def test_early_calls_are_shared_per_key_until_forgotten() -> None:
+    early = EarlyCalls(workers=2)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def call(key: str) -> str:
+        calls.append(key)
+        release.wait(5)
+        return key
+
+    try:
+        first = early.start("a", lambda: call("a"))
+        assert early.start("a", lambda: call("a again")) is first
+        other = early.start("b", lambda: call("b"))
+        release.set()
+        assert first.result(5) == "a" and other.result(5) == "b"
+        assert early.start("a", lambda: call("a again")) is first  # not forgotten yet
+        early.forget("a", other)  # another key's call: nothing forgotten
+        early.forget("a", first)
+        assert early.start("a", lambda: call("a later")).result(5) == "a later"
+        assert sorted(calls) == ["a", "a later", "b"]
+    finally:
+        early.close()
