@@ -334,6 +334,11 @@ class PyPICache:
         write = self._pending.get(state.name)
         return write if write is not None and write.state.revision == state.revision else None
 
+    def has_view(self, state: ProjectState) -> bool:
+        """Whether :meth:`view` of ``state`` needs no read of the store."""
+        key = (state.name, state.revision, "view")
+        return self.pending(state) is not None or self.memory.get(key) is not None
+
     def keep_view(self, view: ProjectView) -> None:
         """Remember ``view`` as what its revision holds, so its answers need no read."""
         state = view.state

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from pkgdex.metadata import services
+from pkgdex.metadata import queries, services
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.pending import PendingWrite
 from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView
@@ -128,11 +128,11 @@ def ask_early(cache: PyPICache, name: str) -> Future[Listed] | None:
     it overlaps the miss for the project's document. None when it may not be needed."""
     if cache.offline or cache.upstream_resting() or cache.knows(name):
         return None
-    return cache.early.start(f"simple-page:{name}", lambda: _fetch(cache, name))
+    return cache.early.start(_early_key(name), lambda: _fetch(cache, name))
 
 
 def done_early(cache: PyPICache, name: str, early: Future[Listed]) -> None:
-    cache.early.forget(f"simple-page:{name}", early)
+    cache.early.forget(_early_key(name), early)
 
 
 def complete(
@@ -140,7 +140,7 @@ def complete(
 ) -> ProjectState:
     """``state``, or the project's new state once the core metadata its files lacked was asked
     of the upstream and stored. Never raises for the upstream: without an answer from it, the
-    project stays as stored.
+    project stays as stored. ``early``: the upstream's page, already asked for.
 
     A project answered a moment ago and not yet stored (a miss) learns it before its write,
     which stores it with everything else; a stored one, as a new revision."""
@@ -149,29 +149,62 @@ def complete(
     listed: Listed | None = None
     write = cache.pending(state)
     if write is not None:
-        unknown = _unknown_after_refresh(cache, state, write)
-        if not unknown or _was_asked(cache, state):
-            return state
-        listed = _listed(cache, state) if early is None else _awaited(cache, state, early)
-        if listed is None:
-            return state
-        values = values_for(unknown, listed)
-        if write.learn({f.filename: (f.sha256, values[f.filename]) for f in unknown}):
+        done, listed = _learn_before_write(cache, state, write, early)
+        if done:
             return state
     stored = cache.stored_now(state)  # a write begun meanwhile: the rows are needed
-    if stored is None or _was_asked(cache, stored) or not _unknown(cache.view(stored)):
+    if stored is None or _was_asked(cache, stored):
         return stored or state
-    if listed is None and early is not None:
-        listed = _awaited(cache, stored, early)
-        if listed is None:
-            return stored
+    return _complete_stored(cache, stored, listed, early)
+
+
+def _learn_before_write(
+    cache: PyPICache, state: ProjectState, write: PendingWrite, early: Future[Listed] | None
+) -> tuple[bool, Listed | None]:
+    """(whether nothing is left to do, the upstream's page if it was read)."""
+    unknown = _unknown_after_refresh(cache, state, write)
+    if not unknown or _was_asked(cache, state):
+        return True, None
+    listed = _listed(cache, state) if early is None else _awaited(cache, state, early)
+    if listed is None:
+        return True, None
+    values = values_for(unknown, listed)
+    learnt = write.learn({f.filename: (f.sha256, values[f.filename]) for f in unknown})
+    return learnt, listed
+
+
+def _complete_stored(
+    cache: PyPICache, stored: ProjectState, listed: Listed | None, early: Future[Listed] | None
+) -> ProjectState:
+    started = None
+    if listed is None and early is None and not cache.has_view(stored):
+        # Reading the view reads every file: the page is asked for meanwhile, if it is needed.
+        with cache.engine.connect() as conn:
+            if not queries.any_core_metadata_unknown(conn, stored.id):
+                return stored
+        early = started = cache.early.start(
+            _early_key(stored.name), lambda: _fetch(cache, stored.name)
+        )
     try:
+        if not _unknown(cache.view(stored)):
+            return stored
+        if listed is None and early is not None:
+            listed = _awaited(cache, stored, early)
+            if listed is None:
+                return stored
         return cache.flight.do(
             f"pypi-core-metadata:{stored.name}", lambda: _ask(cache, stored, listed)
         )
     except (UpstreamError, UpstreamNotFound) as exc:
         _not_had(cache, stored, exc)
         return stored
+    finally:
+        if started is not None:
+            cache.early.forget(_early_key(stored.name), started)
+
+
+def _early_key(name: str) -> str:
+    return f"simple-page:{name}"
 
 
 def _unknown_after_refresh(

@@ -140,6 +140,14 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
+def any_core_metadata_unknown(conn: Connection, project_id: int) -> bool:
+    """Whether some file of the project has core metadata not yet asked about."""
+    unknown = select(metadata_files.c.id).where(
+        metadata_files.c.project_id == project_id, metadata_files.c.core_metadata.is_(None)
+    )
+    return bool(conn.execute(select(unknown.exists())).scalar())
+
+
 def list_projects(conn: Connection) -> list[tuple[str, str, int]]:
     """(PEP 503 name, display name, last serial) of every stored project, by name."""
     rows = conn.execute(

@@ -226,11 +226,21 @@ def test_a_new_projects_page_asks_for_both_documents_at_once(
     assert fake.count(UPSTREAM_PAGE) == 1
 
 
-def test_a_stored_projects_page_is_not_asked_for_early(
+def test_a_project_whose_files_are_all_known_is_not_asked_again(
     pypi_client: PyPIClient, fake: FakePyPI
 ) -> None:
-    client = pypi_client()
-    files_of(client)
-    pypi_client().get("/pypi/sampleproject/json")  # another process, the project stored
+    files_of(pypi_client())
+    pypi_client().get("/pypi/sampleproject/json")  # other processes, nothing in memory
     assert files_of(pypi_client())[WHEEL]["core-metadata"] == expected(fake, WHEEL)
     assert fake.count(UPSTREAM_PAGE) == 1
+
+
+def test_a_project_stored_through_the_json_api_learns_it_on_its_first_page(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine
+) -> None:
+    pypi_client().get("/pypi/sampleproject/json")
+    assert set(stored(engine).values()) == {None}
+    files = files_of(pypi_client())  # another process: the view is read from the store
+    assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
+    assert fake.count(UPSTREAM_PAGE) == 1
+    assert None not in stored(engine).values()
