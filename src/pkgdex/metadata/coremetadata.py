@@ -10,6 +10,9 @@ project's Simple page carries it:
   lists with the same sha256 takes the upstream's value (hashes, or true); every other file
   takes false: asked, and there is none. The project's revision changes, so every process
   renders the page again;
+- a project pkgdex has never seen learns it before its write (which stores it with the rest),
+  its page asked for while the project's document is on its way (``ask_early``); a stored
+  project's page is asked for while its files are read;
 - a refresh carries the known values over to the same files (``services``), so the upstream's
   page is asked for again only when a refresh brings new files;
 - when the page cannot be had (offline, the upstream failing, or a body that is not a PEP 691
@@ -176,6 +179,7 @@ def _learn_before_write(
 def _complete_stored(
     cache: PyPICache, stored: ProjectState, listed: Listed | None, early: Future[Listed] | None
 ) -> ProjectState:
+    """``complete`` for a stored project: its files' unknown core metadata as a new revision."""
     started = None
     if listed is None and early is None and not cache.has_view(stored):
         # Reading the view reads every file: the page is asked for meanwhile, if it is needed.
