@@ -4,6 +4,7 @@ through from a fake pypi.org: pypi-json, pypi-simple (JSON and HTML), yarg and l
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +70,13 @@ def test_pypi_simple(live: tuple[ServerProcess, FakePyPI], accept: str) -> None:
             assert package.is_yanked == original["yanked"]
             if original["yanked"]:
                 assert package.yanked_reason == "broken wheel"
+            # PEP 658/714, from the upstream's own Simple page: wheels only, with their hash.
+            # (HTML, as pypi.org writes it, says nothing of a file without: None, not False.)
+            metadata = fake.projects["big-project"].core_metadata(package.filename)
+            assert bool(package.has_metadata) == (metadata is not None)
+            if metadata is not None:
+                sha256 = hashlib.sha256(metadata).hexdigest()
+                assert package.metadata_digests == {"sha256": sha256}
         if accept == ACCEPT_JSON_ONLY:
             assert page.versions is not None and len(page.versions) == 500
             sample = page.packages[0]
