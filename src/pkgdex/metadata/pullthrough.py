@@ -41,9 +41,10 @@ class _Call(Generic[T]):
 class EarlyCalls:
     """Calls started before the work that needs their result, so that their wait overlaps
     it: one call per key at a time, shared by whoever starts that key meanwhile, until one
-    of them forgets it."""
+    of them forgets it. Each call mostly waits on an upstream; a few workers too many cost
+    little, a queue behind too few would make its callers wait longer than asking late."""
 
-    def __init__(self, workers: int = 4) -> None:
+    def __init__(self, workers: int = 16) -> None:
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None  # made on first use
         self._calls: dict[str, Future[Any]] = {}
