@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import Connection, bindparam, select
 
+from pkgdex.db import DriverStatement
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
 from pkgdex.metadata.versions import newest_first
 
@@ -84,22 +85,13 @@ def project_state(conn: Connection, name: str) -> ProjectState | None:
     once per dialect (SQLAlchemy's statement caching cost twice the query itself); none of
     these columns' types converts values on the way out.
     """
-    sql, positional = _state_sql(conn)
-    row = conn.exec_driver_sql(sql, (name,) if positional else {"name": name}).first()
+    row = _STATE.execute(conn, {"name": name}).first()
     return None if row is None else ProjectState(*row)
 
 
-_STATE_SQL: dict[tuple[type, str], tuple[str, bool]] = {}  # a memo: one entry per dialect
-
-
-def _state_sql(conn: Connection) -> tuple[str, bool]:
-    dialect = conn.dialect
-    key = (type(dialect), dialect.paramstyle)
-    if key not in _STATE_SQL:
-        statement = select(*_STATE_COLUMNS).where(metadata_projects.c.name == bindparam("name"))
-        compiled = statement.compile(dialect=dialect)
-        _STATE_SQL[key] = (str(compiled), bool(compiled.positional))
-    return _STATE_SQL[key]
+_STATE = DriverStatement(
+    lambda: select(*_STATE_COLUMNS).where(metadata_projects.c.name == bindparam("name"))
+)
 
 
 def load_project(conn: Connection, state: ProjectState) -> ProjectView:

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from pkgdex.db import DriverStatement
 from pkgdex.metadata import views
 from pkgdex.metadata.documents import FileDoc, PyPIDocument
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
@@ -86,11 +87,8 @@ def add_core_metadata(conn: Connection, project_id: int, values: dict[str, Any])
         if filename in values
     ]
     if updates:
-        sql, order = _core_metadata_update(conn)
-        if order is None:
-            conn.exec_driver_sql(sql, updates)
-        else:
-            conn.exec_driver_sql(sql, [tuple(u[name] for name in order) for u in updates])
+        # The driver's own executemany: SQLAlchemy's cost more than the database's work.
+        _SET_CORE_METADATA.execute_many(conn, updates)
     revision = new_revision()
     conn.execute(
         update(metadata_projects)
@@ -100,25 +98,13 @@ def add_core_metadata(conn: Connection, project_id: int, values: dict[str, Any])
     return revision
 
 
-_UPDATES: dict[tuple[type, str], tuple[str, tuple[str, ...] | None]] = {}  # one per dialect
-
-
-def _core_metadata_update(conn: Connection) -> tuple[str, tuple[str, ...] | None]:
-    """The driver's own SQL setting one file's core metadata, and its parameters' order when
-    positional: SQLAlchemy's executemany cost more than the database's work for 1,000 files.
-    Neither column's type converts values on the way in."""
-    dialect = conn.dialect
-    key = (type(dialect), dialect.paramstyle)
-    if key not in _UPDATES:
-        statement = (
-            update(metadata_files)
-            .where(metadata_files.c.id == bindparam("b_id"))
-            .values(core_metadata=bindparam("b_value"))
-        )
-        compiled = statement.compile(dialect=dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        _UPDATES[key] = (str(compiled), order)
-    return _UPDATES[key]
+_SET_CORE_METADATA = DriverStatement(
+    lambda: (
+        update(metadata_files)
+        .where(metadata_files.c.id == bindparam("b_id"))
+        .values(core_metadata=bindparam("b_value"))
+    )
+)
 
 
 def known_infos(conn: Connection, project_id: int) -> dict[str, str]:
