@@ -336,13 +336,11 @@ class PyPICache:
 
     def has_view(self, state: ProjectState) -> bool:
         """Whether :meth:`view` of ``state`` needs no read of the store."""
-        key = (state.name, state.revision, "view")
-        return self.pending(state) is not None or self.memory.get(key) is not None
+        return self.pending(state) is not None or self.memory.get(_view_key(state)) is not None
 
     def keep_view(self, view: ProjectView) -> None:
         """Remember ``view`` as what its revision holds, so its answers need no read."""
-        state = view.state
-        self.memory.put((state.name, state.revision, "view"), view, _view_size)
+        self.memory.put(_view_key(view.state), view, _view_size)
 
     def upstream_resting(self) -> bool:
         """Whether the upstream failed a moment ago and is being spared (stale copies answer)."""
@@ -373,7 +371,7 @@ class PyPICache:
         """The releases' own infos already stored for ``old`` (kept by a refresh)."""
         if old is None or old.status != FOUND:
             return {}
-        cached = self.memory.get((old.name, old.revision, "view"))
+        cached = self.memory.get(_view_key(old))
         if isinstance(cached, ProjectView):
             return {r.version: r.info for r in cached.releases if r.info is not None}
         with self.engine.connect() as conn:
@@ -402,9 +400,8 @@ class PyPICache:
             # (possible without Redis locks); the retry finds its row and replaces it.
             stored = self._store_once(doc, etag)
         if stored.view is not None:
-            state = stored.view.state
-            self.memory.put((state.name, state.revision, "view"), stored.view, _view_size)
-            self._remember(state)
+            self.keep_view(stored.view)
+            self._remember(stored.view.state)
         else:
             self._states.pop(doc.canonical_name, None)  # a new revision: read it next time
         if stored.is_new and self.on_new_project is not None:
@@ -450,8 +447,8 @@ class PyPICache:
         return self._state(name) is not None or name in self._pending
 
     def view(self, state: ProjectState) -> ProjectView:
-        pending = self._pending.get(state.name)
-        if pending is not None and pending.state.revision == state.revision:
+        pending = self.pending(state)
+        if pending is not None:
             return pending.built()[1]  # answered before it is stored: not in the store yet
         if state.id == 0:  # answered before its project had a row; its write has ended since
             state = self._stored_as(state)
@@ -460,8 +457,7 @@ class PyPICache:
             with self.engine.connect() as conn:
                 return queries.load_project(conn, state)
 
-        key = (state.name, state.revision, "view")
-        return self.memory.get_or_make(key, load, _view_size)
+        return self.memory.get_or_make(_view_key(state), load, _view_size)
 
     def _stored_as(self, answered: ProjectState) -> ProjectState:
         """``answered`` as its write stored it (with the row's id), read from the store if
@@ -511,6 +507,10 @@ class PyPICache:
 
 def _rendered_size(rendered: Rendered) -> int:
     return len(rendered.body) + 200
+
+
+def _view_key(state: ProjectState) -> tuple[str, str, str]:
+    return (state.name, state.revision, "view")
 
 
 def _view_size(view: ProjectView) -> int:
