@@ -131,11 +131,20 @@ def ask_early(cache: PyPICache, name: str) -> Future[Listed] | None:
     it overlaps the miss for the project's document. None when it may not be needed."""
     if cache.offline or cache.upstream_resting() or cache.knows(name):
         return None
-    return cache.early.start(_early_key(name), lambda: _fetch(cache, name))
+    return _start(cache, name)
 
 
 def done_early(cache: PyPICache, name: str, early: Future[Listed]) -> None:
     cache.early.forget(_early_key(name), early)
+
+
+def _start(cache: PyPICache, name: str) -> Future[Listed]:
+    """The upstream's page of ``name``, asked for now or shared with whoever just did."""
+    return cache.early.start(_early_key(name), lambda: _fetch(cache, name))
+
+
+def _early_key(name: str) -> str:
+    return f"simple-page:{name}"
 
 
 def complete(
@@ -168,7 +177,7 @@ def _learn_before_write(
     unknown = _unknown_after_refresh(cache, state, write)
     if not unknown or _was_asked(cache, state):
         return True, None
-    listed = _listed(cache, state) if early is None else _awaited(cache, state, early)
+    listed = _page(cache, state, early)
     if listed is None:
         return True, None
     values = values_for(unknown, listed)
@@ -186,9 +195,7 @@ def _complete_stored(
         with cache.engine.connect() as conn:
             if not queries.any_core_metadata_unknown(conn, stored.id):
                 return stored
-        early = started = cache.early.start(
-            _early_key(stored.name), lambda: _fetch(cache, stored.name)
-        )
+        early = started = _start(cache, stored.name)
     try:
         if not _unknown(cache.view(stored)):
             return stored
@@ -204,11 +211,7 @@ def _complete_stored(
         return stored
     finally:
         if started is not None:
-            cache.early.forget(_early_key(stored.name), started)
-
-
-def _early_key(name: str) -> str:
-    return f"simple-page:{name}"
+            done_early(cache, stored.name, started)
 
 
 def _unknown_after_refresh(
@@ -244,13 +247,16 @@ def _not_had(cache: PyPICache, state: ProjectState, exc: Exception) -> None:
     cache.memory.put((state.name, state.revision, _ASKED), True, _size)
 
 
-def _listed(cache: PyPICache, state: ProjectState) -> Listed | None:
-    """The upstream's page for the project, read; None (logged) when it cannot be had."""
+def _page(cache: PyPICache, state: ProjectState, early: Future[Listed] | None) -> Listed | None:
+    """The upstream's page of the project: ``early``'s, else asked for now; None (logged)
+    when it cannot be had."""
+    if early is not None:
+        return _awaited(cache, state, early)
+    asked = _start(cache, state.name)
     try:
-        return cache.flight.do(f"pypi-simple-page:{state.name}", lambda: _fetch(cache, state.name))
-    except (UpstreamError, UpstreamNotFound) as exc:
-        _not_had(cache, state, exc)
-        return None
+        return _awaited(cache, state, asked)
+    finally:
+        done_early(cache, state.name, asked)
 
 
 def _awaited(cache: PyPICache, state: ProjectState, early: Future[Listed]) -> Listed | None:
