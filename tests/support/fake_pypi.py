@@ -237,9 +237,10 @@ class Project:
         """Filename to bytes, for every real file of the project and its core metadata."""
         if not self.real_files:
             return {}
-        served = {d.filename: d.content for r in self.releases for d in self.dists(r)}
+        served = {}
         for release in self.releases:
             for dist in self.dists(release):
+                served[dist.filename] = dist.content
                 if dist.core_metadata is not None:
                     served[f"{dist.filename}.metadata"] = dist.core_metadata
         return served

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from pkgdex.metadata.models import metadata_files
-from support.fake_pypi import FakePyPI, ReleaseSpec
+from support.fake_pypi import FakePyPI, ReleaseSpec, standard_projects
 
 PyPIClient = Callable[..., TestClient]
 
@@ -133,7 +133,9 @@ def test_a_page_written_before_pep_714_is_understood(
 
 
 def _page_with(change: Callable[[dict[str, Any]], None]) -> bytes:
-    page = FakePyPI().projects["sampleproject"].simple_page()
+    """The fake's page for sampleproject, changed (made without a server: at import)."""
+    (project,) = [p for p in standard_projects() if p.name == "sampleproject"]
+    page = project.simple_page()
     change(page)
     return orjson.dumps(page)
 
