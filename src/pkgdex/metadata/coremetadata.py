@@ -41,7 +41,7 @@ from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.pending import PendingWrite
 from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView
 from pkgdex.metadata.upstream import UpstreamError, UpstreamNotFound
-from pkgdex.metadata.views import with_core_metadata
+from pkgdex.metadata.views import Carried, with_core_metadata
 
 log = logging.getLogger(__name__)
 
@@ -173,16 +173,18 @@ def complete(
 def _learn_before_write(
     cache: PyPICache, state: ProjectState, write: PendingWrite, early: Future[Listed] | None
 ) -> tuple[bool, Listed | None]:
-    """(whether nothing is left to do, the upstream's page if it was read)."""
-    unknown = _unknown_after_refresh(cache, state, write)
-    if not unknown or _was_asked(cache, state):
-        return True, None
-    listed = _page(cache, state, early)
-    if listed is None:
-        return True, None
-    values = values_for(unknown, listed)
-    learnt = write.learn({f.filename: (f.sha256, values[f.filename]) for f in unknown})
-    return learnt, listed
+    """(whether nothing is left to do, the upstream's page if it was read). What the write
+    learns (carried over, and from the page) it learns at once: each lesson rebuilds the view."""
+    unknown, carried = _unknown_after_refresh(cache, state, write)
+    listed = None
+    if unknown and not _was_asked(cache, state):
+        listed = _page(cache, state, early)
+    if listed is not None:
+        values = values_for(unknown, listed)
+        carried.update((f.filename, (f.sha256, values[f.filename])) for f in unknown)
+    if carried and not write.learn(carried):
+        return False, listed  # its write has begun: the stored path takes over
+    return True, listed
 
 
 def _complete_stored(
@@ -216,12 +218,12 @@ def _complete_stored(
 
 def _unknown_after_refresh(
     cache: PyPICache, state: ProjectState, write: PendingWrite
-) -> list[FileRow]:
+) -> tuple[list[FileRow], Carried]:
     """The files of a project answered before it is stored whose core metadata is unknown,
-    once what the stored copy (if any) knows of the same files is carried over."""
+    and what the stored copy (if any) knows of others among them: the same files."""
     unknown = _unknown(write.built()[1])
     if not unknown or not state.id:
-        return unknown
+        return unknown, {}
     with cache.engine.connect() as conn:
         known = services.known_core_metadata(conn, state.id)
     same = {
@@ -229,9 +231,7 @@ def _unknown_after_refresh(
         for f in unknown
         if f.filename in known and known[f.filename][0] == f.sha256
     }
-    if same and not write.learn(same):
-        return unknown  # its write has begun: the stored path takes over
-    return [f for f in unknown if f.filename not in same]
+    return [f for f in unknown if f.filename not in same], same
 
 
 def _unknown(view: ProjectView) -> list[FileRow]:
