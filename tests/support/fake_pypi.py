@@ -245,16 +245,19 @@ class Project:
                     served[f"{dist.filename}.metadata"] = dist.core_metadata
         return served
 
-    def core_metadata(self, filename: str) -> bytes | None:
+    def core_metadata(self, filename: str, served: dict[str, bytes] | None = None) -> bytes | None:
+        """``served``: the project's ``served_files()``, when the caller already has them."""
         if not self.real_files:
             return core_metadata_of(filename)
-        return self.served_files().get(f"{filename}.metadata")
+        served = self.served_files() if served is None else served
+        return served.get(f"{filename}.metadata")
 
     def simple_page(self) -> dict[str, Any]:
         """The project's PEP 691 JSON page, as pypi.org writes it."""
         releases = self.files()
+        served = self.served_files()  # once for the page, not once per file
         files = [
-            simple_file(f, self.core_metadata(f["filename"]))
+            simple_file(f, self.core_metadata(f["filename"], served))
             for version_files in releases.values()
             for f in version_files
         ]
