@@ -9,9 +9,12 @@ versions' overheads are compared miss by miss.
 
     git archive REV src | tar -x -C /tmp/old
     .venv/bin/python benchmarks/metadata_pypi_ab.py --old /tmp/old/src [--misses 150] [--pace 2]
+        [--gzip]
 
 ``--pace MS`` has the upstream send its body in 64 KiB pieces MS apart, as a real link does
 (loopback hands a whole body over at once, which leaves nothing to do while it arrives).
+``--gzip`` has the client accept gzip, as pip and npm do (a miss is answered as is, and its
+gzip made after the answer).
 """
 
 from __future__ import annotations
@@ -36,20 +39,24 @@ VERSIONS = ("new", "old")
 PIECE = 64 * 1024  # --pace's piece: what one read of the socket takes at most
 
 
-def overhead(client: httpx.Client, upstream: str, server: str, path: str) -> float:
+def overhead(
+    client: httpx.Client, upstream: str, server: str, path: str, encoding: str = "identity"
+) -> float:
     """One miss's time minus the upstream's own for the same document, in ms."""
     started = time.perf_counter()
-    client.get(upstream + path).raise_for_status()
+    client.get(upstream + path, headers={"Accept-Encoding": encoding}).raise_for_status()
     alone = time.perf_counter() - started
     started = time.perf_counter()
-    response = client.get(server + path, headers={"Accept-Encoding": "identity"})
+    response = client.get(server + path, headers={"Accept-Encoding": encoding})
     missed = time.perf_counter() - started
     if response.status_code != 200:
         raise RuntimeError(f"{server}{path}: HTTP {response.status_code}")
     return (missed - alone) * 1000
 
 
-def run(old_src: Path, misses: int, pace: tuple[int, float] | None) -> dict[str, list[float]]:
+def run(
+    old_src: Path, misses: int, pace: tuple[int, float] | None, encoding: str = "identity"
+) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory() as tmp, FakePyPI() as fake, ExitStack() as stack:
         fake.pace = pace
         for i in range(misses):
@@ -64,7 +71,8 @@ def run(old_src: Path, misses: int, pace: tuple[int, float] | None) -> dict[str,
         for i in range(misses):
             for version in VERSIONS if i % 2 == 0 else VERSIONS[::-1]:
                 path = f"/pypi/ab-miss-{i}/json"
-                results[version].append(overhead(client, fake.url, servers[version].url, path))
+                url = servers[version].url
+                results[version].append(overhead(client, fake.url, url, path, encoding))
                 time.sleep(0.2)  # let the store behind the answer finish
         return results
 
@@ -79,9 +87,10 @@ def main() -> None:
         metavar="MS",
         help="the upstream sends 64 KiB pieces this many ms apart (default: all at once)",
     )
+    parser.add_argument("--gzip", action="store_true", help="the client accepts gzip")
     args = parser.parse_args()
     pace = None if args.pace is None else (PIECE, args.pace / 1000)
-    results = run(args.old, args.misses, pace)
+    results = run(args.old, args.misses, pace, "gzip" if args.gzip else "identity")
     half = args.misses // 2
     print("| miss overhead, 500 releases (ms) | p50 | p99 | first half p50 | second half p50 |")
     print("|---|---:|---:|---:|---:|")
