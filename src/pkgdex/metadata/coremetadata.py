@@ -36,7 +36,7 @@ from urllib.parse import quote
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from pkgdex.metadata import queries, services
+from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.pending import PendingWrite
 from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView
@@ -45,7 +45,6 @@ from pkgdex.metadata.views import Carried, with_core_metadata
 
 log = logging.getLogger(__name__)
 
-ACCEPT = "application/vnd.pypi.simple.v1+json"
 _ASKED = "core-metadata-asked"  # memory key: this revision's unknowns were asked about
 EARLY_SLACK_SECONDS = 1.0  # an early call may have waited for a worker before it began
 
@@ -270,7 +269,7 @@ def _awaited(cache: PyPICache, state: ProjectState, early: Future[Listed]) -> Li
 
 def _fetch(cache: PyPICache, name: str) -> Listed:
     url = f"{cache.base_url}/simple/{quote(name)}/"
-    fetched = cache.upstream.get_bytes(url, headers={"Accept": ACCEPT})
+    fetched = cache.upstream.get_bytes(url, headers={"Accept": simple.V1_JSON})
     return read_page(fetched.body, url)
 
 
