@@ -143,6 +143,23 @@ def elapsed_ms(client: RawClient, path: str, headers: dict[str, str]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def paired_overhead(
+    client: httpx.Client, upstream: str, server: str, path: str, encoding: str = "identity"
+) -> float:
+    """``path``'s time through ``server`` minus the upstream's own for it just before, in ms:
+    a pair shares the machine's state of the moment, so its drift cancels out."""
+    headers = {"Accept-Encoding": encoding}
+    started = time.perf_counter()
+    client.get(upstream + path, headers=headers).raise_for_status()
+    alone = time.perf_counter() - started
+    started = time.perf_counter()
+    response = client.get(server + path, headers=headers)
+    through = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{server}{path}: HTTP {response.status_code}")
+    return (through - alone) * 1000
+
+
 def concurrent_statuses(url: str, count: int, timeout: float = 60.0) -> list[int]:
     """The statuses of ``count`` GETs of ``url``, one client each, released together."""
     start = threading.Barrier(count)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from measure import percentiles, pull_through_settings
+from measure import paired_overhead, percentiles, pull_through_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -75,20 +75,6 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the relay did not start within 30 s")
 
 
-def overhead(client: httpx.Client, upstream: str, server: str, path: str) -> float:
-    """One answer's time through ``server`` minus the upstream's own just before it, in ms."""
-    headers = {"Accept-Encoding": "identity"}
-    started = time.perf_counter()
-    client.get(upstream + path, headers=headers).raise_for_status()
-    alone = time.perf_counter() - started
-    started = time.perf_counter()
-    response = client.get(server + path, headers=headers)
-    through = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"{server}{path}: HTTP {response.status_code}")
-    return (through - alone) * 1000
-
-
 def run(
     misses: int, sizes: list[int], pace: tuple[int, float] | None
 ) -> dict[tuple[int, str], list[float]]:
@@ -112,7 +98,7 @@ def run(
                 path = f"/pypi/floor-{releases}-{i}/json"
                 turn = i % len(SERVERS)
                 for name in SERVERS[turn:] + SERVERS[:turn]:
-                    sample = overhead(client, fake.url, urls[name], path)
+                    sample = paired_overhead(client, fake.url, urls[name], path)
                     results.setdefault((releases, name), []).append(sample)
                     time.sleep(IDLE)
         return results

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from measure import percentiles, pull_through_settings
+from measure import paired_overhead, percentiles, pull_through_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -37,21 +37,6 @@ from support.server import ServerProcess, running_server
 
 VERSIONS = ("new", "old")
 PIECE = 64 * 1024  # --pace's piece: what one read of the socket takes at most
-
-
-def overhead(
-    client: httpx.Client, upstream: str, server: str, path: str, encoding: str = "identity"
-) -> float:
-    """One miss's time minus the upstream's own for the same document, in ms."""
-    started = time.perf_counter()
-    client.get(upstream + path, headers={"Accept-Encoding": encoding}).raise_for_status()
-    alone = time.perf_counter() - started
-    started = time.perf_counter()
-    response = client.get(server + path, headers={"Accept-Encoding": encoding})
-    missed = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"{server}{path}: HTTP {response.status_code}")
-    return (missed - alone) * 1000
 
 
 def run(
@@ -72,7 +57,7 @@ def run(
             for version in VERSIONS if i % 2 == 0 else VERSIONS[::-1]:
                 path = f"/pypi/ab-miss-{i}/json"
                 url = servers[version].url
-                results[version].append(overhead(client, fake.url, url, path, encoding))
+                results[version].append(paired_overhead(client, fake.url, url, path, encoding))
                 time.sleep(0.2)  # let the store behind the answer finish
         return results
 
