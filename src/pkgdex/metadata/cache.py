@@ -248,15 +248,17 @@ class PyPICache:
                 rendered = canonical.project_json(doc, state, known)
         if rendered is not None:
             self.memory.put((name, revision, "json"), rendered, _rendered_size)
-            write = PendingWrite(state, lambda: self._check(data, body, name, state, known))
+            exact_doc = sent if doc is sent else None
+            write = _answered_write(body, data, name, state, known, exact_doc)
             write.keep = doc  # thousands of objects: freed behind the answer, not before it
         else:
             checked = _checked(data, name, project=True)
             state = views.project_state(
                 checked, project_id=project_id, fetched_at=fetched_at, etag=etag, revision=revision
             )
-            built = checked, views.project_view(checked, state, known)
-            write = PendingWrite(state, lambda: built)
+            write = PendingWrite(
+                state, lambda: checked, lambda: views.project_view(checked, state, known)
+            )
         self._pending[name] = write
         self._remember(state)
         write.release = self.flight.hold(f"pypi:{name}")
@@ -279,15 +281,6 @@ class PyPICache:
         finally:
             write.release()
 
-    @staticmethod
-    def _check(
-        data: Any, body: bytes, name: str, state: ProjectState, known: dict[str, dict[str, Any]]
-    ) -> tuple[PyPIDocument, ProjectView]:
-        """The checked document and its view, to store; ``data`` is ``body`` parsed, or None
-        when the answer did not need it (it is parsed now, after the answer)."""
-        doc = _checked(orjson.loads(body) if data is None else data, name, project=True)
-        return doc, views.project_view(doc, state, known)
-
     def _store_behind(self, write: PendingWrite) -> None:
         """Store ``write`` unless it already was (a release stored meanwhile stored it first)."""
         if not write.claim():
@@ -299,12 +292,11 @@ class PyPICache:
                 # The view is not kept: the answer was rendered already, and a view held for
                 # surfaces nobody has asked for yet is thousands of objects that made each
                 # later miss slower (0.7 ms at 200 misses). ``view`` loads it when needed.
-                doc, view = write.built()
-                learnt = write.learnt
+                doc, learnt = write.document(), write.learnt
                 try:
-                    stored = self._store_once(doc, state.upstream_etag, view, learnt)
+                    stored = self._store_once(doc, state.upstream_etag, state, learnt)
                 except IntegrityError:  # another process stored the new project first
-                    stored = self._store_once(doc, state.upstream_etag, view, learnt)
+                    stored = self._store_once(doc, state.upstream_etag, state, learnt)
         except Exception:
             self._settle(state, None)
             raise
@@ -412,15 +404,15 @@ class PyPICache:
         self,
         doc: PyPIDocument,
         etag: str | None,
-        view: ProjectView | None = None,
+        answered: ProjectState | None = None,
         learnt: views.Carried | None = None,
     ) -> services.Stored:
-        """Store ``doc`` in one transaction: as ``view`` (its revision and time), when the
+        """Store ``doc`` in one transaction: as ``answered`` (its revision and time), when an
         answer was already made from it, else as a new revision returning the view."""
         with self.engine.begin() as conn:
-            if view is None:
+            if answered is None:
                 return services.store_document(conn, doc, fetched_at=time.time(), etag=etag)
-            state = view.state
+            state = answered
             return services.store_document(
                 conn,
                 doc,
@@ -449,7 +441,7 @@ class PyPICache:
     def view(self, state: ProjectState) -> ProjectView:
         pending = self.pending(state)
         if pending is not None:
-            return pending.built()[1]  # answered before it is stored: not in the store yet
+            return pending.view()  # answered before it is stored: not in the store yet
         if state.id == 0:  # answered before its project had a row; its write has ended since
             state = self._stored_as(state)
 
@@ -515,6 +507,28 @@ def _view_key(state: ProjectState) -> tuple[str, str, str]:
 
 def _view_size(view: ProjectView) -> int:
     return 400 * sum(len(r.files) + 1 for r in view.releases) + 400
+
+
+def _answered_write(
+    body: bytes,
+    data: Any,
+    name: str,
+    state: ProjectState,
+    known: dict[str, dict[str, Any]],
+    sent: exact.Exact | None,
+) -> PendingWrite:
+    """The write of a document answered from its upstream ``body`` (``data`` when it was
+    parsed for the answer): checked when it is stored. A document in pypi.org's own form
+    (``sent``) gives its view straight from its decoded values, which passed a stricter check
+    than the write's; another is viewed through the checked document."""
+
+    def check() -> PyPIDocument:
+        return _checked(orjson.loads(body) if data is None else data, name, project=True)
+
+    if sent is not None:
+        return PendingWrite(state, check, lambda: exact.project_view(sent, state, known))
+    write = PendingWrite(state, check, lambda: views.project_view(write.document(), state, known))
+    return write
 
 
 def _found(state: ProjectState) -> ProjectState:

@@ -220,7 +220,7 @@ def _unknown_after_refresh(
 ) -> tuple[list[FileRow], Carried]:
     """The files of a project answered before it is stored whose core metadata is unknown,
     and what the stored copy (if any) knows of others among them: the same files."""
-    unknown = _unknown(write.built()[1])
+    unknown = _unknown(write.view())
     if not unknown or not state.id:
         return unknown, {}
     with cache.engine.connect() as conn:

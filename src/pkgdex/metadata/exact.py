@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from operator import attrgetter
 from typing import Annotated, Any, Literal, Protocol
 
@@ -34,9 +35,9 @@ from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from pkgdex.metadata import canonical
 from pkgdex.metadata.models import BIGINT_MAX, VERSION_MAX_LENGTH
-from pkgdex.metadata.queries import ProjectState
+from pkgdex.metadata.queries import FileRow, ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, make_etag
-from pkgdex.metadata.versions import pick_latest_version
+from pkgdex.metadata.versions import newest_first, pick_latest_version
 
 # The only upload times pkgdex writes back unchanged: UTC with "Z", and microseconds only
 # when there are some (``datetime.isoformat``), on a day that exists (the 29th of February
@@ -245,6 +246,42 @@ def project_json(
         Body(Raw(info_json), doc.last_serial, releases, doc.releases[latest], [])
     )
     return Rendered(body, make_etag(body), doc.last_serial, derived)
+
+
+def project_view(
+    doc: Exact, state: ProjectState, known_info: dict[str, dict[str, Any]]
+) -> ProjectView:
+    """The view of ``doc`` stored as ``state``, as ``views.project_view`` builds it from the
+    same document checked by pydantic (equal, tested): every value here passed the stricter
+    check already, so the rows are made without a second one."""
+    infos = {**known_info, doc.info["version"]: doc.info}
+    states = doc.states
+    rows = [
+        ReleaseRow(0, version, *states[version], infos.get(version), tuple(map(_row, files)))
+        for version, files in doc.releases.items()
+    ]
+    return ProjectView(state, tuple(newest_first(rows)), doc.info["version"])
+
+
+def _row(f: File) -> FileRow:
+    """``f``'s stored row: an exact file's md5 is its digests' and its times are UTC "Z"."""
+    iso, digests = f.upload_time_iso_8601, f.digests
+    return FileRow(
+        f.filename,
+        f.packagetype,
+        f.python_version,
+        f.requires_python,
+        f.size,
+        None if iso is None else datetime.fromisoformat(iso[:-1]),
+        digests.md5,
+        digests.sha256,
+        digests.blake2b_256,
+        f.url,
+        f.yanked,
+        f.yanked_reason,
+        f.comment_text,
+        None,  # an exact file has no core metadata of its own; the Simple page learns it
+    )
 
 
 def _release(files: list[File], times: list[str]) -> tuple[canonical.ReleaseState, bool] | None:

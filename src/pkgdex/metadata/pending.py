@@ -12,34 +12,49 @@ from pkgdex.metadata.documents import PyPIDocument
 from pkgdex.metadata.queries import ProjectState, ProjectView
 from pkgdex.metadata.views import Carried, with_core_metadata
 
-Built = tuple[PyPIDocument, ProjectView]
-
 
 def _nothing() -> None:
     pass
 
 
 class PendingWrite:
-    """A project answered as ``state`` before it is stored: the checked document and its view
-    are built on first use (the answer may not have needed them), the write claimed once."""
+    """A project answered as ``state`` before it is stored. Its checked document (for the
+    write) and its view (for answers other than the one given, such as its Simple page) are
+    each built on first use: the answer may have needed neither, and a view made from the
+    decoded upstream document costs a fraction of the check. The write is claimed once."""
 
-    def __init__(self, state: ProjectState, build: Callable[[], Built]) -> None:
+    def __init__(
+        self,
+        state: ProjectState,
+        check: Callable[[], PyPIDocument],
+        view: Callable[[], ProjectView],
+    ) -> None:
         self.state = state
         self.started = time.monotonic()
         self.done = threading.Event()  # stored, or failed to
         self.release: Callable[[], None] = _nothing  # lets go of the held single flight
         self.keep: object = None  # what the answer was made from, let go of by the write
         self.learnt: Carried = {}  # core metadata learnt before the write (``coremetadata``)
-        self._build = build
-        self._built: Built | None = None
+        self._check = check
+        self._make_view = view
+        self._document: PyPIDocument | None = None
+        self._view: ProjectView | None = None
         self._claimed = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a view may be made from the checked document
 
-    def built(self) -> Built:
+    def document(self) -> PyPIDocument:
+        """The checked document, as the write stores it."""
         with self._lock:
-            if self._built is None:
-                self._built = self._build()
-            return self._built
+            if self._document is None:
+                self._document = self._check()
+            return self._document
+
+    def view(self) -> ProjectView:
+        """The view of what the write will store, core metadata learnt included."""
+        with self._lock:
+            if self._view is None:
+                self._view = self._make_view()
+            return self._view
 
     def learn(self, carried: Carried) -> bool:
         """Have the write store this core metadata too (filename -> (sha256, value)), and the
@@ -47,13 +62,13 @@ class PendingWrite:
         with self._lock:
             if self._claimed:
                 return False
-        doc, view = self.built()
+        view = self.view()
         values = {filename: value for filename, (_, value) in carried.items()}
         with self._lock:
             if self._claimed:
                 return False
             self.learnt = {**self.learnt, **carried}
-            self._built = doc, with_core_metadata(view, values)
+            self._view = with_core_metadata(view, values)
             return True
 
     def claim(self) -> bool:

@@ -17,7 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from pkgdex.metadata import canonical, exact, render, views
+from pkgdex.metadata import canonical, exact, render, simple, views
 from pkgdex.metadata.documents import parse_document
 from pkgdex.metadata.queries import ProjectState
 from pkgdex.metadata.versions import pick_latest
@@ -190,6 +190,29 @@ def test_exact_documents_render_as_the_general_path(data: Doc) -> None:
     general, state = _general(data, name, {})
     body = orjson.dumps(data)
     assert _exact(body, name, state, {}) == general.body
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+@pytest.mark.parametrize("sorted_keys", [False, True])
+def test_exact_documents_view_as_their_checked_rows(data: Doc, sorted_keys: bool) -> None:
+    # A miss's Simple page (and its later answers) come from this view before the write
+    # checks the document: it must be the view the stored rows give back.
+    name = canonicalize_name(data["info"]["name"])
+    checked = parse_document(data, expected_name=name)
+    state = views.project_state(checked, project_id=0, fetched_at=1.0, etag=None, revision="r")
+    other = next((v for v in data["releases"] if v != data["info"]["version"]), "0.1")
+    known = {other: {**data["info"], "summary": "fetched before", "version": other}}
+    doc = exact.read(orjson.dumps(data, option=orjson.OPT_SORT_KEYS if sorted_keys else 0), name)
+    assert doc is not None
+    for infos in ({}, known):
+        view = exact.project_view(doc, state, infos)
+        assert view == views.project_view(checked, state, infos)
+        for content_type in (simple.HTML, simple.V1_JSON):
+            page = simple.project_page(view, content_type).body
+            assert (
+                page
+                == simple.project_page(views.project_view(checked, state, infos), content_type).body
+            )
 
 
 @pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
