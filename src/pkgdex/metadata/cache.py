@@ -70,6 +70,8 @@ class PyPICache:
     on_new_project: NewProjectHook | None = None
     _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
     _pending: dict[str, PendingWrite] = field(default_factory=dict)  # answered, not stored
+    # New revisions of stored projects, answered before their write (``coremetadata``).
+    _unwritten: dict[str, ProjectView] = field(default_factory=dict)
     _upstream_down_until: float = 0.0
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
@@ -330,6 +332,23 @@ class PyPICache:
         """Whether :meth:`view` of ``state`` needs no read of the store."""
         return self.pending(state) is not None or self.memory.get(_view_key(state)) is not None
 
+    def answering_unwritten(self, view: ProjectView) -> None:
+        """Answer ``view``, a new revision of a stored project, in this process until its write
+        ends (:meth:`written`): from this view, whatever the memory has let go of meanwhile."""
+        self._unwritten[view.state.name] = view
+        self.keep_view(view)
+        self._remember(view.state)
+
+    def written(self, view: ProjectView, stored: bool) -> None:
+        """The write of ``view`` (see :meth:`answering_unwritten`) has ended. Unless it was
+        ``stored``, this process forgets the revision, so the next request reads the store."""
+        name = view.state.name
+        if self._unwritten.get(name) is view:
+            del self._unwritten[name]
+        memo = self._states.get(name)
+        if not stored and memo is not None and memo[1].revision == view.state.revision:
+            del self._states[name]
+
     def keep_view(self, view: ProjectView) -> None:
         """Remember ``view`` as what its revision holds, so its answers need no read."""
         self.memory.put(_view_key(view.state), view, _view_size)
@@ -442,6 +461,9 @@ class PyPICache:
         pending = self.pending(state)
         if pending is not None:
             return pending.view()  # answered before it is stored: not in the store yet
+        unwritten = self._unwritten.get(state.name)
+        if unwritten is not None and unwritten.state.revision == state.revision:
+            return unwritten  # its write follows the answer: the store has the revision before
         if state.id == 0:  # answered before its project had a row; its write has ended since
             state = self._stored_as(state)
 

@@ -9,7 +9,8 @@ project's Simple page carries it:
   unknown (NULL), the upstream's PEP 691 page for the project is asked for once. Each file it
   lists with the same sha256 takes the upstream's value (hashes, or true); every other file
   takes false: asked, and there is none. The project's revision changes, so every process
-  renders the page again;
+  renders the page again. The page is answered before that revision is written, as a miss
+  is; the write stores it only while the project is still the revision it was matched against;
 - a project pkgdex has never seen learns it before its write (which stores it with the rest),
   its page asked for while the project's document is on its way (``ask_early``); a stored
   project's page is asked for while its files are read;
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
@@ -36,6 +37,7 @@ from urllib.parse import quote
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from pkgdex.afteranswer import later
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.pending import PendingWrite
@@ -204,9 +206,7 @@ def _complete_stored(
             listed = _awaited(cache, stored, early)
             if listed is None:
                 return stored
-        return cache.flight.do(
-            f"pypi-core-metadata:{stored.name}", lambda: _ask(cache, stored, listed)
-        )
+        return cache.flight.do(_flight_key(stored.name), lambda: _ask(cache, stored, listed))
     except (UpstreamError, UpstreamNotFound) as exc:
         _not_had(cache, stored, exc)
         return stored
@@ -286,11 +286,43 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
     if not unknown:
         return state
     values = values_for(unknown, listed if listed is not None else _fetch(cache, state.name))
-    with cache.engine.begin() as conn:
-        revision = services.add_core_metadata(conn, state.id, values)
-    new = replace(state, revision=revision)
-    cache.keep_view(replace(with_core_metadata(view, values), state=new))
-    return cache.reread(state.name)
+    new = replace(state, revision=services.new_revision())
+    learnt = replace(with_core_metadata(view, values), state=new)
+    # Answered before it is written: writing 1,000 files' values took a third of a large
+    # project's first page. The flight stays held until the write ends, so nobody in this
+    # process (or, through Redis, in another) asks the upstream again meanwhile.
+    release = cache.flight.hold(_flight_key(state.name))
+    cache.answering_unwritten(learnt)
+    later(_write, cache, learnt, values, state.revision, release)
+    return new
+
+
+def _write(
+    cache: PyPICache,
+    learnt: ProjectView,
+    values: dict[str, CoreMetadata],
+    based_on: str,
+    release: Callable[[], None],
+) -> None:
+    """Store what ``learnt`` was answered with, unless the project changed since its files were
+    read (the values were matched against those files): then the next request asks again."""
+    stored = None
+    try:
+        with cache.engine.begin() as conn:
+            stored = services.add_core_metadata(
+                conn, learnt.state.id, values, revision=learnt.state.revision, based_on=based_on
+            )
+        if stored is None:
+            log.warning("%s changed before its core metadata was stored", learnt.state.name)
+    except Exception:
+        log.exception("could not store the core metadata of %s", learnt.state.name)
+    finally:
+        cache.written(learnt, stored is not None)
+        release()
+
+
+def _flight_key(name: str) -> str:
+    return f"pypi-core-metadata:{name}"
 
 
 def _size(_value: Any) -> int:

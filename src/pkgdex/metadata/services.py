@@ -70,9 +70,24 @@ def known_core_metadata(conn: Connection, project_id: int) -> views.Carried:
     return {filename: (sha256, orjson.loads(value)) for filename, sha256, value in rows}
 
 
-def add_core_metadata(conn: Connection, project_id: int, values: dict[str, Any]) -> str:
+def add_core_metadata(
+    conn: Connection,
+    project_id: int,
+    values: dict[str, Any],
+    *,
+    revision: str | None = None,
+    based_on: str | None = None,
+) -> str | None:
     """Record the core metadata of files whose core metadata was unknown (filename -> hashes,
-    true or false), as a new revision of the project; returns that revision."""
+    true or false), as a new ``revision`` of the project (a fresh one by default); returns it.
+    With ``based_on``, only while the project is still that revision (the one whose files the
+    values were matched against): None, and nothing written, once another write replaced it."""
+    revision = revision or new_revision()
+    bump = update(metadata_projects).where(metadata_projects.c.id == project_id)
+    if based_on is not None:
+        bump = bump.where(metadata_projects.c.revision == based_on)
+    if conn.execute(bump.values(revision=revision)).rowcount == 0:
+        return None
     files = metadata_files.c
     unknown = conn.execute(
         select(files.id, files.filename).where(
@@ -89,12 +104,6 @@ def add_core_metadata(conn: Connection, project_id: int, values: dict[str, Any])
     if updates:
         # The driver's own executemany: SQLAlchemy's cost more than the database's work.
         _SET_CORE_METADATA.execute_many(conn, updates)
-    revision = new_revision()
-    conn.execute(
-        update(metadata_projects)
-        .where(metadata_projects.c.id == project_id)
-        .values(revision=revision)
-    )
     return revision
 
 

@@ -16,7 +16,9 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
+from pkgdex.metadata import services
 from pkgdex.metadata.models import metadata_files
 from support.fake_pypi import FakePyPI, ReleaseSpec, standard_projects
 
@@ -246,3 +248,34 @@ def test_a_project_stored_through_the_json_api_learns_it_on_its_first_page(
     assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
     assert fake.count(UPSTREAM_PAGE) == 1
     assert None not in stored(engine).values()
+
+
+def test_a_stored_projects_first_page_is_what_its_write_stores(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    pypi_client().get("/pypi/sampleproject/json")
+    first = pypi_client().get(PAGE, headers={"Accept": V1_JSON})  # answered, then written
+    again = pypi_client().get(PAGE, headers={"Accept": V1_JSON})  # read back from the store
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert first.headers["etag"] == again.headers["etag"]
+    assert fake.count(UPSTREAM_PAGE) == 1
+
+
+def test_a_first_page_whose_write_fails_is_asked_for_again(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pypi_client().get("/pypi/sampleproject/json")
+
+    def unwritable(*args: Any, **kwargs: Any) -> str:
+        raise OperationalError("UPDATE", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(services, "add_core_metadata", unwritable)
+    client = pypi_client()
+    files = files_of(client)  # answered before the write, which then fails
+    assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
+    assert set(stored(engine).values()) == {None}  # nothing half written
+    monkeypatch.undo()
+    assert files_of(client) == files  # this process forgot the unstored revision: asks again
+    assert fake.count(UPSTREAM_PAGE) == 2
+    assert stored(engine)[WHEEL] == expected(fake, WHEEL)

@@ -15,10 +15,11 @@ from sqlalchemy import Engine, select
 
 from pkgdex.afteranswer import collecting
 from pkgdex.config import Settings
-from pkgdex.metadata import answers, canonical, exact, queries, render, services
+from pkgdex.metadata import answers, canonical, coremetadata, exact, queries, render, services
 from pkgdex.metadata import cache as cache_module
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import PyPIDocument, parse_document
+from pkgdex.metadata.memory import MemoryCache
 from pkgdex.metadata.models import metadata_projects
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream, UpstreamError
@@ -263,3 +264,29 @@ def test_a_new_project_whose_write_failed_has_no_view_to_show(
         cache.view(answered)
     assert failed.value.status == 503
     assert cache.memory.get((answered.name, answered.revision, "view")) is None
+
+
+def test_a_stored_projects_core_metadata_is_answered_first_then_written(
+    pulling: tuple[PyPICache, FakePyPI], engine: Engine
+) -> None:
+    cache, fake = pulling
+    cache.refresh("sampleproject")  # stored, its files' core metadata unknown
+    stored = cache.read_state("sampleproject")
+    assert stored is not None
+    with collecting() as later:
+        answered = coremetadata.complete(cache, stored)
+    assert answered.revision != stored.revision
+    assert _stored_revision(engine, "sampleproject") == stored.revision  # not written yet
+    # Answered from the view it was given, even once the memory has let go of it.
+    cache.memory = MemoryCache(max_entries=8, max_bytes=1024)
+    view = cache.view(answered)
+    assert all(f.core_metadata is not None for r in view.releases for f in r.files)
+    # Until the write commits, callers share the answer instead of asking again.
+    key = "pypi-core-metadata:sampleproject"
+    assert cache.flight.do(key, lambda: pytest.fail("asked again")) == answered
+    later.run()
+    assert _stored_revision(engine, "sampleproject") == answered.revision
+    read, _ = _stored(engine, "sampleproject")
+    assert read.releases == view.releases  # what was answered is what was written
+    assert fake.count("/simple/sampleproject/") == 1
+    assert cache.flight.do(key, lambda: "released") == "released"

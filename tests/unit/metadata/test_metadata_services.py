@@ -222,6 +222,32 @@ def test_core_metadata_learnt_later_fills_only_unknown_files(engine: Engine) -> 
     assert known["a-1.5.tar.gz"] is None
 
 
+def test_core_metadata_matched_against_a_replaced_revision_is_not_written(
+    engine: Engine,
+) -> None:
+    doc = parse_document(_without_core_metadata(_document("a")), expected_name="a")
+    with engine.begin() as conn:
+        stored = services.store_document(conn, doc, fetched_at=time.time())
+        assert stored.view is not None
+    learnt = {"a-1.0.tar.gz": False}
+    with engine.begin() as conn:
+        refused = services.add_core_metadata(
+            conn, stored.project_id, learnt, revision="mine", based_on="an older one"
+        )
+        assert refused is None
+    assert _core_metadata(engine)["a-1.0.tar.gz"] is None
+    with engine.begin() as conn:
+        current = stored.view.state.revision
+        written = services.add_core_metadata(
+            conn, stored.project_id, learnt, revision="mine", based_on=current
+        )
+    assert written == "mine"
+    assert _core_metadata(engine)["a-1.0.tar.gz"] is False
+    with engine.connect() as conn:
+        state = queries.project_state(conn, "a")
+        assert state is not None and state.revision == "mine"
+
+
 def test_a_refresh_keeps_core_metadata_for_the_same_files_only(engine: Engine) -> None:
     with engine.begin() as conn:
         doc = parse_document(_without_core_metadata(_document("a")), expected_name="a")
