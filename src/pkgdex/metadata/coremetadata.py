@@ -37,7 +37,7 @@ from urllib.parse import quote
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from pkgdex.afteranswer import later
+from pkgdex.afteranswer import later, waiting
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.pending import PendingWrite
@@ -293,7 +293,8 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
     # process (or, through Redis, in another) asks the upstream again meanwhile.
     release = cache.flight.hold(_flight_key(state.name))
     cache.answering_unwritten(learnt)
-    later(_write, cache, learnt, values, state.revision, release)
+    # Nobody waiting for an answer (the CLI's sync): written now, and a failure is raised.
+    later(_write, cache, learnt, values, state.revision, release, waiting() is None)
     return new
 
 
@@ -303,9 +304,11 @@ def _write(
     values: dict[str, CoreMetadata],
     based_on: str,
     release: Callable[[], None],
+    raising: bool,
 ) -> None:
     """Store what ``learnt`` was answered with, unless the project changed since its files were
-    read (the values were matched against those files): then the next request asks again."""
+    read (the values were matched against those files): then the next request asks again.
+    A failure is logged, and ``raising`` it too."""
     stored = None
     try:
         with cache.engine.begin() as conn:
@@ -316,6 +319,8 @@ def _write(
             log.warning("%s changed before its core metadata was stored", learnt.state.name)
     except Exception:
         log.exception("could not store the core metadata of %s", learnt.state.name)
+        if raising:
+            raise
     finally:
         cache.written(learnt, stored is not None)
         release()

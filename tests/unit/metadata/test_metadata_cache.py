@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from pkgdex.afteranswer import collecting
 from pkgdex.config import Settings
@@ -290,3 +291,25 @@ def test_a_stored_projects_core_metadata_is_answered_first_then_written(
     assert read.releases == view.releases  # what was answered is what was written
     assert fake.count("/simple/sampleproject/") == 1
     assert cache.flight.do(key, lambda: "released") == "released"
+
+
+def test_a_core_metadata_write_nobody_waits_for_raises_its_failure(
+    pulling: tuple[PyPICache, FakePyPI], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache, _ = pulling
+    cache.refresh("sampleproject")
+    stored = cache.read_state("sampleproject")
+    assert stored is not None
+
+    def unwritable(*args: Any, **kwargs: Any) -> str:
+        raise OperationalError("UPDATE", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(services, "add_core_metadata", unwritable)
+    with pytest.raises(OperationalError):  # the CLI's sync reports it
+        coremetadata.complete(cache, stored)
+    assert _stored_revision(engine, "sampleproject") == stored.revision
+    remembered = cache._state("sampleproject")  # the unstored revision is forgotten
+    assert remembered is not None and remembered.revision == stored.revision
+    monkeypatch.undo()
+    assert coremetadata.complete(cache, stored).revision != stored.revision  # asked again
+    assert _stored_revision(engine, "sampleproject") != stored.revision
