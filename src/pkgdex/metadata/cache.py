@@ -32,7 +32,7 @@ from pkgdex.metadata import canonical, exact, queries, services, views
 from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.memory import MemoryCache
-from pkgdex.metadata.pending import PendingWrite
+from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.pullthrough import CachePolicy, EarlyCalls, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered
@@ -71,7 +71,7 @@ class PyPICache:
     _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
     _pending: dict[str, PendingWrite] = field(default_factory=dict)  # answered, not stored
     # New revisions of stored projects, answered before their write (``coremetadata``).
-    _unwritten: dict[str, ProjectView] = field(default_factory=dict)
+    _unwritten: dict[str, UnwrittenRevision] = field(default_factory=dict)
     _upstream_down_until: float = 0.0
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
@@ -105,6 +105,9 @@ class PyPICache:
             # Its answer never ran the write (a response that failed to send): run it now
             # rather than hold the flight, and keep answering the unstored copy, for ever.
             self._finish_behind(pending)
+        unwritten = self._unwritten.get(name)
+        if unwritten is not None and time.monotonic() - unwritten.started > WRITE_WAIT_SECONDS:
+            unwritten.run()  # the same, for a revision answered before its write
         state = self._state(name)
         if state is not None and self.policy.is_fresh(
             state.fetched_at, negative=state.status == MISSING
@@ -332,10 +335,11 @@ class PyPICache:
         """Whether :meth:`view` of ``state`` needs no read of the store."""
         return self.pending(state) is not None or self.memory.get(_view_key(state)) is not None
 
-    def answering_unwritten(self, view: ProjectView) -> None:
-        """Answer ``view``, a new revision of a stored project, in this process until its write
-        ends (:meth:`written`): from this view, whatever the memory has let go of meanwhile."""
-        self._unwritten[view.state.name] = view
+    def answering_unwritten(self, unwritten: UnwrittenRevision) -> None:
+        """Answer ``unwritten``'s view, a new revision of a stored project, in this process
+        until its write ends (:meth:`written`), whatever the memory lets go of meanwhile."""
+        view = unwritten.view
+        self._unwritten[view.state.name] = unwritten
         self.keep_view(view)
         self._remember(view.state)
 
@@ -343,7 +347,8 @@ class PyPICache:
         """The write of ``view`` (see :meth:`answering_unwritten`) has ended. Unless it was
         ``stored``, this process forgets the revision, so the next request reads the store."""
         name = view.state.name
-        if self._unwritten.get(name) is view:
+        unwritten = self._unwritten.get(name)
+        if unwritten is not None and unwritten.view is view:
             del self._unwritten[name]
         memo = self._states.get(name)
         if not stored and memo is not None and memo[1].revision == view.state.revision:
@@ -462,8 +467,8 @@ class PyPICache:
         if pending is not None:
             return pending.view()  # answered before it is stored: not in the store yet
         unwritten = self._unwritten.get(state.name)
-        if unwritten is not None and unwritten.state.revision == state.revision:
-            return unwritten  # its write follows the answer: the store has the revision before
+        if unwritten is not None and unwritten.view.state.revision == state.revision:
+            return unwritten.view  # its write follows the answer: not in the store yet
         if state.id == 0:  # answered before its project had a row; its write has ended since
             state = self._stored_as(state)
 

@@ -40,7 +40,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from pkgdex.afteranswer import later, waiting
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.pending import PendingWrite
+from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView
 from pkgdex.metadata.upstream import UpstreamError, UpstreamNotFound
 from pkgdex.metadata.views import Carried, with_core_metadata
@@ -292,9 +292,13 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
     # project's first page. The flight stays held until the write ends, so nobody in this
     # process (or, through Redis, in another) asks the upstream again meanwhile.
     release = cache.flight.hold(_flight_key(state.name))
-    cache.answering_unwritten(learnt)
     # Nobody waiting for an answer (the CLI's sync): written now, and a failure is raised.
-    later(_write, cache, learnt, values, state.revision, release, waiting() is None)
+    raising = waiting() is None
+    unwritten = UnwrittenRevision(
+        learnt, lambda: _write(cache, learnt, values, state.revision, release, raising)
+    )
+    cache.answering_unwritten(unwritten)
+    later(unwritten.run)
     return new
 
 
@@ -308,7 +312,7 @@ def _write(
 ) -> None:
     """Store what ``learnt`` was answered with, unless the project changed since its files were
     read (the values were matched against those files): then the next request asks again.
-    A failure is logged, and ``raising`` it too."""
+    A failure is logged, and also raised when ``raising``."""
     stored = None
     try:
         with cache.engine.begin() as conn:

@@ -76,3 +76,22 @@ class PendingWrite:
         with self._lock:
             claimed, self._claimed = self._claimed, True
             return not claimed
+
+
+class UnwrittenRevision:
+    """A new revision of a stored project (``view``), answered before ``write`` stores it.
+    The write runs once: after the answer, or from the next request if that answer never ran
+    it (see ``PyPICache.project``)."""
+
+    def __init__(self, view: ProjectView, write: Callable[[], None]) -> None:
+        self.view = view
+        self.started = time.monotonic()
+        self._write = write
+        self._ran = False
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        with self._lock:
+            ran, self._ran = self._ran, True
+        if not ran:
+            self._write()

@@ -313,3 +313,28 @@ def test_a_core_metadata_write_nobody_waits_for_raises_its_failure(
     monkeypatch.undo()
     assert coremetadata.complete(cache, stored).revision != stored.revision  # asked again
     assert _stored_revision(engine, "sampleproject") != stored.revision
+
+
+def test_a_core_metadata_write_its_answer_never_ran_is_run_by_the_next_request(
+    make_settings: SettingsFactory, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakePyPI() as fake:
+        settings = make_settings(offline=False, pypi_upstream=fake.url, metadata_ttl_seconds=60)
+        upstream = Upstream.from_settings(settings)
+        cache = PyPICache.create(settings, engine, upstream, SingleFlight())
+        try:
+            cache.refresh("sampleproject")
+            stored = cache.read_state("sampleproject")
+            assert stored is not None
+            with collecting():  # an answer whose response failed: its work never runs
+                answered = coremetadata.complete(cache, stored)
+            assert _stored_revision(engine, "sampleproject") == stored.revision
+            monkeypatch.setattr(cache_module, "WRITE_WAIT_SECONDS", 0.0)
+            state, _ = cache.project("sampleproject")
+            assert state.revision == answered.revision
+            assert _stored_revision(engine, "sampleproject") == answered.revision
+            key = "pypi-core-metadata:sampleproject"
+            assert cache.flight.do(key, lambda: "released") == "released"
+        finally:
+            cache.close()
+            upstream.close()
