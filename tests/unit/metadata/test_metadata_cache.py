@@ -7,6 +7,7 @@ import functools
 import gc
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -67,11 +68,13 @@ def test_new_projects_reach_the_name_index_after_the_answer(
         upstream.close()
 
 
-@pytest.fixture
-def pulling(make_settings: SettingsFactory, engine: Engine) -> Iterator[tuple[PyPICache, FakePyPI]]:
-    """A cache pulling through from a fake pypi.org."""
+@contextmanager
+def _pulling_cache(
+    make_settings: SettingsFactory, engine: Engine, ttl: float
+) -> Iterator[tuple[PyPICache, FakePyPI]]:
+    """A cache pulling through from a fake pypi.org, its copies fresh for ``ttl`` seconds."""
     with FakePyPI() as fake:
-        settings = make_settings(offline=False, pypi_upstream=fake.url, metadata_ttl_seconds=0)
+        settings = make_settings(offline=False, pypi_upstream=fake.url, metadata_ttl_seconds=ttl)
         upstream = Upstream.from_settings(settings)
         cache = PyPICache.create(settings, engine, upstream, SingleFlight())
         try:
@@ -79,6 +82,13 @@ def pulling(make_settings: SettingsFactory, engine: Engine) -> Iterator[tuple[Py
         finally:
             cache.close()
             upstream.close()
+
+
+@pytest.fixture
+def pulling(make_settings: SettingsFactory, engine: Engine) -> Iterator[tuple[PyPICache, FakePyPI]]:
+    """A cache pulling through from a fake pypi.org, whose copies are never fresh."""
+    with _pulling_cache(make_settings, engine, 0) as pulled:
+        yield pulled
 
 
 def _stored_revision(engine: Engine, name: str) -> str | None:
@@ -318,23 +328,16 @@ def test_a_core_metadata_write_nobody_waits_for_raises_its_failure(
 def test_a_core_metadata_write_its_answer_never_ran_is_run_by_the_next_request(
     make_settings: SettingsFactory, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with FakePyPI() as fake:
-        settings = make_settings(offline=False, pypi_upstream=fake.url, metadata_ttl_seconds=60)
-        upstream = Upstream.from_settings(settings)
-        cache = PyPICache.create(settings, engine, upstream, SingleFlight())
-        try:
-            cache.refresh("sampleproject")
-            stored = cache.read_state("sampleproject")
-            assert stored is not None
-            with collecting():  # an answer whose response failed: its work never runs
-                answered = coremetadata.complete(cache, stored)
-            assert _stored_revision(engine, "sampleproject") == stored.revision
-            monkeypatch.setattr(cache_module, "WRITE_WAIT_SECONDS", 0.0)
-            state, _ = cache.project("sampleproject")
-            assert state.revision == answered.revision
-            assert _stored_revision(engine, "sampleproject") == answered.revision
-            key = "pypi-core-metadata:sampleproject"
-            assert cache.flight.do(key, lambda: "released") == "released"
-        finally:
-            cache.close()
-            upstream.close()
+    with _pulling_cache(make_settings, engine, 60) as (cache, _):
+        cache.refresh("sampleproject")
+        stored = cache.read_state("sampleproject")
+        assert stored is not None
+        with collecting():  # an answer whose response failed: its work never runs
+            answered = coremetadata.complete(cache, stored)
+        assert _stored_revision(engine, "sampleproject") == stored.revision
+        monkeypatch.setattr(cache_module, "WRITE_WAIT_SECONDS", 0.0)
+        state, _ = cache.project("sampleproject")
+        assert state.revision == answered.revision
+        assert _stored_revision(engine, "sampleproject") == answered.revision
+        key = "pypi-core-metadata:sampleproject"
+        assert cache.flight.do(key, lambda: "released") == "released"
