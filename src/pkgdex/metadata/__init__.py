@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from pkgdex.fastroutes import add_fast_routes
 from pkgdex.metadata.cache import PyPICache
+from pkgdex.metadata.coremetadata import learn_behind
 from pkgdex.metadata.jobs import tell_name_index
 from pkgdex.metadata.pullthrough import SingleFlight
 from pkgdex.metadata.upstream import Upstream
@@ -28,7 +29,12 @@ def _open_upstream(app: FastAPI) -> None:
     app.state.upstream = Upstream.from_settings(settings)
     app.state.single_flight = SingleFlight.from_settings(settings)
     app.state.pypi_cache = PyPICache.create(
-        settings, app.state.engine, app.state.upstream, app.state.single_flight, tell_name_index
+        settings,
+        app.state.engine,
+        app.state.upstream,
+        app.state.single_flight,
+        on_new_project=tell_name_index,
+        before_write=learn_behind,
     )
 
 

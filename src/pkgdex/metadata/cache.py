@@ -46,6 +46,7 @@ from pkgdex.metadata.upstream import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 NewProjectHook = Callable[[Engine, PyPIDocument], None]
+BeforeWriteHook = Callable[["PyPICache", PendingWrite], None]
 STATE_MEMO_SECONDS = 1.0
 STATE_MEMO_ENTRIES = 100_000
 UPSTREAM_BACKOFF_SECONDS = 10.0
@@ -68,6 +69,8 @@ class PyPICache:
     offline: bool
     memory: MemoryCache
     on_new_project: NewProjectHook | None = None
+    # Run behind a miss's answer, before its write, for what the write should store with it.
+    before_write: BeforeWriteHook | None = None
     _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
     _pending: dict[str, PendingWrite] = field(default_factory=dict)  # answered, not stored
     # New revisions of stored projects, answered before their write (``coremetadata``).
@@ -86,6 +89,7 @@ class PyPICache:
         upstream: Upstream,
         flight: SingleFlight,
         on_new_project: NewProjectHook | None = None,
+        before_write: BeforeWriteHook | None = None,
     ) -> PyPICache:
         return cls(
             engine=engine,
@@ -96,6 +100,7 @@ class PyPICache:
             offline=settings.offline,
             memory=MemoryCache(max_entries=512, max_bytes=128 * 1024 * 1024),
             on_new_project=on_new_project,
+            before_write=before_write,
         )
 
     def project(self, name: str) -> tuple[ProjectState, bool]:
@@ -274,6 +279,8 @@ class PyPICache:
             finally:
                 write.release()
         else:
+            if self.before_write is not None:
+                after(self.before_write, self, write)
             after(self._finish_behind, write)
         return state
 

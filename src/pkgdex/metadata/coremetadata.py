@@ -11,9 +11,11 @@ project's Simple page carries it:
   takes false: asked, and there is none. The project's revision changes, so every process
   renders the page again. The page is answered before that revision is written, as a miss
   is; the write stores it only while the project is still the revision it was matched against;
-- a project pkgdex has never seen learns it before its write (which stores it with the rest),
-  its page asked for while the project's document is on its way (``ask_early``); a stored
-  project's page is asked for while its files are read;
+- a project pkgdex has never seen learns it before its write (which stores it with the rest):
+  for its Simple page, the page is asked for while the project's document is on its way
+  (``ask_early``); behind a JSON API answer, once that answer has gone (``learn_behind``), so
+  the project's first Simple page asks nothing more. ``sync`` learns it too. A stored
+  project's page (an import, or a learning that failed) is asked for while its files are read;
 - a refresh carries the known values over to the same files (``services``), so the upstream's
   page is asked for again only when a refresh brings new files;
 - when the page cannot be had (offline, the upstream failing, or a body that is not a PEP 691
@@ -169,6 +171,16 @@ def complete(
     if stored is None or _was_asked(cache, stored):
         return stored or state
     return _complete_stored(cache, stored, listed, early)
+
+
+def learn_behind(cache: PyPICache, write: PendingWrite) -> None:
+    """Behind the answer to a miss, before its write: the core metadata its files lack, from
+    the upstream's page, so that the write stores it and the project's first Simple page needs
+    no upstream request of its own (``sync`` learns it too). Whatever the page says is learnt
+    once: a Simple page answered meanwhile learnt it already, or shares the same request."""
+    if cache.offline or cache.upstream_resting() or cache.pending(write.state) is not write:
+        return
+    _learn_before_write(cache, write.state, write, None)
 
 
 def _learn_before_write(

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 
 from pkgdex.metadata import services
+from pkgdex.metadata.jobs import import_documents
 from pkgdex.metadata.models import metadata_files
 from support.fake_pypi import FakePyPI, ReleaseSpec, standard_projects
 
@@ -40,6 +42,15 @@ def files_of(client: TestClient) -> dict[str, dict[str, Any]]:
 def expected(fake: FakePyPI, filename: str) -> dict[str, str] | bool:
     metadata = fake.projects["sampleproject"].core_metadata(filename)
     return False if metadata is None else {"sha256": hashlib.sha256(metadata).hexdigest()}
+
+
+def imported(engine: Engine, fake: FakePyPI, tmp_path: Path) -> None:
+    """sampleproject stored as ``pkgdex metadata import`` stores it: its files' core metadata
+    unknown, since the JSON API does not say it."""
+    path = tmp_path / "sampleproject.json"
+    path.write_bytes(orjson.dumps(fake.projects["sampleproject"].doc()))
+    import_documents(engine, path)
+    assert set(stored(engine).values()) == {None}
 
 
 def stored(engine: Engine) -> dict[str, Any]:
@@ -181,20 +192,20 @@ def test_an_unusable_upstream_page_changes_nothing(
 
 
 def test_a_timeout_on_the_upstreams_page_still_answers(
-    pypi_client: PyPIClient, fake: FakePyPI
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
 ) -> None:
+    imported(engine, fake, tmp_path)
     client = pypi_client(upstream_timeout_seconds=0.5)
-    client.get("/pypi/sampleproject/json")
     fake.fault, fake.slow_seconds = "slow", 2.0
     response = client.get(PAGE, headers={"Accept": V1_JSON})
     assert response.status_code == 200
     assert all(f["core-metadata"] is False for f in response.json()["files"])
 
 
-def test_offline_never_asks(pypi_client: PyPIClient, fake: FakePyPI, engine: Engine) -> None:
-    pypi_client().get("/pypi/sampleproject/json")
-    with engine.begin() as conn:
-        conn.execute(metadata_files.update().values(core_metadata=None))
+def test_offline_never_asks(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
+) -> None:
+    imported(engine, fake, tmp_path)
     files = files_of(pypi_client(offline=True))
     assert all(f["core-metadata"] is False for f in files.values())
     assert fake.count(UPSTREAM_PAGE) == 0
@@ -239,21 +250,31 @@ def test_a_project_whose_files_are_all_known_is_not_asked_again(
     assert fake.count(UPSTREAM_PAGE) == 1
 
 
-def test_a_project_stored_through_the_json_api_learns_it_on_its_first_page(
+def test_a_json_api_miss_learns_it_for_the_first_page(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine
 ) -> None:
     pypi_client().get("/pypi/sampleproject/json")
-    assert set(stored(engine).values()) == {None}
-    files = files_of(pypi_client())  # another process: the view is read from the store
+    assert stored(engine)[WHEEL] == expected(fake, WHEEL)
+    assert fake.count(UPSTREAM_PAGE) == 1
+    files = files_of(pypi_client())  # another process: read from the store, nothing asked
+    assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
+    assert fake.count(UPSTREAM_PAGE) == 1
+
+
+def test_an_imported_project_learns_it_on_its_first_page(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
+) -> None:
+    imported(engine, fake, tmp_path)
+    files = files_of(pypi_client())
     assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
     assert fake.count(UPSTREAM_PAGE) == 1
     assert None not in stored(engine).values()
 
 
 def test_a_stored_projects_first_page_is_what_its_write_stores(
-    pypi_client: PyPIClient, fake: FakePyPI
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
 ) -> None:
-    pypi_client().get("/pypi/sampleproject/json")
+    imported(engine, fake, tmp_path)
     first = pypi_client().get(PAGE, headers={"Accept": V1_JSON})  # answered, then written
     again = pypi_client().get(PAGE, headers={"Accept": V1_JSON})  # read back from the store
     assert first.status_code == again.status_code == 200
@@ -263,9 +284,13 @@ def test_a_stored_projects_first_page_is_what_its_write_stores(
 
 
 def test_a_first_page_whose_write_fails_is_asked_for_again(
-    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    pypi_client: PyPIClient,
+    fake: FakePyPI,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    pypi_client().get("/pypi/sampleproject/json")
+    imported(engine, fake, tmp_path)
 
     def unwritable(*args: Any, **kwargs: Any) -> str:
         raise OperationalError("UPDATE", {}, Exception("disk I/O error"))

@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from hashlib import sha256
 from typing import Any
 
 import orjson
@@ -301,6 +302,46 @@ def test_a_stored_projects_core_metadata_is_answered_first_then_written(
     assert read.releases == view.releases  # what was answered is what was written
     assert fake.count("/simple/sampleproject/") == 1
     assert cache.flight.do(key, lambda: "released") == "released"
+
+
+def test_a_json_miss_learns_its_core_metadata_after_the_answer_and_before_its_write(
+    pulling: tuple[PyPICache, FakePyPI], engine: Engine
+) -> None:
+    cache, fake = pulling
+    cache.before_write = coremetadata.learn_behind
+    with collecting() as later:
+        answer = answers.project_json(cache, "sampleproject", "")
+        state, _ = cache.project("sampleproject")
+    assert isinstance(answer, answers.Answer)
+    assert fake.count("/simple/sampleproject/") == 0  # the answer did not wait for the page
+    later.run()
+    assert fake.count("/simple/sampleproject/") == 1
+    assert _stored_revision(engine, "sampleproject") == state.revision  # one write, with it
+    read, rendered = _stored(engine, "sampleproject")
+    assert rendered == answer.rendered.body  # the JSON API never shows it
+    files = {f.filename: f.core_metadata for r in read.releases for f in r.files}
+    project = fake.projects["sampleproject"]
+    for filename, value in files.items():
+        metadata = project.core_metadata(filename)
+        assert value == (False if metadata is None else {"sha256": sha256(metadata).hexdigest()})
+    assert any(value for value in files.values())
+
+
+def test_a_json_miss_whose_page_cannot_be_had_is_stored_without_it(
+    pulling: tuple[PyPICache, FakePyPI], engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache, fake = pulling
+    cache.before_write = coremetadata.learn_behind
+    fake.simple_answer = (500, b'{"message": "Internal Server Error"}')
+    with collecting() as later:
+        answers.project_json(cache, "sampleproject", "")
+        state, _ = cache.project("sampleproject")
+    with caplog.at_level(logging.WARNING):
+        later.run()
+    assert "no core metadata for sampleproject" in caplog.text
+    assert _stored_revision(engine, "sampleproject") == state.revision
+    read, _ = _stored(engine, "sampleproject")
+    assert {f.core_metadata for r in read.releases for f in r.files} == {None}  # ask later
 
 
 def test_a_core_metadata_write_nobody_waits_for_raises_its_failure(
