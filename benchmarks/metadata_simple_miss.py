@@ -2,11 +2,13 @@
 against a live one-worker server over a fresh SQLite database and a fake pypi.org on loopback.
 
 Since the Simple page passes on PEP 658/714 core metadata, which only the upstream's own PEP 691
-page has, a page can cost two upstream requests. Three cases, each as the p50 of paired
+page has, a page can cost two upstream requests. Two cases, each as the p50 of paired
 differences against the upstream's own answers for the same project just before:
 - a page for a project pkgdex has never seen: the JSON document and the PEP 691 page upstream;
-- the first page of a project stored earlier through the JSON API: the PEP 691 page only;
-- the same page once known (from memory), for scale.
+- the first page of a project stored without its core metadata (``pkgdex metadata import``
+  here): the PEP 691 page only.
+For scale: the first page of a project pulled through the JSON API earlier (which learnt the
+core metadata behind its answer: no upstream request), and a page once known (from memory).
 Run it with ``PYTHONPATH=<older src>`` for the code before a change, in the same hour.
 
     .venv/bin/python benchmarks/metadata_simple_miss.py [--misses 40] [--releases 500]
@@ -27,12 +29,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import orjson
 
 from measure import percentiles, pull_through_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.fake_pypi import FakePyPI, big_project, fresh_major
+from pkgdex.db import make_engine
+from pkgdex.metadata.jobs import import_documents
+from support.fake_pypi import FakePyPI, Project, big_project, fresh_major
 from support.server import running_server
 
 V1_JSON = {"Accept": "application/vnd.pypi.simple.v1+json", "Accept-Encoding": "identity"}
@@ -62,14 +67,31 @@ def paired(
     return percentiles(ups)[0], percentiles(ours)[0], percentiles(diffs)[0]
 
 
+def imported(database: Path, projects: list[Project]) -> None:
+    """Store ``projects`` as ``pkgdex metadata import`` does: core metadata unknown."""
+    path = database.with_name("imported.jsonl")
+    path.write_bytes(b"\n".join(orjson.dumps(p.doc()) for p in projects))
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        import_documents(engine, path)
+    finally:
+        engine.dispose()
+
+
 def run(misses: int, releases: int, latency: float) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp, FakePyPI([]) as fake:
         fake.delay = latency / 1000
-        for prefix, nth in (("never-seen", 0), ("stored", misses)):
-            for i in range(misses):
-                major = fresh_major(nth + i)
-                fake.add(big_project(f"{prefix}-{i}", releases, first_major=major))
-        settings = pull_through_settings(Path(tmp) / "bench.db", {"PKGDEX_PYPI_UPSTREAM": fake.url})
+        made: dict[str, list[Project]] = {}
+        for nth, prefix in enumerate(("never-seen", "imported", "json-first")):
+            made[prefix] = [
+                big_project(f"{prefix}-{i}", releases, first_major=fresh_major(nth * misses + i))
+                for i in range(misses)
+            ]
+            for project in made[prefix]:
+                fake.add(project)
+        database = Path(tmp) / "bench.db"
+        settings = pull_through_settings(database, {"PKGDEX_PYPI_UPSTREAM": fake.url})
+        imported(database, made["imported"])
         with running_server(settings, log_dir=Path(tmp)) as server, httpx.Client() as client:
             base, up = server.url, fake.url
 
@@ -83,22 +105,28 @@ def run(misses: int, releases: int, latency: float) -> list[Row]:
                 return lambda i: get_ms(client, f"{base}/simple/{prefix}-{i}/", V1_JSON)
 
             never = paired(misses, both_upstream("never-seen"), page("never-seen"))
+            simple_only = lambda i: get_ms(client, f"{up}/simple/imported-{i}/", V1_JSON)  # noqa: E731
+            stored = paired(misses, simple_only, page("imported"))
             for i in range(misses):
-                get_ms(client, f"{base}/pypi/stored-{i}/json")
+                get_ms(client, f"{base}/pypi/json-first-{i}/json")
             time.sleep(1.0)
-            simple_only = lambda i: get_ms(client, f"{up}/simple/stored-{i}/", V1_JSON)  # noqa: E731
-            stored = paired(misses, simple_only, page("stored"))
-            cached = percentiles([page("stored")(i % misses) for i in range(200)])[0]
+            json_first = percentiles([page("json-first")(i) for i in range(misses)])[0]
+            cached = percentiles([page("imported")(i % misses) for i in range(200)])[0]
             # Less this script's own request for each (its upstream-alone timing).
-            asked = fake.count("/simple/never-seen-0/") + fake.count("/simple/stored-0/") - 2
+            asked = {p: fake.count(f"/simple/{p}-0/") for p in made}
     what = f"{releases} releases"
     return [
         (f"never-seen project's page, {what}: upstream JSON + PEP 691 page", f"{never[0]:.2f}", ""),
         ("same: pkgdex's page / **overhead (paired p50)**", f"{never[1]:.2f}", f"{never[2]:.2f}"),
-        (f"stored project's first page, {what}: upstream PEP 691 page", f"{stored[0]:.2f}", ""),
+        (f"imported project's first page, {what}: upstream PEP 691 page", f"{stored[0]:.2f}", ""),
         ("same: pkgdex's page / **overhead (paired p50)**", f"{stored[1]:.2f}", f"{stored[2]:.2f}"),
+        ("first page of a project pulled through the JSON API before", f"{json_first:.2f}", ""),
         ("the page once known (from memory)", f"{cached:.2f}", ""),
-        ("PEP 691 pages pkgdex asked for (two projects, many requests each)", str(asked), ""),
+        (
+            "PEP 691 pages pkgdex asked for: never-seen, imported, JSON API first",
+            f"{asked['never-seen'] - 1}, {asked['imported'] - 1}, {asked['json-first']}",
+            "",
+        ),
     ]
 
 
