@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 _ASKED = "core-metadata-asked"  # memory key: this revision's unknowns were asked about
 EARLY_SLACK_SECONDS = 1.0  # an early call may have waited for a worker before it began
+# How long a stored project's files wait to be read until its page has been asked for: each
+# hop of the request between threads waits up to the interpreter's switch interval (5 ms) for
+# a thread that reads thousands of rows. Bounded, for a request that must first connect.
+ASK_WAIT_SECONDS = 0.01
 
 CoreMetadata = bool | dict[str, str]  # as stored and rendered: hashes, true, or false
 # Each hash pkgdex passes on. Checked here for core metadata only, rather than as a msgspec
@@ -143,7 +147,7 @@ def done_early(cache: PyPICache, name: str, early: Future[Listed]) -> None:
 
 def _start(cache: PyPICache, name: str) -> Future[Listed]:
     """The upstream's page of ``name``, asked for now or shared with whoever just did."""
-    return cache.early.start(_early_key(name), lambda: _fetch(cache, name))
+    return cache.early.start(_early_key(name), lambda asked: _fetch(cache, name, asked))
 
 
 def _early_key(name: str) -> str:
@@ -211,6 +215,7 @@ def _complete_stored(
             if not queries.any_core_metadata_unknown(conn, stored.id):
                 return stored
         early = started = _start(cache, stored.name)
+        cache.early.wait_asked(_early_key(stored.name), started, ASK_WAIT_SECONDS)
     try:
         if not _unknown(cache.view(stored)):
             return stored
@@ -279,9 +284,9 @@ def _awaited(cache: PyPICache, state: ProjectState, early: Future[Listed]) -> Li
         return None
 
 
-def _fetch(cache: PyPICache, name: str) -> Listed:
+def _fetch(cache: PyPICache, name: str, asked: Callable[[], None] | None = None) -> Listed:
     url = f"{cache.base_url}/simple/{quote(name)}/"
-    fetched = cache.upstream.get_bytes(url, headers={"Accept": simple.V1_JSON})
+    fetched = cache.upstream.get_bytes(url, headers={"Accept": simple.V1_JSON}, on_sent=asked)
     return read_page(fetched.body, url)
 
 

@@ -42,27 +42,42 @@ class EarlyCalls:
     """Calls started before the work that needs their result, so that their wait overlaps
     it: one call per key at a time, shared by whoever starts that key meanwhile, until one
     of them forgets it. Each call mostly waits on an upstream; a few workers too many cost
-    little, a queue behind too few would make its callers wait longer than asking late."""
+    little, a queue behind too few would make its callers wait longer than asking late.
+
+    A call is given a function to call once its request has gone out (:meth:`wait_asked`):
+    work that holds the interpreter, started before then, would hold up the sending too."""
 
     def __init__(self, workers: int = 16) -> None:
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None  # made on first use
-        self._calls: dict[str, Future[Any]] = {}
+        self._calls: dict[str, tuple[Future[Any], threading.Event]] = {}
         self._guard = threading.Lock()
 
-    def start(self, key: str, fn: Callable[[], T]) -> Future[T]:
+    def start(self, key: str, fn: Callable[[Callable[[], None]], T]) -> Future[T]:
         with self._guard:
-            call = self._calls.get(key)
-            if call is None:
+            entry = self._calls.get(key)
+            if entry is None:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(self._workers, "pkgdex-early")
-                call = self._calls[key] = self._pool.submit(fn)
-            return call
+                asked = threading.Event()
+                call = self._pool.submit(fn, asked.set)
+                call.add_done_callback(lambda _: asked.set())  # failed before asking, too
+                entry = self._calls[key] = (call, asked)
+            return entry[0]
+
+    def wait_asked(self, key: str, call: Future[Any], timeout: float) -> None:
+        """Wait, at most ``timeout`` seconds, until ``key``'s ``call`` has asked (its request
+        has gone out) or has ended."""
+        with self._guard:
+            entry = self._calls.get(key)
+        if entry is not None and entry[0] is call:
+            entry[1].wait(timeout)
 
     def forget(self, key: str, call: Future[Any]) -> None:
         """Done with ``key``'s call: the next start makes a new one."""
         with self._guard:
-            if self._calls.get(key) is call:
+            entry = self._calls.get(key)
+            if entry is not None and entry[0] is call:
                 del self._calls[key]
 
     def close(self) -> None:

@@ -82,6 +82,19 @@ class _Transfer:
     deadline: float
     give_up: threading.Event
     on_chunk: Callable[[bytes], None] | None
+    on_sent: Callable[[], None] | None = None
+
+
+def _traced(on_sent: Callable[[], None] | None) -> dict[str, Any] | None:
+    """httpx's request extensions that call ``on_sent`` once the request has gone out."""
+    if on_sent is None:
+        return None
+
+    def trace(event: str, _info: dict[str, Any]) -> None:
+        if event.endswith(".receive_response_headers.started"):  # http11 and http2 alike
+            on_sent()
+
+    return {"trace": trace}
 
 
 class Upstream:
@@ -134,11 +147,14 @@ class Upstream:
         *,
         headers: Mapping[str, str] | None = None,
         on_chunk: Callable[[bytes], None] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> FetchedBytes:
         """GET ``url``'s body unparsed, under the same rules as :meth:`get_json`; the caller
         raises :func:`malformed` when it is not the JSON it expects. ``on_chunk`` is given
         each chunk of a 2xx body as it arrives (in the transfer's thread; it must not raise),
-        so that work on the body can go on while the rest is still on its way."""
+        so that work on the body can go on while the rest is still on its way. ``on_sent`` is
+        called (in the transfer's thread) each time a request has gone out and its answer is
+        awaited."""
         if self.offline:
             raise UpstreamError(503, "offline", "pkgdex is offline and does not call upstreams")
         started = time.monotonic()
@@ -147,7 +163,7 @@ class Upstream:
         # The transfer runs on a worker so the caller returns at the deadline even when the
         # upstream stalls mid-body (httpx's read timeout restarts with every byte received);
         # the abandoned worker sees ``give_up`` at its next chunk and closes the connection.
-        transfer = _Transfer(url, headers, deadline, give_up, on_chunk)
+        transfer = _Transfer(url, headers, deadline, give_up, on_chunk, on_sent)
         future = self._workers.submit(self._transfer, transfer)
         try:
             response, body = future.result(timeout=self.timeout + DEADLINE_SLACK_SECONDS)
@@ -164,7 +180,9 @@ class Upstream:
         try:
             with (
                 deadline.until(transfer.deadline),
-                self.client.stream("GET", url, headers=transfer.headers) as response,
+                self.client.stream(
+                    "GET", url, headers=transfer.headers, extensions=_traced(transfer.on_sent)
+                ) as response,
             ):
                 body = self._read_body(response, transfer)
         except httpx.TimeoutException as exc:

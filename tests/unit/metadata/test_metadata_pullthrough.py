@@ -181,26 +181,62 @@ def test_a_failure_is_shared_with_requests_that_arrived_while_it_ran() -> None:
     assert contextvars.copy_context().run(_as_request, before, lambda: 8, flight) == 8
 
 
+def test_an_early_calls_asking_is_waited_for_until_it_asks_or_ends() -> None:
+    early = EarlyCalls(workers=2)
+    may_ask, may_end = threading.Event(), threading.Event()
+
+    def call(asked: Callable[[], None]) -> str:
+        may_ask.wait(5)
+        asked()
+        may_end.wait(5)
+        return "done"
+
+    def failing(_asked: Callable[[], None]) -> str:
+        raise RuntimeError("refused before asking")
+
+    try:
+        first = early.start("a", call)
+        started = time.monotonic()
+        early.wait_asked("a", first, 0.05)  # not asked yet: waits the whole bound
+        assert time.monotonic() - started >= 0.05
+        may_ask.set()
+        early.wait_asked("a", first, 5)  # returns once asked, the call still running
+        assert not first.done()
+        may_end.set()
+        failed = early.start("b", failing)
+        started = time.monotonic()
+        early.wait_asked("b", failed, 5)  # ended without asking: no wait
+        assert time.monotonic() - started < 4
+        early.wait_asked("c", first, 5)  # no call of that key: nothing to wait for
+    finally:
+        may_ask.set()
+        may_end.set()
+        early.close()
+
+
 def test_early_calls_are_shared_per_key_until_forgotten() -> None:
     early = EarlyCalls(workers=2)
     release = threading.Event()
     calls: list[str] = []
 
-    def call(key: str) -> str:
-        calls.append(key)
-        release.wait(5)
-        return key
+    def call(key: str) -> Callable[[Callable[[], None]], str]:
+        def asking(_asked: Callable[[], None]) -> str:
+            calls.append(key)
+            release.wait(5)
+            return key
+
+        return asking
 
     try:
-        first = early.start("a", lambda: call("a"))
-        assert early.start("a", lambda: call("a again")) is first
-        other = early.start("b", lambda: call("b"))
+        first = early.start("a", call("a"))
+        assert early.start("a", call("a again")) is first
+        other = early.start("b", call("b"))
         release.set()
         assert first.result(5) == "a" and other.result(5) == "b"
-        assert early.start("a", lambda: call("a again")) is first  # not forgotten yet
+        assert early.start("a", call("a again")) is first  # not forgotten yet
         early.forget("a", other)  # another key's call: nothing forgotten
         early.forget("a", first)
-        assert early.start("a", lambda: call("a later")).result(5) == "a later"
+        assert early.start("a", call("a later")).result(5) == "a later"
         assert sorted(calls) == ["a", "a later", "b"]
     finally:
         early.close()

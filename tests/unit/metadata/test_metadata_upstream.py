@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,19 @@ def test_chunks_are_shown_as_they_arrive(fake: FakePyPI, upstream: Upstream) -> 
     fetched = upstream.get_bytes(f"{fake.url}/pypi/chunks/json", on_chunk=seen.append)
     assert len(seen) > 1 and b"".join(seen) == fetched.body
     assert fetched.body == fake.answer("/pypi/chunks/json")[1]
+
+
+def test_on_sent_is_called_while_the_answer_is_awaited(fake: FakePyPI, upstream: Upstream) -> None:
+    fake.gate = threading.Event()  # the upstream answers nothing until the test says so
+    sent = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        fetching = pool.submit(
+            upstream.get_bytes, f"{fake.url}/pypi/sampleproject/json", on_sent=sent.set
+        )
+        assert sent.wait(5), "the request went out, yet on_sent was not called"
+        assert not fetching.done()
+        fake.gate.set()
+        assert fetching.result(5).status == 200
 
 
 def test_404_is_not_found(fake: FakePyPI, upstream: Upstream) -> None:
