@@ -110,9 +110,11 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
     finally:
         if early is not None:
             coremetadata.done_early(cache, raw_name, early)
-    view = cache.view(state)
+    view, values = cache.page_source(state)
     key = (state.name, state.revision, "simple", content_type)
-    rendered = cache.memory.get_or_make(key, lambda: simple.project_page(view, content_type), _size)
+    rendered = cache.memory.get_or_make(
+        key, lambda: simple.project_page(view, content_type, values), _size
+    )
     return Answer(rendered, stale, state.fetched_at)
 
 

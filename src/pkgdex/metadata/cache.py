@@ -343,22 +343,22 @@ class PyPICache:
         return self.pending(state) is not None or self.memory.get(_view_key(state)) is not None
 
     def answering_unwritten(self, unwritten: UnwrittenRevision) -> None:
-        """Answer ``unwritten``'s view, a new revision of a stored project, in this process
-        until its write ends (:meth:`written`), whatever the memory lets go of meanwhile."""
-        view = unwritten.view
-        self._unwritten[view.state.name] = unwritten
-        self.keep_view(view)
-        self._remember(view.state)
+        """Answer ``unwritten``, a new revision of a stored project, in this process until its
+        write ends (:meth:`written`)."""
+        self._unwritten[unwritten.state.name] = unwritten
+        self._remember(unwritten.state)
 
-    def written(self, view: ProjectView, stored: bool) -> None:
-        """The write of ``view`` (see :meth:`answering_unwritten`) has ended. Unless it was
-        ``stored``, this process forgets the revision, so the next request reads the store."""
-        name = view.state.name
-        unwritten = self._unwritten.get(name)
-        if unwritten is not None and unwritten.view is view:
+    def written(self, unwritten: UnwrittenRevision, stored: bool) -> None:
+        """The write of ``unwritten`` (see :meth:`answering_unwritten`) has ended. When it was
+        ``stored``, its view is remembered (built here, behind the answer); else this process
+        forgets the revision, so the next request reads the store."""
+        name = unwritten.state.name
+        if stored:
+            self.keep_view(unwritten.view())
+        if self._unwritten.get(name) is unwritten:
             del self._unwritten[name]
         memo = self._states.get(name)
-        if not stored and memo is not None and memo[1].revision == view.state.revision:
+        if not stored and memo is not None and memo[1].revision == unwritten.state.revision:
             del self._states[name]
 
     def keep_view(self, view: ProjectView) -> None:
@@ -473,9 +473,9 @@ class PyPICache:
         pending = self.pending(state)
         if pending is not None:
             return pending.view()  # answered before it is stored: not in the store yet
-        unwritten = self._unwritten.get(state.name)
-        if unwritten is not None and unwritten.view.state.revision == state.revision:
-            return unwritten.view  # its write follows the answer: not in the store yet
+        unwritten = self._unwritten_as(state)
+        if unwritten is not None:
+            return unwritten.view()  # its write follows the answer: not in the store yet
         if state.id == 0:  # answered before its project had a row; its write has ended since
             state = self._stored_as(state)
 
@@ -484,6 +484,22 @@ class PyPICache:
                 return queries.load_project(conn, state)
 
         return self.memory.get_or_make(_view_key(state), load, _view_size)
+
+    def page_source(self, state: ProjectState) -> tuple[ProjectView, dict[str, Any] | None]:
+        """What ``state``'s Simple page is rendered from: its view and None, or, for a revision
+        answered before its write, the view without the core metadata learnt for its files
+        and that metadata."""
+        pending = self.pending(state)
+        if pending is not None:
+            return pending.page_source()
+        unwritten = self._unwritten_as(state)
+        if unwritten is not None:
+            return unwritten.page_source()
+        return self.view(state), None
+
+    def _unwritten_as(self, state: ProjectState) -> UnwrittenRevision | None:
+        unwritten = self._unwritten.get(state.name)
+        return unwritten if unwritten and unwritten.state.revision == state.revision else None
 
     def _stored_as(self, answered: ProjectState) -> ProjectState:
         """``answered`` as its write stored it (with the row's id), read from the store if

@@ -45,7 +45,7 @@ from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView
 from pkgdex.metadata.upstream import UpstreamError, UpstreamNotFound
-from pkgdex.metadata.views import Carried, with_core_metadata
+from pkgdex.metadata.views import Carried
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,6 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
         return state
     values = values_for(unknown, listed if listed is not None else _fetch(cache, state.name))
     new = replace(state, revision=services.new_revision())
-    learnt = replace(with_core_metadata(view, values), state=new)
     # Answered before it is written: writing 1,000 files' values took a third of a large
     # project's first page. The flight stays held until the write ends, so nobody in this
     # process (or, through Redis, in another) asks the upstream again meanwhile.
@@ -312,7 +311,7 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
     # Nobody waiting for an answer (the CLI's sync): written now, and a failure is raised.
     raising = waiting() is None
     unwritten = UnwrittenRevision(
-        learnt, lambda: _write(cache, learnt, values, state.revision, release, raising)
+        new, view, values, lambda: _write(cache, unwritten, state.revision, release, raising)
     )
     cache.answering_unwritten(unwritten)
     later(unwritten.run)
@@ -321,29 +320,28 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
 
 def _write(
     cache: PyPICache,
-    learnt: ProjectView,
-    values: dict[str, CoreMetadata],
+    unwritten: UnwrittenRevision,
     based_on: str,
     release: Callable[[], None],
     raising: bool,
 ) -> None:
-    """Store what ``learnt`` was answered with, unless the project changed since its files were
-    read (the values were matched against those files): then the next request asks again.
-    A failure is logged, and also raised when ``raising``."""
-    stored = None
+    """Store what ``unwritten`` was answered with, unless the project changed since its files
+    were read (the values were matched against those files): then the next request asks
+    again. A failure is logged, and also raised when ``raising``."""
+    state, stored = unwritten.state, None
     try:
         with cache.engine.begin() as conn:
             stored = services.add_core_metadata(
-                conn, learnt.state.id, values, revision=learnt.state.revision, based_on=based_on
+                conn, state.id, unwritten.values, revision=state.revision, based_on=based_on
             )
         if stored is None:
-            log.warning("%s changed before its core metadata was stored", learnt.state.name)
+            log.warning("%s changed before its core metadata was stored", state.name)
     except Exception:
-        log.exception("could not store the core metadata of %s", learnt.state.name)
+        log.exception("could not store the core metadata of %s", state.name)
         if raising:
             raise
     finally:
-        cache.written(learnt, stored is not None)
+        cache.written(unwritten, stored is not None)
         release()
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from pkgdex.metadata.documents import PyPIDocument
 from pkgdex.metadata.queries import ProjectState, ProjectView
@@ -38,7 +40,9 @@ class PendingWrite:
         self._check = check
         self._make_view = view
         self._document: PyPIDocument | None = None
-        self._view: ProjectView | None = None
+        self._base: ProjectView | None = None  # the view without the core metadata learnt
+        self._values: dict[str, Any] = {}  # that core metadata, filename -> value
+        self._view: ProjectView | None = None  # the view with it
         self._claimed = False
         self._lock = threading.RLock()  # a view may be made from the checked document
 
@@ -53,8 +57,15 @@ class PendingWrite:
         """The view of what the write will store, core metadata learnt included."""
         with self._lock:
             if self._view is None:
-                self._view = self._make_view()
+                base, values = self._base_view(), self._values
+                self._view = with_core_metadata(base, values) if values else base
             return self._view
+
+    def page_source(self) -> tuple[ProjectView, dict[str, Any]]:
+        """The view without the core metadata learnt, and that metadata: a page rendered over
+        both (``simple.project_page``) needs no view of its own."""
+        with self._lock:
+            return self._base_view(), self._values
 
     def learn(self, carried: Carried) -> bool:
         """Have the write store this core metadata too (filename -> (sha256, value)), and the
@@ -62,14 +73,16 @@ class PendingWrite:
         with self._lock:
             if self._claimed:
                 return False
-        view = self.view()
-        values = {filename: value for filename, (_, value) in carried.items()}
-        with self._lock:
-            if self._claimed:
-                return False
             self.learnt = {**self.learnt, **carried}
-            self._view = with_core_metadata(view, values)
+            # Replaced, not updated: a page may be rendering over the values given before.
+            self._values = {**self._values, **{f: value for f, (_, value) in carried.items()}}
+            self._view = None
             return True
+
+    def _base_view(self) -> ProjectView:
+        if self._base is None:
+            self._base = self._make_view()
+        return self._base
 
     def claim(self) -> bool:
         """True for the first caller only: the one that stores it."""
@@ -79,16 +92,40 @@ class PendingWrite:
 
 
 class UnwrittenRevision:
-    """A new revision of a stored project (``view``), answered before ``write`` stores it.
-    The write runs once: after the answer, or from the next request if that answer never ran
-    it (see ``PyPICache.project``)."""
+    """A new revision of a stored project, ``state``: its stored view ``base`` with the core
+    metadata ``values`` (filename -> value) given to its files, answered before ``write``
+    stores it. The write runs once: after the answer, or from the next request if that answer
+    never ran it (see ``PyPICache.project``).
 
-    def __init__(self, view: ProjectView, write: Callable[[], None]) -> None:
-        self.view = view
+    Its first page is rendered from ``base`` and ``values`` (:meth:`page_source`); the view of
+    its own, 1,000 new rows for 1,000 files, is built only when something else asks for it."""
+
+    def __init__(
+        self,
+        state: ProjectState,
+        base: ProjectView,
+        values: dict[str, Any],
+        write: Callable[[], None],
+    ) -> None:
+        self.state = state
+        self.values = values
         self.started = time.monotonic()
+        self._base = base
         self._write = write
         self._ran = False
+        self._view: ProjectView | None = None
         self._lock = threading.Lock()
+
+    def view(self) -> ProjectView:
+        with self._lock:
+            if self._view is None:
+                learnt = with_core_metadata(self._base, self.values)
+                self._view = replace(learnt, state=self.state)
+            return self._view
+
+    def page_source(self) -> tuple[ProjectView, dict[str, Any]]:
+        """The stored view as this revision, and the values its files take over it."""
+        return replace(self._base, state=self.state), self.values
 
     def run(self) -> None:
         with self._lock:

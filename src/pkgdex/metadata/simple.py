@@ -6,7 +6,7 @@ point at the upstream's URLs (pkgdex indexes metadata, it does not host distribu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -83,8 +83,12 @@ def _q(params: list[str]) -> float:
     return 1.0
 
 
-def project_page(view: ProjectView, content_type: str) -> Rendered:
-    data = _detail(view)
+def project_page(
+    view: ProjectView, content_type: str, values: Mapping[str, Any] | None = None
+) -> Rendered:
+    """The project's page; ``values`` (filename -> core metadata) take the place of what its
+    files hold, as ``views.with_core_metadata`` would give them."""
+    data = _detail(view, values or {})
     body = dumps(data) if content_type == V1_JSON else _detail_html(data).encode()
     return Rendered(body, make_etag(body), view.state.last_serial)
 
@@ -107,9 +111,9 @@ def index_page(projects: Sequence[tuple[str, str, int]], content_type: str) -> R
     return Rendered(body, make_etag(body), serial)
 
 
-def _detail(view: ProjectView) -> dict[str, Any]:
+def _detail(view: ProjectView, values: Mapping[str, Any]) -> dict[str, Any]:
     oldest_first = list(reversed(view.releases))
-    files = [_file(f, r.yanked, r.yanked_reason) for r in oldest_first for f in r.files]
+    files = [_file(f, r.yanked, r.yanked_reason, values) for r in oldest_first for f in r.files]
     return {
         "meta": {"_last-serial": view.state.last_serial, "api-version": API_VERSION},
         "name": view.state.name,
@@ -120,9 +124,11 @@ def _detail(view: ProjectView) -> dict[str, Any]:
     }
 
 
-def _file(f: FileRow, release_yanked: bool, reason: str | None) -> dict[str, Any]:
+def _file(
+    f: FileRow, release_yanked: bool, reason: str | None, values: Mapping[str, Any]
+) -> dict[str, Any]:
     yanked = f.yanked or release_yanked
-    metadata = f.core_metadata if f.core_metadata else False
+    metadata = values.get(f.filename, f.core_metadata) or False
     return {
         "filename": f.filename,
         "url": f.url,

@@ -271,6 +271,18 @@ def test_an_imported_project_learns_it_on_its_first_page(
     assert None not in stored(engine).values()
 
 
+@pytest.mark.parametrize("accept", [V1_JSON, "text/html"])
+def test_a_new_projects_first_page_is_what_its_write_stores(
+    pypi_client: PyPIClient, fake: FakePyPI, accept: str
+) -> None:
+    first = pypi_client().get(PAGE, headers={"Accept": accept})  # answered, then written
+    again = pypi_client().get(PAGE, headers={"Accept": accept})  # another process: the store
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert first.headers["etag"] == again.headers["etag"]
+    assert fake.count(UPSTREAM_PAGE) == 1
+
+
 def test_a_stored_projects_first_page_is_what_its_write_stores(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
 ) -> None:

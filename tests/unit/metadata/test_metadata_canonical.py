@@ -216,6 +216,23 @@ def test_exact_documents_view_as_their_checked_rows(data: Doc, sorted_keys: bool
 
 
 @pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+def test_a_page_rendered_over_learnt_values_is_the_learnt_views(data: Doc) -> None:
+    # A stored project's first page is rendered from its stored view and the core metadata
+    # just learnt, before the view holding them is built (``pending.UnwrittenRevision``).
+    name = canonicalize_name(data["info"]["name"])
+    checked = parse_document(data, expected_name=name)
+    state = views.project_state(checked, project_id=0, fetched_at=1.0, etag=None, revision="r")
+    view = views.project_view(checked, state, {})
+    files = [f.filename for r in view.releases for f in r.files]
+    hashes = {"sha256": "ab" * 32}
+    for values in ({}, dict.fromkeys(files, False), dict.fromkeys(files[::2], hashes)):
+        learnt = views.with_core_metadata(view, values)
+        for content_type in (simple.HTML, simple.V1_JSON):
+            over = simple.project_page(view, content_type, values).body
+            assert over == simple.project_page(learnt, content_type).body
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
 def test_pypi_org_writing_is_answered_as_it_came_byte_for_byte(data: Doc) -> None:
     # pypi.org's form (compact, keys sorted): its releases bytes are answered as they came,
     # unless a release's files or the described release had to be put in.
