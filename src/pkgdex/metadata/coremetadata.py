@@ -59,9 +59,13 @@ ASK_WAIT_SECONDS = 0.01
 CoreMetadata = bool | dict[str, str]  # as stored and rendered: hashes, true, or false
 # Each hash pkgdex passes on. Checked here for core metadata only, rather than as a msgspec
 # pattern on every hash of the page, which took most of the time of reading 1,000 files;
-# the page's own ``hashes`` are only compared, never passed on.
-_HASH_NAME = re.compile(r"[a-z0-9_]{1,32}").fullmatch
-_HEX_DIGEST = re.compile(r"[0-9a-f]{1,256}").fullmatch
+# the page's own ``hashes`` are only compared, never passed on. Names and digests are each
+# matched in one pass over them all, joined by newlines (one inside a value shows in the
+# count): matched one by one, they took half the time of reading the page.
+_HASH_NAME = r"[a-z0-9_]{1,32}"
+_HEX_DIGEST = r"[0-9a-f]{1,256}"
+_HASH_NAMES = re.compile(rf"(?:{_HASH_NAME}\n)*{_HASH_NAME}").fullmatch
+_HEX_DIGESTS = re.compile(rf"(?:{_HEX_DIGEST}\n)*{_HEX_DIGEST}").fullmatch
 
 
 class PageFile(Struct, gc=False):
@@ -99,12 +103,24 @@ def read_page(body: bytes, url: str) -> Listed:
     if page.meta.api_version.split(".")[0] != "1":  # PEP 691: refuse another major version
         raise _unusable(url, f"API version {page.meta.api_version}")
     listed = {f.filename: (f.hashes.get("sha256"), _value(f)) for f in page.files}
-    for _, value in listed.values():
-        if isinstance(value, dict) and not all(
-            _HASH_NAME(name) and _HEX_DIGEST(digest) for name, digest in value.items()
-        ):
-            raise _unusable(url, f"core metadata hashes {value!r:.200}")
+    hashes = [value for _, value in listed.values() if isinstance(value, dict)]
+    if not _hashes_ok(hashes):
+        bad = next(value for value in hashes if not _hashes_ok([value]))
+        raise _unusable(url, f"core metadata hashes {bad!r:.200}")
     return listed
+
+
+def _hashes_ok(hashes: list[dict[str, str]]) -> bool:
+    names = [name for value in hashes for name in value]
+    digests = [digest for value in hashes for digest in value.values()]
+    return _each_matches(_HASH_NAMES, names) and _each_matches(_HEX_DIGESTS, digests)
+
+
+def _each_matches(pattern: Callable[[str], object], items: list[str]) -> bool:
+    if not items:
+        return True
+    joined = "\n".join(items)
+    return joined.count("\n") == len(items) - 1 and pattern(joined) is not None
 
 
 def _unusable(url: str, why: str) -> UpstreamError:
