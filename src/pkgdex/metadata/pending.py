@@ -21,9 +21,10 @@ def _nothing() -> None:
 
 class PendingWrite:
     """A project answered as ``state`` before it is stored. Its checked document (for the
-    write) and its view (for answers other than the one given, such as its Simple page) are
-    each built on first use: the answer may have needed neither, and a view made from the
-    decoded upstream document costs a fraction of the check. The write is claimed once."""
+    write) and its view (for answers other than the one given) are each built on first use:
+    the answer may have needed neither, and a view made from the decoded upstream document
+    costs a fraction of the check. Its Simple page is rendered over the view without the core
+    metadata learnt (:meth:`page_source`). The write is claimed once."""
 
     def __init__(
         self,
