@@ -340,7 +340,7 @@ class PyPICache:
 
     def has_view(self, state: ProjectState) -> bool:
         """Whether :meth:`view` of ``state`` needs no read of the store."""
-        return self.pending(state) is not None or self.memory.get(_view_key(state)) is not None
+        return self._unstored(state) is not None or self.memory.get(_view_key(state)) is not None
 
     def answering_unwritten(self, unwritten: UnwrittenRevision) -> None:
         """Answer ``unwritten``, a new revision of a stored project, in this process until its
@@ -470,12 +470,9 @@ class PyPICache:
         return self._state(name) is not None or name in self._pending
 
     def view(self, state: ProjectState) -> ProjectView:
-        pending = self.pending(state)
-        if pending is not None:
-            return pending.view()  # answered before it is stored: not in the store yet
-        unwritten = self._unwritten_as(state)
-        if unwritten is not None:
-            return unwritten.view()  # its write follows the answer: not in the store yet
+        unstored = self._unstored(state)
+        if unstored is not None:
+            return unstored.view()  # its write follows the answer: not in the store yet
         if state.id == 0:  # answered before its project had a row; its write has ended since
             state = self._stored_as(state)
 
@@ -489,15 +486,17 @@ class PyPICache:
         """What ``state``'s Simple page is rendered from: its view and None, or, for a revision
         answered before its write, the view without the core metadata learnt for its files
         and that metadata."""
-        pending = self.pending(state)
-        if pending is not None:
-            return pending.page_source()
-        unwritten = self._unwritten_as(state)
-        if unwritten is not None:
-            return unwritten.page_source()
+        unstored = self._unstored(state)
+        if unstored is not None:
+            return unstored.page_source()
         return self.view(state), None
 
-    def _unwritten_as(self, state: ProjectState) -> UnwrittenRevision | None:
+    def _unstored(self, state: ProjectState) -> PendingWrite | UnwrittenRevision | None:
+        """What answers ``state`` while it is not in the store yet: a miss's write, or a
+        stored project's new revision, either answered before its write."""
+        pending = self.pending(state)
+        if pending is not None:
+            return pending
         unwritten = self._unwritten.get(state.name)
         return unwritten if unwritten and unwritten.state.revision == state.revision else None
 

@@ -296,6 +296,8 @@ def test_a_stored_projects_core_metadata_is_answered_first_then_written(
     # Until the write commits, callers share the answer instead of asking again.
     key = "pypi-core-metadata:sampleproject"
     assert cache.flight.do(key, lambda: pytest.fail("asked again")) == answered
+    # Another page of the answered revision (its other form) before the write: not asked again.
+    assert coremetadata.complete(cache, answered) == answered
     later.run()
     assert _stored_revision(engine, "sampleproject") == answered.revision
     read, _ = _stored(engine, "sampleproject")
