@@ -110,11 +110,13 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
     finally:
         if early is not None:
             coremetadata.done_early(cache, raw_name, early)
-    view, values = cache.page_source(state)
+
+    def make() -> Rendered:  # the rows are read only when the page is not remembered
+        view, values = cache.page_source(state)
+        return simple.project_page(view, content_type, values)
+
     key = (state.name, state.revision, "simple", content_type)
-    rendered = cache.memory.get_or_make(
-        key, lambda: simple.project_page(view, content_type, values), _size
-    )
+    rendered = cache.memory.get_or_make(key, make, _size)
     return Answer(rendered, stale, state.fetched_at)
 
 

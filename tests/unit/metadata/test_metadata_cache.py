@@ -18,7 +18,16 @@ from sqlalchemy.exc import OperationalError
 
 from pkgdex.afteranswer import collecting
 from pkgdex.config import Settings
-from pkgdex.metadata import answers, canonical, coremetadata, exact, queries, render, services
+from pkgdex.metadata import (
+    answers,
+    canonical,
+    coremetadata,
+    exact,
+    queries,
+    render,
+    services,
+    simple,
+)
 from pkgdex.metadata import cache as cache_module
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.documents import PyPIDocument, parse_document
@@ -276,6 +285,28 @@ def test_a_new_project_whose_write_failed_has_no_view_to_show(
         cache.view(answered)
     assert failed.value.status == 503
     assert cache.memory.get((answered.name, answered.revision, "view")) is None
+
+
+def test_a_remembered_simple_page_reads_no_rows(
+    make_settings: SettingsFactory, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _pulling_cache(make_settings, engine, 60) as (cache, _):
+        with collecting() as later:
+            first = answers.simple_project(cache, "sampleproject", simple.V1_JSON)
+        later.run()
+        assert isinstance(first, answers.Answer)
+        state, _ = cache.project("sampleproject")
+        key = (state.name, state.revision, "simple", simple.V1_JSON)
+        assert cache.memory.get(key) is first.rendered
+        cache.memory = MemoryCache(max_entries=8, max_bytes=1 << 30)  # the view let go of
+        cache.memory.put(key, first.rendered, lambda _: 1)
+
+        def unreadable(*_args: Any) -> queries.ProjectView:
+            raise AssertionError("the page was remembered; its rows were read anyway")
+
+        monkeypatch.setattr(queries, "load_project", unreadable)
+        again = answers.simple_project(cache, "sampleproject", simple.V1_JSON)
+        assert isinstance(again, answers.Answer) and again.rendered is first.rendered
 
 
 def test_a_stored_projects_core_metadata_is_answered_first_then_written(
