@@ -323,15 +323,20 @@ class PyPICache:
         work on the stored rows); None when that write failed or was overtaken."""
         write = self.pending(state)
         if write is not None:
-            try:
-                self._store_behind(write)  # returns at once when the write is under way
-            except Exception:
-                log.exception("could not store %s; the next request misses again", state.name)
-            write.done.wait(WRITE_WAIT_SECONDS)
+            self._write_now(write)
         elif state.id:
             return state
         stored = self.read_state(state.name)
         return stored if stored is not None and stored.revision == state.revision else None
+
+    def _write_now(self, write: PendingWrite) -> None:
+        """Run ``write`` here, or wait for it where it is under way; its failure is logged
+        (the next request misses again)."""
+        try:
+            self._store_behind(write)  # returns at once when the write is under way
+        except Exception:
+            log.exception("could not store %s; the next request misses again", write.state.name)
+        write.done.wait(WRITE_WAIT_SECONDS)
 
     def pending(self, state: ProjectState) -> PendingWrite | None:
         """The write of ``state`` when it was answered and is not stored yet."""
@@ -411,11 +416,11 @@ class PyPICache:
         """Store ``doc`` in one transaction; remember what was written so the first answer
         needs no read back; tell the name index about new projects after answering."""
         pending = self._pending.get(doc.canonical_name)
-        if pending is not None:  # the project answered before this: store it first
-            try:
-                self._store_behind(pending)
-            except Exception:
-                log.exception("could not store %s before its release", doc.canonical_name)
+        if pending is not None:
+            # The project answered before this: its write goes first, even when under way on
+            # another thread. A release written before it would make a stale project row,
+            # whose refresh waits on that write's flight and gets its copy, without the release.
+            self._write_now(pending)
         try:
             stored = self._store_once(doc, etag)
         except IntegrityError:

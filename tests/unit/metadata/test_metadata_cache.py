@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from hashlib import sha256
@@ -266,6 +267,50 @@ def test_a_write_its_answer_never_ran_is_stored_by_the_next_request(
         finally:
             cache.close()
             upstream.close()
+
+
+def test_a_release_stored_while_its_project_is_being_written_waits_for_that_write(
+    make_settings: SettingsFactory, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _pulling_cache(make_settings, engine, 60) as (cache, _):
+        with collecting() as later:
+            answers.project_json(cache, "sampleproject", "")
+        checking, go = threading.Event(), threading.Event()
+        store_document = services.store_document
+
+        def slow_answered_write(*args: Any, **kwargs: Any) -> services.Stored:
+            if kwargs.get("revision") is not None:  # the answer's write, not the release's
+                checking.set()
+                go.wait(5)
+            return store_document(*args, **kwargs)
+
+        monkeypatch.setattr(services, "store_document", slow_answered_write)
+        writer = threading.Thread(target=later.run)
+        writer.start()  # the answer's write has begun and holds its claim
+        assert checking.wait(5)
+        answered: list[answers.Answer | answers.Redirect] = []
+        release = threading.Thread(
+            target=lambda: answered.append(
+                answers.release_json(cache, "sampleproject", "2.0.0", "")
+            )
+        )
+        release.start()
+        release.join(0.3)
+        assert release.is_alive()  # the release's write waits for the project's
+        go.set()
+        writer.join(5)
+        release.join(5)
+        (answer,) = answered
+        assert isinstance(answer, answers.Answer) and not answer.stale
+        assert orjson.loads(answer.rendered.body)["info"]["summary"] == (
+            "sampleproject summary for 2.0.0"
+        )
+        with engine.connect() as conn:
+            state = queries.project_state(conn, "sampleproject")
+            assert state is not None
+            stored = queries.load_project(conn, state)
+        (kept,) = [r for r in stored.releases if r.version == "2.0.0"]
+        assert kept.info is not None and kept.info["summary"] == "sampleproject summary for 2.0.0"
 
 
 def test_a_new_project_whose_write_failed_has_no_view_to_show(
