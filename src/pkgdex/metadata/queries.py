@@ -14,6 +14,7 @@ from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_r
 from pkgdex.metadata.versions import newest_first
 
 FOUND, MISSING = 200, 404
+CoreMetadata = bool | dict[str, str]  # PEP 658/714, as stored and rendered: hashes, true, false
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class FileRow(NamedTuple):  # a tuple: projects have thousands of files, built q
     yanked: bool
     yanked_reason: str | None
     comment_text: str | None
-    core_metadata: dict[str, str] | bool | None
+    core_metadata: CoreMetadata | None  # None: not known yet
 
 
 class ReleaseRow(NamedTuple):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
-from pkgdex.metadata.queries import FileRow, ProjectView
+import orjson
+
+from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered, dumps, make_etag
 from pkgdex.metadata.versions import newest_first
 
@@ -88,9 +90,49 @@ def project_page(
 ) -> Rendered:
     """The project's page; ``values`` (filename -> core metadata) take the place of what its
     files hold, as ``views.with_core_metadata`` would give them."""
-    data = _detail(view, values or {})
-    body = dumps(data) if content_type == V1_JSON else _detail_html(data).encode()
-    return Rendered(body, make_etag(body), view.state.last_serial)
+    return fill(prepare(view, content_type), view.state, values)
+
+
+class PreparedPage(NamedTuple):
+    """A project's page rendered but for its files' core metadata, which :func:`fill` adds:
+    the rest is rendered while the upstream's page that says it is still on its way."""
+
+    content_type: str
+    versions: list[str]
+    # Each file, in the page's order: its name, its own core metadata, and its entry's text
+    # around where the core metadata goes (JSON: after it; HTML: before it, after it).
+    files: list[tuple[str, CoreMetadata | None, bytes, bytes]]
+
+
+def prepare(view: ProjectView, content_type: str) -> PreparedPage:
+    oldest_first = [(r, f) for r in reversed(view.releases) for f in r.files]
+    # As warehouse's ``_simple_detail``: the versions of the files listed (PEP 700 allows
+    # either), so a release without files is not offered to an installer.
+    versions = [r.version for r in reversed(newest_first(view.releases)) if r.files]
+    if content_type == V1_JSON:
+        texts = _json_entries([_entry(f, r.yanked, r.yanked_reason) for r, f in oldest_first])
+        files = [
+            (f.filename, f.core_metadata, text, b"")
+            for (_, f), text in zip(oldest_first, texts, strict=True)
+        ]
+    else:
+        files = [
+            (f.filename, f.core_metadata, *_html_entry(f, r.yanked, r.yanked_reason))
+            for r, f in oldest_first
+        ]
+    return PreparedPage(content_type, versions, files)
+
+
+def fill(
+    page: PreparedPage, state: ProjectState, values: Mapping[str, Any] | None = None
+) -> Rendered:
+    """``page`` with each file's core metadata: its value in ``values``, else its own."""
+    values = values or {}
+    if page.content_type == V1_JSON:
+        body = _fill_json(page, state, values)
+    else:
+        body = _fill_html(page, state, values)
+    return Rendered(body, make_etag(body), state.last_serial)
 
 
 def index_page(projects: Sequence[tuple[str, str, int]], content_type: str) -> Rendered:
@@ -111,62 +153,103 @@ def index_page(projects: Sequence[tuple[str, str, int]], content_type: str) -> R
     return Rendered(body, make_etag(body), serial)
 
 
-def _detail(view: ProjectView, values: Mapping[str, Any]) -> dict[str, Any]:
-    oldest_first = list(reversed(view.releases))
-    files = [_file(f, r.yanked, r.yanked_reason, values) for r in oldest_first for f in r.files]
-    return {
-        "meta": {"_last-serial": view.state.last_serial, "api-version": API_VERSION},
-        "name": view.state.name,
-        # As warehouse's ``_simple_detail``: the versions of the files listed (PEP 700 allows
-        # either), so a release without files is not offered to an installer.
-        "versions": [r.version for r in reversed(newest_first(view.releases)) if r.files],
-        "files": files,
-    }
-
-
-def _file(
-    f: FileRow, release_yanked: bool, reason: str | None, values: Mapping[str, Any]
-) -> dict[str, Any]:
-    yanked = f.yanked or release_yanked
-    metadata = values.get(f.filename, f.core_metadata) or False
+def _entry(f: FileRow, release_yanked: bool, reason: str | None) -> dict[str, Any]:
+    """A file's PEP 691 entry but for its core metadata (its time is encoded by ``_ENCODE``)."""
     return {
         "filename": f.filename,
         "url": f.url,
         "hashes": {"sha256": f.sha256} if f.sha256 else {},
         "requires-python": f.requires_python or None,
         "size": f.size,
-        "upload-time": None if f.upload_time is None else f.upload_time.isoformat() + "Z",
-        "yanked": (f.yanked_reason or reason or True) if yanked else False,
-        "data-dist-info-metadata": metadata,
-        "core-metadata": metadata,
+        "upload-time": f.upload_time,
+        "yanked": _yanked(f, release_yanked, reason),
     }
 
 
-def _detail_html(data: dict[str, Any]) -> str:
-    links = "".join(_link(f) for f in data["files"])
-    return _DETAIL_HTML.format(
-        version=API_VERSION,
-        name=escape(data["name"]),
-        links=links,
-        serial=data["meta"]["_last-serial"],
+def _yanked(f: FileRow, release_yanked: bool, reason: str | None) -> str | bool:
+    return (f.yanked_reason or reason or True) if f.yanked or release_yanked else False
+
+
+# Sorted, each entry's keys start with "filename", after the two core metadata keys. A quote
+# inside a JSON string is escaped, so this only occurs between two entries of a list.
+_FIRST_KEY = b'{"filename":'
+_BETWEEN = b'},{"filename":'
+# Keys sorted, as ``render.dumps``; stored times are naive UTC, written with a "Z".
+_ENCODE = orjson.OPT_SORT_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
+
+def _json_entries(entries: list[dict[str, Any]]) -> list[bytes]:
+    """Each entry's JSON after its core metadata keys: ``,"filename":...}``. One encoding of
+    them all, cut between entries, takes a fraction of encoding each alone."""
+    if not entries:
+        return []
+    whole = orjson.dumps(entries, option=_ENCODE)
+    pieces = whole[len(_FIRST_KEY) + 1 : -2].split(_BETWEEN)
+    if len(pieces) != len(entries):  # cannot happen (see above); encoded one by one then
+        return [b"," + orjson.dumps(entry, option=_ENCODE)[1:] for entry in entries]
+    return [b',"filename":' + piece + b"}" for piece in pieces]
+
+
+def _fill_json(page: PreparedPage, state: ProjectState, values: Mapping[str, Any]) -> bytes:
+    around = dumps(
+        {
+            "files": [],
+            "meta": {"_last-serial": state.last_serial, "api-version": API_VERSION},
+            "name": state.name,
+            "versions": page.versions,
+        }
     )
+    # A flat list, joined once into the body: no bytes are made per file but its value, and
+    # none the body's size but the body (each such copy costs its fresh pages' faults).
+    parts = [b'{"files":[']
+    add, comma = parts.extend, b""
+    for name, own, text, _ in page.files:
+        value = _json_value(values.get(name, own) or False)
+        add((comma, b'{"core-metadata":', value, b',"data-dist-info-metadata":', value, text))
+        comma = b","
+    parts.append(around[len(b'{"files":[') :])
+    return b"".join(parts)
 
 
-def _link(f: dict[str, Any]) -> str:
-    href = escape(f["url"]) + (f"#sha256={f['hashes']['sha256']}" if f["hashes"] else "")
+def _json_value(metadata: Any) -> bytes:
+    if metadata is True or metadata is False:
+        return b"true" if metadata else b"false"
+    digest = metadata.get("sha256") if type(metadata) is dict and len(metadata) == 1 else None
+    # The usual value, written without an encoder call; letters and digits need no escaping.
+    if isinstance(digest, str) and digest.isascii() and digest.isalnum():
+        return b'{"sha256":"' + digest.encode() + b'"}'
+    return dumps(metadata)
+
+
+def _html_entry(f: FileRow, release_yanked: bool, reason: str | None) -> tuple[bytes, bytes]:
+    """A file's anchor, before and after its core metadata attributes."""
+    href = escape(f.url) + (f"#sha256={f.sha256}" if f.sha256 else "")
     attrs = ""
-    if f["requires-python"]:
-        attrs += f'data-requires-python="{escape(f["requires-python"])}" '
-    if f["yanked"] is not False:
-        reason = f["yanked"] if isinstance(f["yanked"], str) else ""
-        attrs += f'data-yanked="{escape(reason)}" '
-    metadata = f["core-metadata"]
+    if f.requires_python:
+        attrs += f'data-requires-python="{escape(f.requires_python)}" '
+    yanked = _yanked(f, release_yanked, reason)
+    if yanked is not False:
+        attrs += f'data-yanked="{escape(yanked if isinstance(yanked, str) else "")}" '
+    before = f'    <a href="{href}" {attrs}'
+    return before.encode(), f">{escape(f.filename)}</a><br />\n".encode()
+
+
+def _fill_html(page: PreparedPage, state: ProjectState, values: Mapping[str, Any]) -> bytes:
+    parts = [_DETAIL_HEAD.format(version=API_VERSION, name=escape(state.name)).encode()]
+    add = parts.extend  # joined once into the body, as ``_fill_json``
+    for name, own, before, after in page.files:
+        add((before, _html_metadata(values.get(name, own)), after))
+    parts.append(_DETAIL_TAIL.format(serial=state.last_serial).encode())
+    return b"".join(parts)
+
+
+def _html_metadata(metadata: Any) -> bytes:
     if isinstance(metadata, dict) and metadata.get("sha256"):
         value = f"sha256={escape(metadata['sha256'])}"
-        attrs += f'data-dist-info-metadata="{value}" data-core-metadata="{value}"'
-    elif metadata is True:
-        attrs += 'data-dist-info-metadata="true" data-core-metadata="true"'
-    return f'    <a href="{href}" {attrs}>{escape(f["filename"])}</a><br />\n'
+        return f'data-dist-info-metadata="{value}" data-core-metadata="{value}"'.encode()
+    if metadata is True:
+        return b'data-dist-info-metadata="true" data-core-metadata="true"'
+    return b""
 
 
 _DETAIL_HTML = """<!DOCTYPE html>
@@ -181,6 +264,7 @@ _DETAIL_HTML = """<!DOCTYPE html>
 </html>
 <!--SERIAL {serial}-->
 """
+_DETAIL_HEAD, _DETAIL_TAIL = _DETAIL_HTML.split("{links}")
 
 _INDEX_HTML = """<!DOCTYPE html>
 <html lang="en">

@@ -1,0 +1,170 @@
+"""A project's Simple page, prepared before its core metadata is known and filled in after:
+field for field as warehouse writes it, in canonical JSON (keys sorted, compact, so that every
+process gives the same bytes and ETag), whatever its files' names and URLs hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+import orjson
+import pytest
+
+from pkgdex.metadata import simple
+from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView, ReleaseRow
+
+STATE = ProjectState(1, "tricky", "Tricky", 200, 42, 0.0, None, "r1")
+HASHES = {"sha256": "ab" * 32}
+
+
+def _file(
+    filename: str,
+    *,
+    url: str | None = None,
+    sha256: str | None = "cd" * 32,
+    requires_python: str | None = ">=3.8",
+    upload_time: datetime | None = datetime(2024, 5, 6, 7, 8, 9, 120000),
+    yanked: bool = False,
+    yanked_reason: str | None = None,
+    core_metadata: CoreMetadata | None = None,
+) -> FileRow:
+    return FileRow(
+        filename,
+        "bdist_wheel",
+        "py3",
+        requires_python,
+        1234,
+        upload_time,
+        None,
+        sha256,
+        None,
+        url or f"https://files.example.org/{filename}",
+        yanked,
+        yanked_reason,
+        None,
+        core_metadata,
+    )
+
+
+def _release(
+    version: str, *files: FileRow, yanked: bool = False, reason: str | None = None
+) -> ReleaseRow:
+    return ReleaseRow(0, version, yanked, reason, None, None, tuple(files))
+
+
+VIEW = ProjectView(
+    STATE,
+    (  # newest first, as views hold them
+        _release(
+            "2.0", _file("tricky-2.0.tar.gz", sha256=None, requires_python=None, upload_time=None)
+        ),
+        _release("1.5"),  # no files: not among the versions
+        _release(
+            "1.0",
+            _file('a"},{"filename":"x.whl', url='https://h/a"},{"filename":<b>&amp;'),
+            _file("tricky-1.0-py3-none-any.whl", core_metadata=HASHES, yanked=True),
+            _file("tricky-1.0.tar.gz", core_metadata=True, yanked_reason="ignored: not yanked"),
+            yanked=True,
+            reason="bad <release>",
+        ),
+        _release("0.9", _file("tricky-0.9.tar.gz", yanked=True, yanked_reason="own reason")),
+    ),
+)
+
+
+def _entry(f: FileRow, yanked: Any, metadata: Any) -> dict[str, Any]:
+    return {
+        "core-metadata": metadata,
+        "data-dist-info-metadata": metadata,
+        "filename": f.filename,
+        "hashes": {"sha256": f.sha256} if f.sha256 else {},
+        "requires-python": f.requires_python,
+        "size": f.size,
+        "upload-time": None if f.upload_time is None else f.upload_time.isoformat() + "Z",
+        "url": f.url,
+        "yanked": yanked,
+    }
+
+
+def _expected(values: dict[str, Any]) -> dict[str, Any]:
+    files = [r.files for r in VIEW.releases]
+    old, odd, wheel, sdist = files[3][0], *files[2]
+    new = files[0][0]
+    return {
+        "files": [
+            _entry(old, "own reason", values.get(old.filename, False)),
+            _entry(odd, "bad <release>", values.get(odd.filename, False)),
+            _entry(wheel, "bad <release>", values.get(wheel.filename, HASHES)),
+            _entry(sdist, "ignored: not yanked", values.get(sdist.filename, True)),
+            _entry(new, False, values.get(new.filename, False)),
+        ],
+        "meta": {"_last-serial": 42, "api-version": "1.1"},
+        "name": "tricky",
+        "versions": ["0.9", "1.0", "2.0"],
+    }
+
+
+VALUES = [
+    {},
+    {"tricky-2.0.tar.gz": HASHES, "tricky-1.0-py3-none-any.whl": False},
+    # Values other than one plain sha256 take the encoder: more hashes, and text to escape.
+    {
+        "tricky-0.9.tar.gz": {"sha256": "ab" * 32, "md5": "00"},
+        "tricky-2.0.tar.gz": {"sha256": 'a"\\'},
+    },
+]
+
+
+@pytest.mark.parametrize("values", VALUES)
+def test_json_page_holds_every_field_in_canonical_form(values: dict[str, Any]) -> None:
+    body = simple.project_page(VIEW, simple.V1_JSON, values).body
+    assert orjson.loads(body) == _expected(values)
+    assert body == orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+
+
+def test_a_prepared_page_is_filled_anew_for_each_set_of_values() -> None:
+    for content_type in (simple.V1_JSON, simple.HTML):
+        prepared = simple.prepare(VIEW, content_type)
+        for values in (*VALUES, {}):
+            filled = simple.fill(prepared, STATE, values)
+            assert filled == simple.project_page(VIEW, content_type, values)
+            assert filled.etag == simple.project_page(VIEW, content_type, values).etag
+
+
+def test_html_page_escapes_and_marks_each_anchor() -> None:
+    body = simple.project_page(VIEW, simple.HTML, {"tricky-2.0.tar.gz": HASHES}).body.decode()
+    anchors = [line.strip() for line in body.splitlines() if line.strip().startswith("<a ")]
+    sha = "cd" * 32
+    metadata = (
+        f'data-dist-info-metadata="sha256={"ab" * 32}" data-core-metadata="sha256={"ab" * 32}"'
+    )
+    odd = escape('https://h/a"},{"filename":<b>&amp;')
+    odd_name = escape(VIEW.releases[2].files[0].filename)
+    assert anchors == [
+        f'<a href="https://files.example.org/tricky-0.9.tar.gz#sha256={sha}" '
+        'data-requires-python="&gt;=3.8" data-yanked="own reason" >tricky-0.9.tar.gz</a><br />',
+        f'<a href="{odd}#sha256={sha}" data-requires-python="&gt;=3.8" '
+        f'data-yanked="bad &lt;release&gt;" >{odd_name}</a><br />',
+        f'<a href="https://files.example.org/tricky-1.0-py3-none-any.whl#sha256={sha}" '
+        f'data-requires-python="&gt;=3.8" data-yanked="bad &lt;release&gt;" {metadata}>'
+        "tricky-1.0-py3-none-any.whl</a><br />",
+        f'<a href="https://files.example.org/tricky-1.0.tar.gz#sha256={sha}" '
+        'data-requires-python="&gt;=3.8" data-yanked="ignored: not yanked" '
+        'data-dist-info-metadata="true" data-core-metadata="true">tricky-1.0.tar.gz</a><br />',
+        f'<a href="https://files.example.org/tricky-2.0.tar.gz" {metadata}>'
+        "tricky-2.0.tar.gz</a><br />",
+    ]
+    assert "<title>Links for tricky</title>" in body
+    assert body.endswith("</html>\n<!--SERIAL 42-->\n")
+
+
+def test_a_project_without_files_has_an_empty_page() -> None:
+    empty = ProjectView(STATE, (_release("1.0"),))
+    assert orjson.loads(simple.project_page(empty, simple.V1_JSON).body) == {
+        "files": [],
+        "meta": {"_last-serial": 42, "api-version": "1.1"},
+        "name": "tricky",
+        "versions": [],
+    }
+    assert "<a " not in simple.project_page(empty, simple.HTML).body.decode()
