@@ -15,6 +15,7 @@ from urllib.parse import quote
 from packaging.utils import canonicalize_name
 from sqlalchemy import Connection
 
+from pkgdex.collector import collector_paused
 from pkgdex.metadata import coremetadata, queries, render, simple
 from pkgdex.metadata.cache import NotFound, PyPICache
 from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
@@ -101,19 +102,20 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
     early = None
     if _valid(raw_name) and canonicalize_name(raw_name) == raw_name:
         early = coremetadata.ask_early(cache, raw_name)
+    prepared = _Prepared(content_type)
     try:
         state, stale = _project(cache, raw_name)
         if state.name != raw_name:
             return Redirect(f"/simple/{state.name}/", 301)
-        if not stale:
-            state = coremetadata.complete(cache, state, early)
+        if not stale:  # the page is prepared while the upstream's says what it lacks
+            state = coremetadata.complete(cache, state, early, prepared.prepare)
     finally:
         if early is not None:
             coremetadata.done_early(cache, raw_name, early)
 
     def make() -> Rendered:  # the rows are read only when the page is not remembered
         view, values = cache.page_source(state)
-        return simple.project_page(view, content_type, values)
+        return simple.fill(prepared.of(view), state, values)
 
     key = (state.name, state.revision, "simple", content_type)
     rendered = cache.memory.get_or_make(key, make, _size)
@@ -168,6 +170,27 @@ def _with_release_info(
     if found is None:
         raise NotFound(version)
     return view, found, False
+
+
+class _Prepared:
+    """A Simple page prepared over a view (``simple.prepare``), kept for this request only:
+    once the page is rendered, it is remembered, and this is no longer needed."""
+
+    def __init__(self, content_type: str) -> None:
+        self.content_type = content_type
+        self._view: ProjectView | None = None
+        self._page: simple.PreparedPage | None = None
+
+    def prepare(self, view: ProjectView) -> None:
+        with collector_paused():  # an entry per file, no cycles among them
+            self._view, self._page = view, simple.prepare(view, self.content_type)
+
+    def of(self, view: ProjectView) -> simple.PreparedPage:
+        """The page prepared over ``view``: this one, unless prepared over another."""
+        if self._view is not view or self._page is None:
+            self.prepare(view)
+        assert self._page is not None
+        return self._page
 
 
 def _size(rendered: Rendered) -> int:

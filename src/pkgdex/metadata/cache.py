@@ -467,7 +467,6 @@ class PyPICache:
             log.exception("could not record %s in the name index", doc.info.name)
 
     def close(self) -> None:
-        self.early.close()
         self.background.shutdown(wait=True)
 
     def knows(self, name: str) -> bool:
@@ -482,7 +481,8 @@ class PyPICache:
             state = self._stored_as(state)
 
         def load() -> ProjectView:
-            with self.engine.connect() as conn:
+            # Thousands of rows' values, no cycles among them (collector.py)
+            with collector_paused(), self.engine.connect() as conn:
                 return queries.load_project(conn, state)
 
         return self.memory.get_or_make(_view_key(state), load, _view_size)
@@ -490,7 +490,7 @@ class PyPICache:
     def page_source(self, state: ProjectState) -> tuple[ProjectView, dict[str, Any] | None]:
         """What ``state``'s Simple page is rendered from: its view and None, or, for a revision
         answered before its write, the view without the core metadata learnt for its files
-        and that metadata."""
+        (the revision it was before) and that metadata."""
         unstored = self._unstored(state)
         if unstored is not None:
             return unstored.page_source()

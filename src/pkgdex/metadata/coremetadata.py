@@ -40,23 +40,24 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from pkgdex.afteranswer import later, waiting
+from pkgdex.collector import collector_paused
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
-from pkgdex.metadata.queries import FOUND, FileRow, ProjectState, ProjectView
-from pkgdex.metadata.upstream import UpstreamError, UpstreamNotFound
+from pkgdex.metadata.queries import FOUND, CoreMetadata, FileRow, ProjectState, ProjectView
+from pkgdex.metadata.upstream import FetchedBytes, UpstreamError, UpstreamNotFound
 from pkgdex.metadata.views import Carried
 
 log = logging.getLogger(__name__)
 
 _ASKED = "core-metadata-asked"  # memory key: this revision's unknowns were asked about
+HEADERS = {"Accept": simple.V1_JSON}
 EARLY_SLACK_SECONDS = 1.0  # an early call may have waited for a worker before it began
 # How long a stored project's files wait to be read until its page has been asked for: each
 # hop of the request between threads waits up to the interpreter's switch interval (5 ms) for
 # a thread that reads thousands of rows. Bounded, for a request that must first connect.
 ASK_WAIT_SECONDS = 0.01
 
-CoreMetadata = bool | dict[str, str]  # as stored and rendered: hashes, true, or false
 # Each hash pkgdex passes on. Checked here for core metadata only, rather than as a msgspec
 # pattern on every hash of the page, which took most of the time of reading 1,000 files;
 # the page's own ``hashes`` are only compared, never passed on. Names and digests are each
@@ -91,6 +92,7 @@ class Page(Struct):
 
 _decoder = msgspec.json.Decoder(Page)
 Listed = dict[str, tuple[str | None, CoreMetadata]]  # filename -> (sha256, core metadata)
+Prepare = Callable[[ProjectView], object]
 
 
 def read_page(body: bytes, url: str) -> Listed:
@@ -171,11 +173,16 @@ def _early_key(name: str) -> str:
 
 
 def complete(
-    cache: PyPICache, state: ProjectState, early: Future[Listed] | None = None
+    cache: PyPICache,
+    state: ProjectState,
+    early: Future[Listed] | None = None,
+    prepare: Prepare | None = None,
 ) -> ProjectState:
     """``state``, or the project's new state once the core metadata its files lacked was asked
     of the upstream and stored. Never raises for the upstream: without an answer from it, the
-    project stays as stored. ``early``: the upstream's page, already asked for.
+    project stays as stored. ``early``: the upstream's page, already asked for; ``prepare``:
+    work on the view its page is rendered over (``PyPICache.page_source``), done while that
+    page is awaited.
 
     A project answered a moment ago and not yet stored (a miss) learns it before its write,
     which stores it with everything else; a stored one, as a new revision."""
@@ -184,13 +191,13 @@ def complete(
     listed: Listed | None = None
     write = cache.pending(state)
     if write is not None:
-        done, listed = _learn_before_write(cache, state, write, early)
+        done, listed = _learn_before_write(cache, state, write, early, prepare)
         if done:
             return state
     stored = cache.stored_now(state)  # a write begun meanwhile: the rows are needed
     if stored is None or _was_asked(cache, stored):
         return stored or state
-    return _complete_stored(cache, stored, listed, early)
+    return _complete_stored(cache, stored, listed, early, prepare)
 
 
 def learn_behind(cache: PyPICache, write: PendingWrite) -> None:
@@ -204,13 +211,19 @@ def learn_behind(cache: PyPICache, write: PendingWrite) -> None:
 
 
 def _learn_before_write(
-    cache: PyPICache, state: ProjectState, write: PendingWrite, early: Future[Listed] | None
+    cache: PyPICache,
+    state: ProjectState,
+    write: PendingWrite,
+    early: Future[Listed] | None,
+    prepare: Prepare | None = None,
 ) -> tuple[bool, Listed | None]:
     """(whether nothing is left to do, the upstream's page if it was read). What the write
     learns (carried over, and from the page) it learns at once: each lesson rebuilds the view."""
     unknown, carried = _unknown_after_refresh(cache, state, write)
     listed = None
     if unknown and not _was_asked(cache, state):
+        if prepare is not None:
+            prepare(write.page_source()[0])
         listed = _page(cache, state, early)
     if listed is not None:
         values = values_for(unknown, listed)
@@ -221,31 +234,48 @@ def _learn_before_write(
 
 
 def _complete_stored(
-    cache: PyPICache, stored: ProjectState, listed: Listed | None, early: Future[Listed] | None
+    cache: PyPICache,
+    stored: ProjectState,
+    listed: Listed | None,
+    early: Future[Listed] | None,
+    prepare: Prepare | None,
 ) -> ProjectState:
     """``complete`` for a stored project: its files' unknown core metadata as a new revision."""
     started = None
-    if listed is None and early is None and not cache.has_view(stored):
-        # Reading the view reads every file: the page is asked for meanwhile, if it is needed.
-        with cache.engine.connect() as conn:
-            if not queries.any_core_metadata_unknown(conn, stored.id):
-                return stored
+    if listed is None and early is None:
+        # The page is asked for first, if it is needed: reading the view reads every file,
+        # and the page is prepared over it (``prepare``) meanwhile.
+        if not _any_unknown(cache, stored):
+            return stored
         early = started = _start(cache, stored.name)
         cache.early.wait_asked(_early_key(stored.name), started, ASK_WAIT_SECONDS)
     try:
-        if not _unknown(cache.view(stored)):
+        view = cache.view(stored)
+        if not _unknown(view):
             return stored
-        if listed is None and early is not None:
+        if prepare is not None:
+            prepare(view)
+        if listed is None:
+            assert early is not None  # begun above when neither was given
             listed = _awaited(cache, stored, early)
             if listed is None:
                 return stored
-        return cache.flight.do(_flight_key(stored.name), lambda: _ask(cache, stored, listed))
+        page = listed
+        return cache.flight.do(_flight_key(stored.name), lambda: _ask(cache, stored, page))
     except (UpstreamError, UpstreamNotFound) as exc:
         _not_had(cache, stored, exc)
         return stored
     finally:
         if started is not None:
             done_early(cache, stored.name, started)
+
+
+def _any_unknown(cache: PyPICache, stored: ProjectState) -> bool:
+    """Whether some file of ``stored`` has unknown core metadata, without reading its view."""
+    if cache.has_view(stored):
+        return bool(_unknown(cache.view(stored)))
+    with cache.engine.connect() as conn:
+        return queries.any_core_metadata_unknown(conn, stored.id)
 
 
 def _unknown_after_refresh(
@@ -300,15 +330,20 @@ def _awaited(cache: PyPICache, state: ProjectState, early: Future[Listed]) -> Li
         return None
 
 
-def _fetch(cache: PyPICache, name: str, asked: Callable[[], None] | None = None) -> Listed:
+def _fetch(cache: PyPICache, name: str, asked: Callable[[], None] | None = None) -> Future[Listed]:
+    """The upstream's page of ``name``, read as it comes in (on the transfer's thread)."""
     url = f"{cache.base_url}/simple/{quote(name)}/"
-    fetched = cache.upstream.get_bytes(url, headers={"Accept": simple.V1_JSON}, on_sent=asked)
-    return read_page(fetched.body, url)
+
+    def read(fetched: FetchedBytes) -> Listed:
+        with collector_paused():  # a thousand files' values, no cycles among them
+            return read_page(fetched.body, url)
+
+    return cache.upstream.start_bytes(url, read, headers=HEADERS, on_sent=asked)
 
 
-def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> ProjectState:
-    """Inside the flight: ask the upstream (unless the page was read already) and store what
-    it says, unless another caller or process did meanwhile."""
+def _ask(cache: PyPICache, seen: ProjectState, listed: Listed) -> ProjectState:
+    """Inside the flight: store what the upstream's page (``listed``) says of the files,
+    unless another caller or process did meanwhile."""
     state = cache.read_state(seen.name)
     if state is None or state.status != FOUND:
         return seen
@@ -318,7 +353,7 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed | None) -> Project
     unknown = _unknown(view)
     if not unknown:
         return state
-    values = values_for(unknown, listed if listed is not None else _fetch(cache, state.name))
+    values = values_for(unknown, listed)
     new = replace(state, revision=services.new_revision())
     # Answered before it is written: writing 1,000 files' values took a third of a large
     # project's first page. The flight stays held until the write ends, so nobody in this

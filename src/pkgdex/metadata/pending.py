@@ -125,8 +125,9 @@ class UnwrittenRevision:
             return self._view
 
     def page_source(self) -> tuple[ProjectView, dict[str, Any]]:
-        """The stored view as this revision, and the values its files take over it."""
-        return replace(self._base, state=self.state), self.values
+        """The stored view (its state the revision before), and the values its files take
+        over it."""
+        return self._base, self.values
 
     def run(self) -> None:
         with self._lock:

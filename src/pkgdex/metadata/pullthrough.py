@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -41,26 +41,25 @@ class _Call(Generic[T]):
 class EarlyCalls:
     """Calls started before the work that needs their result, so that their wait overlaps
     it: one call per key at a time, shared by whoever starts that key meanwhile, until one
-    of them forgets it. Each call mostly waits on an upstream; a few workers too many cost
-    little, a queue behind too few would make its callers wait longer than asking late.
+    of them forgets it. A call is begun without waiting (its own future: an upstream
+    transfer, ``Upstream.start_bytes``), so whatever it does with its answer is done as the
+    answer comes in, with no thread of its own between that answer and its caller.
 
     A call is given a function to call once its request has gone out (:meth:`wait_asked`):
     work that holds the interpreter, started before then, would hold up the sending too."""
 
-    def __init__(self, workers: int = 16) -> None:
-        self._workers = workers
-        self._pool: ThreadPoolExecutor | None = None  # made on first use
+    def __init__(self) -> None:
         self._calls: dict[str, tuple[Future[Any], threading.Event]] = {}
         self._guard = threading.Lock()
 
-    def start(self, key: str, fn: Callable[[Callable[[], None]], T]) -> Future[T]:
+    def start(self, key: str, begin: Callable[[Callable[[], None]], Future[T]]) -> Future[T]:
+        """``key``'s call: the one begun and not forgotten yet, else ``begin``'s, which must
+        return at once."""
         with self._guard:
             entry = self._calls.get(key)
             if entry is None:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self._workers, "pkgdex-early")
                 asked = threading.Event()
-                call = self._pool.submit(fn, asked.set)
+                call = begin(asked.set)
                 call.add_done_callback(lambda _: asked.set())  # failed before asking, too
                 entry = self._calls[key] = (call, asked)
             return entry[0]
@@ -79,12 +78,6 @@ class EarlyCalls:
             entry = self._calls.get(key)
             if entry is not None and entry[0] is call:
                 del self._calls[key]
-
-    def close(self) -> None:
-        with self._guard:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class SingleFlight:

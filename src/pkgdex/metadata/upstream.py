@@ -1,10 +1,11 @@
 """The one HTTP client pkgdex uses to reach package registries (PyPI and npm).
 
-Every upstream call goes through :meth:`Upstream.get_bytes`, so the rules that keep pkgdex
-answering when a registry misbehaves live in one place: a total deadline, headers included (a
-registry that drips bytes cannot hold a worker or a connection: ``deadline.py``), a size cap
-checked while streaming (a registry that announces or sends gigabytes is cut off early), every
-httpx failure turned into a clear 502 or 504, strict JSON parsing, and offline mode.
+Every upstream call goes through :meth:`Upstream.get_bytes` (or :meth:`Upstream.start_bytes`,
+which does not wait for it), so the rules that keep pkgdex answering when a registry misbehaves
+live in one place: a total deadline, headers included (a registry that drips bytes cannot hold
+a worker or a connection: ``deadline.py``), a size cap checked while streaming (a registry that
+announces or sends gigabytes is cut off early), every httpx failure turned into a clear 502 or
+504, strict JSON parsing, and offline mode.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import orjson
@@ -32,6 +33,7 @@ MAX_TRANSFERS = 64  # as many as the connection pool holds
 BOMB_RATIO = 200
 BOMB_FLOOR_BYTES = 16 * 1024 * 1024
 DEADLINE_SLACK_SECONDS = 0.05  # lets a transfer that ends right at the deadline report itself
+T = TypeVar("T")
 
 
 class UpstreamError(Exception):
@@ -147,29 +149,51 @@ class Upstream:
         *,
         headers: Mapping[str, str] | None = None,
         on_chunk: Callable[[bytes], None] | None = None,
-        on_sent: Callable[[], None] | None = None,
     ) -> FetchedBytes:
         """GET ``url``'s body unparsed, under the same rules as :meth:`get_json`; the caller
         raises :func:`malformed` when it is not the JSON it expects. ``on_chunk`` is given
         each chunk of a 2xx body as it arrives (in the transfer's thread; it must not raise),
-        so that work on the body can go on while the rest is still on its way. ``on_sent`` is
-        called (in the transfer's thread) each time a request has gone out and its answer is
-        awaited."""
+        so that work on the body can go on while the rest is still on its way."""
         if self.offline:
-            raise UpstreamError(503, "offline", "pkgdex is offline and does not call upstreams")
+            raise _offline()
         started = time.monotonic()
-        deadline = started + self.timeout
         give_up = threading.Event()
         # The transfer runs on a worker so the caller returns at the deadline even when the
         # upstream stalls mid-body (httpx's read timeout restarts with every byte received);
         # the abandoned worker sees ``give_up`` at its next chunk and closes the connection.
-        transfer = _Transfer(url, headers, deadline, give_up, on_chunk, on_sent)
-        future = self._workers.submit(self._transfer, transfer)
+        transfer = _Transfer(url, headers, started + self.timeout, give_up, on_chunk)
+        future = self._workers.submit(self._fetch, transfer, started)
         try:
-            response, body = future.result(timeout=self.timeout + DEADLINE_SLACK_SECONDS)
+            return future.result(timeout=self.timeout + DEADLINE_SLACK_SECONDS)
         except FutureTimeout as exc:
             give_up.set()
             raise UpstreamError(504, "upstream_timeout", f"{_host(url)} timed out") from exc
+
+    def start_bytes(
+        self,
+        url: str,
+        then: Callable[[FetchedBytes], T],
+        *,
+        headers: Mapping[str, str] | None = None,
+        on_sent: Callable[[], None] | None = None,
+    ) -> Future[T]:
+        """GET ``url`` as :meth:`get_bytes` does, without waiting for it: the transfer's
+        worker gives the body to ``then`` as soon as it is in, and the future holds what
+        ``then`` returns, or the upstream's error. For a body needed later, by a caller busy
+        meanwhile; the work on it then waits for no other thread. Its transfer keeps the
+        same deadline, so the future ends within the upstream's timeout. ``on_sent`` is
+        called (in the transfer's thread) each time a request has gone out and its answer is
+        awaited."""
+        if self.offline:
+            failed: Future[T] = Future()
+            failed.set_exception(_offline())
+            return failed
+        started = time.monotonic()
+        transfer = _Transfer(url, headers, started + self.timeout, threading.Event(), None, on_sent)
+        return self._workers.submit(lambda: then(self._fetch(transfer, started)))
+
+    def _fetch(self, transfer: _Transfer, started: float) -> FetchedBytes:
+        response, body = self._transfer(transfer)
         elapsed = time.monotonic() - started
         return FetchedBytes(body, response.headers, elapsed, response.status_code)
 
@@ -263,6 +287,10 @@ def parse_json(body: bytes, url: str) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise malformed(url) from exc
+
+
+def _offline() -> UpstreamError:
+    return UpstreamError(503, "offline", "pkgdex is offline and does not call upstreams")
 
 
 def malformed(url: str) -> UpstreamError:

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -181,8 +181,15 @@ def test_a_failure_is_shared_with_requests_that_arrived_while_it_ran() -> None:
     assert contextvars.copy_context().run(_as_request, before, lambda: 8, flight) == 8
 
 
+def _begun_on(
+    pool: ThreadPoolExecutor, call: Callable[[Callable[[], None]], str]
+) -> Callable[[Callable[[], None]], Future[str]]:
+    """An early call begun as an upstream transfer is: on a worker, not waited for."""
+    return lambda asked: pool.submit(call, asked)
+
+
 def test_an_early_calls_asking_is_waited_for_until_it_asks_or_ends() -> None:
-    early = EarlyCalls(workers=2)
+    early, pool = EarlyCalls(), ThreadPoolExecutor(2)
     may_ask, may_end = threading.Event(), threading.Event()
 
     def call(asked: Callable[[], None]) -> str:
@@ -195,7 +202,7 @@ def test_an_early_calls_asking_is_waited_for_until_it_asks_or_ends() -> None:
         raise RuntimeError("refused before asking")
 
     try:
-        first = early.start("a", call)
+        first = early.start("a", _begun_on(pool, call))
         started = time.monotonic()
         early.wait_asked("a", first, 0.05)  # not asked yet: waits the whole bound
         assert time.monotonic() - started >= 0.05
@@ -203,7 +210,7 @@ def test_an_early_calls_asking_is_waited_for_until_it_asks_or_ends() -> None:
         early.wait_asked("a", first, 5)  # returns once asked, the call still running
         assert not first.done()
         may_end.set()
-        failed = early.start("b", failing)
+        failed = early.start("b", _begun_on(pool, failing))
         started = time.monotonic()
         early.wait_asked("b", failed, 5)  # ended without asking: no wait
         assert time.monotonic() - started < 4
@@ -211,21 +218,21 @@ def test_an_early_calls_asking_is_waited_for_until_it_asks_or_ends() -> None:
     finally:
         may_ask.set()
         may_end.set()
-        early.close()
+        pool.shutdown()
 
 
 def test_early_calls_are_shared_per_key_until_forgotten() -> None:
-    early = EarlyCalls(workers=2)
+    early, pool = EarlyCalls(), ThreadPoolExecutor(2)
     release = threading.Event()
     calls: list[str] = []
 
-    def call(key: str) -> Callable[[Callable[[], None]], str]:
+    def call(key: str) -> Callable[[Callable[[], None]], Future[str]]:
         def asking(_asked: Callable[[], None]) -> str:
             calls.append(key)
             release.wait(5)
             return key
 
-        return asking
+        return _begun_on(pool, asking)
 
     try:
         first = early.start("a", call("a"))
@@ -239,4 +246,5 @@ def test_early_calls_are_shared_per_key_until_forgotten() -> None:
         assert early.start("a", call("a later")).result(5) == "a later"
         assert sorted(calls) == ["a", "a later", "b"]
     finally:
-        early.close()
+        release.set()
+        pool.shutdown()

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from pkgdex.config import Settings
-from pkgdex.metadata.upstream import MAX_TRANSFERS, Upstream, UpstreamError, UpstreamNotFound
+from pkgdex.metadata.upstream import (
+    MAX_TRANSFERS,
+    FetchedBytes,
+    Upstream,
+    UpstreamError,
+    UpstreamNotFound,
+)
 from support.fake_pypi import FakePyPI, big_project, refused_url
 
 
@@ -51,17 +57,45 @@ def test_chunks_are_shown_as_they_arrive(fake: FakePyPI, upstream: Upstream) -> 
     assert fetched.body == fake.answer("/pypi/chunks/json")[1]
 
 
-def test_on_sent_is_called_while_the_answer_is_awaited(fake: FakePyPI, upstream: Upstream) -> None:
-    fake.gate = threading.Event()  # the upstream answers nothing until the test says so
+def test_a_started_transfer_gives_its_body_to_then_on_its_own_thread(
+    fake: FakePyPI, upstream: Upstream
+) -> None:
+    fake.gate = threading.Event()
     sent = threading.Event()
-    with ThreadPoolExecutor(1) as pool:
-        fetching = pool.submit(
-            upstream.get_bytes, f"{fake.url}/pypi/sampleproject/json", on_sent=sent.set
-        )
-        assert sent.wait(5), "the request went out, yet on_sent was not called"
-        assert not fetching.done()
-        fake.gate.set()
-        assert fetching.result(5).status == 200
+    seen: list[tuple[int, str]] = []
+
+    def then(fetched: FetchedBytes) -> int:
+        seen.append((fetched.status, threading.current_thread().name))
+        return len(fetched.body)
+
+    started = upstream.start_bytes(f"{fake.url}/pypi/sampleproject/json", then, on_sent=sent.set)
+    assert sent.wait(5), "the request went out, yet on_sent was not called"
+    assert not started.done()  # returned at once, the answer still awaited
+    fake.gate.set()
+    assert started.result(5) == len(fake.answer("/pypi/sampleproject/json")[1])
+    assert seen[0][0] == 200 and seen[0][1].startswith("pkgdex-upstream")
+
+
+def test_a_started_transfers_failures_are_its_futures(fake: FakePyPI) -> None:
+    def then(fetched: FetchedBytes) -> bytes:
+        raise AssertionError("not called for a failure")
+
+    fake.fault, fake.slow_seconds = "slow", 3
+    client = Upstream.from_settings(settings(upstream_timeout_seconds=0.3))
+    started = time.monotonic()
+    timed_out = client.start_bytes(f"{fake.url}/pypi/sampleproject/json", then)
+    with pytest.raises(UpstreamError) as caught:
+        timed_out.result(5)
+    assert caught.value.code == "upstream_timeout" and time.monotonic() - started < 1.5
+    fake.fault = None
+    with pytest.raises(UpstreamNotFound):
+        client.start_bytes(f"{fake.url}/pypi/no-such-project/json", then).result(5)
+    client.close()
+    offline = Upstream.from_settings(settings(offline=True))
+    with pytest.raises(UpstreamError) as caught:
+        offline.start_bytes(f"{fake.url}/pypi/sampleproject/json", then).result(0)
+    assert caught.value.code == "offline" and fake.total() == 2
+    offline.close()
 
 
 def test_404_is_not_found(fake: FakePyPI, upstream: Upstream) -> None:
