@@ -114,8 +114,8 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
             coremetadata.done_early(cache, raw_name, early)
 
     def make() -> Rendered:  # the rows are read only when the page is not remembered
-        view, values = cache.page_source(state)
-        return simple.fill(prepared.of(view), state, values)
+        source, values = cache.page_source(state)
+        return simple.fill(prepared.of(source), state, values)
 
     key = (state.name, state.revision, "simple", content_type)
     rendered = cache.memory.get_or_make(key, make, _size)
@@ -173,22 +173,23 @@ def _with_release_info(
 
 
 class _Prepared:
-    """A Simple page prepared over a view (``simple.prepare``), kept for this request only:
-    once the page is rendered, it is remembered, and this is no longer needed."""
+    """A Simple page prepared over a view or a miss's document (``simple.prepare``), kept
+    for this request only: once the page is rendered, it is remembered, and this is no longer
+    needed."""
 
     def __init__(self, content_type: str) -> None:
         self.content_type = content_type
-        self._view: ProjectView | None = None
+        self._source: simple.Source | None = None
         self._page: simple.PreparedPage | None = None
 
-    def prepare(self, view: ProjectView) -> None:
+    def prepare(self, source: simple.Source) -> None:
         with collector_paused():  # an entry per file, no cycles among them
-            self._view, self._page = view, simple.prepare(view, self.content_type)
+            self._source, self._page = source, simple.prepare(source, self.content_type)
 
-    def of(self, view: ProjectView) -> simple.PreparedPage:
-        """The page prepared over ``view``: this one, unless prepared over another."""
-        if self._view is not view or self._page is None:
-            self.prepare(view)
+    def of(self, source: simple.Source) -> simple.PreparedPage:
+        """The page prepared over ``source``: this one, unless prepared over another."""
+        if self._source is not source or self._page is None:
+            self.prepare(source)
         assert self._page is not None
         return self._page
 

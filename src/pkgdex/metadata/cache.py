@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import Pause, collector_paused
 from pkgdex.config import Settings
-from pkgdex.metadata import canonical, exact, queries, services, views
+from pkgdex.metadata import canonical, exact, queries, services, simple, views
 from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
 from pkgdex.metadata.memory import MemoryCache
@@ -487,10 +487,10 @@ class PyPICache:
 
         return self.memory.get_or_make(_view_key(state), load, _view_size)
 
-    def page_source(self, state: ProjectState) -> tuple[ProjectView, dict[str, Any] | None]:
+    def page_source(self, state: ProjectState) -> tuple[simple.Source, dict[str, Any] | None]:
         """What ``state``'s Simple page is rendered from: its view and None, or, for a revision
-        answered before its write, the view without the core metadata learnt for its files
-        (the revision it was before) and that metadata."""
+        answered before its write, what it is without the core metadata learnt for its files
+        (the revision it was before, or a miss's exact document) and that metadata."""
         unstored = self._unstored(state)
         if unstored is not None:
             return unstored.page_source()
@@ -580,7 +580,7 @@ def _answered_write(
         return _checked(orjson.loads(body) if data is None else data, name, project=True)
 
     if sent is not None:
-        return PendingWrite(state, check, lambda: exact.project_view(sent, state, known))
+        return PendingWrite(state, check, lambda: exact.project_view(sent, state, known), sent)
     write = PendingWrite(state, check, lambda: views.project_view(write.document(), state, known))
     return write
 

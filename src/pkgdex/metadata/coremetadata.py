@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
@@ -43,8 +43,8 @@ from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import collector_paused
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
-from pkgdex.metadata.queries import FOUND, CoreMetadata, FileRow, ProjectState, ProjectView
+from pkgdex.metadata.pending import PendingWrite, Unknown, UnwrittenRevision
+from pkgdex.metadata.queries import FOUND, CoreMetadata, ProjectState, ProjectView
 from pkgdex.metadata.upstream import FetchedBytes, UpstreamError, UpstreamNotFound
 from pkgdex.metadata.views import Carried
 
@@ -92,7 +92,7 @@ class Page(Struct):
 
 _decoder = msgspec.json.Decoder(Page)
 Listed = dict[str, tuple[str | None, CoreMetadata]]  # filename -> (sha256, core metadata)
-Prepare = Callable[[ProjectView], object]
+Prepare = Callable[[simple.Source], object]
 
 
 def read_page(body: bytes, url: str) -> Listed:
@@ -137,16 +137,15 @@ def _value(f: PageFile) -> CoreMetadata:
     return given
 
 
-def values_for(files: Iterable[FileRow], listed: Listed) -> dict[str, CoreMetadata]:
-    """filename -> core metadata, for each of ``files`` whose core metadata is unknown: the
-    upstream's value for a file it lists with the same sha256 (or without one), else false."""
+def values_for(unknown: Unknown, listed: Listed) -> dict[str, CoreMetadata]:
+    """filename -> core metadata, for each file whose core metadata is ``unknown`` (name,
+    sha256): the upstream's value for a file it lists with the same sha256 (or without one),
+    else false."""
     values: dict[str, CoreMetadata] = {}
-    for f in files:
-        if f.core_metadata is not None:
-            continue
-        sha256, value = listed.get(f.filename, (None, False))
-        same = sha256 is None or f.sha256 is None or sha256 == f.sha256
-        values[f.filename] = value if same else False
+    for filename, ours in unknown:
+        sha256, value = listed.get(filename, (None, False))
+        same = sha256 is None or ours is None or sha256 == ours
+        values[filename] = value if same else False
     return values
 
 
@@ -227,7 +226,7 @@ def _learn_before_write(
         listed = _page(cache, state, early)
     if listed is not None:
         values = values_for(unknown, listed)
-        carried.update((f.filename, (f.sha256, values[f.filename])) for f in unknown)
+        carried.update((filename, (sha256, values[filename])) for filename, sha256 in unknown)
     if carried and not write.learn(carried):
         return False, listed  # its write has begun: the stored path takes over
     return True, listed
@@ -280,24 +279,25 @@ def _any_unknown(cache: PyPICache, stored: ProjectState) -> bool:
 
 def _unknown_after_refresh(
     cache: PyPICache, state: ProjectState, write: PendingWrite
-) -> tuple[list[FileRow], Carried]:
+) -> tuple[Unknown, Carried]:
     """The files of a project answered before it is stored whose core metadata is unknown,
     and what the stored copy (if any) knows of others among them: the same files."""
-    unknown = _unknown(write.view())
+    unknown = write.unknown()
     if not unknown or not state.id:
         return unknown, {}
     with cache.engine.connect() as conn:
         known = services.known_core_metadata(conn, state.id)
     same = {
-        f.filename: known[f.filename]
-        for f in unknown
-        if f.filename in known and known[f.filename][0] == f.sha256
+        filename: known[filename]
+        for filename, sha256 in unknown
+        if filename in known and known[filename][0] == sha256
     }
-    return [f for f in unknown if f.filename not in same], same
+    return [f for f in unknown if f[0] not in same], same
 
 
-def _unknown(view: ProjectView) -> list[FileRow]:
-    return [f for r in view.releases for f in r.files if f.core_metadata is None]
+def _unknown(view: ProjectView) -> Unknown:
+    files = [f for r in view.releases for f in r.files]
+    return [(f.filename, f.sha256) for f in files if f.core_metadata is None]
 
 
 def _was_asked(cache: PyPICache, state: ProjectState) -> bool:

@@ -11,8 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 from pkgdex.metadata.documents import PyPIDocument
+from pkgdex.metadata.exact import Exact
 from pkgdex.metadata.queries import ProjectState, ProjectView
+from pkgdex.metadata.simple import Source
 from pkgdex.metadata.views import Carried, with_core_metadata
+
+Unknown = list[tuple[str, str | None]]  # files whose core metadata is unknown: name, sha256
 
 
 def _nothing() -> None:
@@ -24,13 +28,16 @@ class PendingWrite:
     write) and its view (for answers other than the one given) are each built on first use:
     the answer may have needed neither, and a view made from the decoded upstream document
     costs a fraction of the check. Its Simple page is rendered over the view without the core
-    metadata learnt (:meth:`page_source`). The write is claimed once."""
+    metadata learnt (:meth:`page_source`), or over ``exact``, the upstream's document in
+    pypi.org's exact form, which gives the same page without a view. The write is claimed
+    once."""
 
     def __init__(
         self,
         state: ProjectState,
         check: Callable[[], PyPIDocument],
         view: Callable[[], ProjectView],
+        exact: Exact | None = None,
     ) -> None:
         self.state = state
         self.started = time.monotonic()
@@ -40,6 +47,7 @@ class PendingWrite:
         self.learnt: Carried = {}  # core metadata learnt before the write (``coremetadata``)
         self._check = check
         self._make_view = view
+        self._exact = exact
         self._document: PyPIDocument | None = None
         self._base: ProjectView | None = None  # the view without the core metadata learnt
         self._values: dict[str, Any] = {}  # that core metadata, filename -> value
@@ -62,11 +70,21 @@ class PendingWrite:
                 self._view = with_core_metadata(base, values) if values else base
             return self._view
 
-    def page_source(self) -> tuple[ProjectView, dict[str, Any]]:
-        """The view without the core metadata learnt, and that metadata: a page rendered over
-        both (``simple.project_page``) needs no view of its own."""
+    def page_source(self) -> tuple[Source, dict[str, Any]]:
+        """What the page is rendered over without the core metadata learnt, and that
+        metadata: a page rendered over both (``simple.prepare``) needs no view of its own."""
         with self._lock:
-            return self._base_view(), self._values
+            return self._exact or self._base_view(), self._values
+
+    def unknown(self) -> Unknown:
+        """The files whose core metadata the write would store as unknown."""
+        with self._lock:
+            if self._exact is None or self._view is not None:
+                files = [f for r in self.view().releases for f in r.files]
+                return [(f.filename, f.sha256) for f in files if f.core_metadata is None]
+            learnt = self._values  # an exact document's own files hold no core metadata
+            entries = [f for release in self._exact.releases.values() for f in release]
+            return [(f.filename, f.digests.sha256) for f in entries if f.filename not in learnt]
 
     def learn(self, carried: Carried) -> bool:
         """Have the write store this core metadata too (filename -> (sha256, value)), and the

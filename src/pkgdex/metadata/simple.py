@@ -6,15 +6,17 @@ point at the upstream's URLs (pkgdex indexes metadata, it does not host distribu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from html import escape
 from typing import Any, NamedTuple
 
 import orjson
 
-from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView
+from pkgdex.metadata.exact import Exact
+from pkgdex.metadata.queries import CoreMetadata, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered, dumps, make_etag
-from pkgdex.metadata.versions import newest_first
+from pkgdex.metadata.versions import oldest_first
 
 API_VERSION = "1.1"
 HTML = "text/html"
@@ -85,12 +87,30 @@ def _q(params: list[str]) -> float:
     return 1.0
 
 
+# What a page is prepared over: a project's view, or a miss's document in pypi.org's exact
+# form, which gives the same page without the view (a thousand rows built for nothing else).
+Source = ProjectView | Exact
+
+
 def project_page(
     view: ProjectView, content_type: str, values: Mapping[str, Any] | None = None
 ) -> Rendered:
     """The project's page; ``values`` (filename -> core metadata) take the place of what its
     files hold, as ``views.with_core_metadata`` would give them."""
     return fill(prepare(view, content_type), view.state, values)
+
+
+class _File(NamedTuple):
+    """What a page says of a file, from a view's row or an exact document's entry."""
+
+    filename: str
+    url: str
+    sha256: str | None
+    requires_python: str | None
+    size: int | None
+    upload_time: datetime | str | None  # a row's naive UTC time, or the document's ISO text
+    yanked: str | bool  # as the page gives it: the reason, true, or false
+    core_metadata: CoreMetadata | None
 
 
 class PreparedPage(NamedTuple):
@@ -104,23 +124,50 @@ class PreparedPage(NamedTuple):
     files: list[tuple[str, CoreMetadata | None, bytes, bytes]]
 
 
-def prepare(view: ProjectView, content_type: str) -> PreparedPage:
-    oldest_first = [(r, f) for r in reversed(view.releases) for f in r.files]
-    # As warehouse's ``_simple_detail``: the versions of the files listed (PEP 700 allows
-    # either), so a release without files is not offered to an installer.
-    versions = [r.version for r in reversed(newest_first(view.releases)) if r.files]
+def prepare(source: Source, content_type: str) -> PreparedPage:
+    """``source``'s page, its files oldest release first and by name within a release. As
+    warehouse's ``_simple_detail``, the versions are those of the files listed (PEP 700
+    allows either), so a release without files is not offered to an installer."""
+    if isinstance(source, Exact):
+        releases = source.releases
+        versions = [v for v in oldest_first(releases) if releases[v]]
+        files = list(_exact_files(source, versions))
+    else:  # a view's releases are newest first
+        versions = [r.version for r in reversed(source.releases) if r.files]
+        files = list(_view_files(source))
     if content_type == V1_JSON:
-        texts = _json_entries([_entry(f, r.yanked, r.yanked_reason) for r, f in oldest_first])
-        files = [
-            (f.filename, f.core_metadata, text, b"")
-            for (_, f), text in zip(oldest_first, texts, strict=True)
+        texts = _json_entries([_entry(f) for f in files])
+        entries = [
+            (f.filename, f.core_metadata, text, b"") for f, text in zip(files, texts, strict=True)
         ]
     else:
-        files = [
-            (f.filename, f.core_metadata, *_html_entry(f, r.yanked, r.yanked_reason))
-            for r, f in oldest_first
-        ]
-    return PreparedPage(content_type, versions, files)
+        entries = [(f.filename, f.core_metadata, *_html_entry(f)) for f in files]
+    return PreparedPage(content_type, versions, entries)
+
+
+def _view_files(view: ProjectView) -> Iterator[_File]:
+    for r in reversed(view.releases):
+        for f in r.files:
+            yanked = _yanked(f.yanked, f.yanked_reason, r.yanked, r.yanked_reason)
+            yield _File(
+                f.filename, f.url, f.sha256, f.requires_python, f.size, f.upload_time, yanked,
+                f.core_metadata,
+            )  # fmt: skip
+
+
+def _exact_files(doc: Exact, versions: list[str]) -> Iterator[_File]:
+    """The files of ``versions`` (oldest first), from their checked entries: their upload
+    times are already the text a row's time is written as (``exact._ISO``), and the states
+    of their releases are the rows' (the described release's as ``info`` says)."""
+    releases, states = doc.releases, doc.states
+    for version in versions:
+        release_yanked, reason, _ = states[version]
+        for f in releases[version]:
+            yanked = _yanked(f.yanked, f.yanked_reason, release_yanked, reason)
+            yield _File(
+                f.filename, f.url, f.digests.sha256, f.requires_python, f.size,
+                f.upload_time_iso_8601, yanked, None,
+            )  # fmt: skip
 
 
 def fill(
@@ -153,7 +200,7 @@ def index_page(projects: Sequence[tuple[str, str, int]], content_type: str) -> R
     return Rendered(body, make_etag(body), serial)
 
 
-def _entry(f: FileRow, release_yanked: bool, reason: str | None) -> dict[str, Any]:
+def _entry(f: _File) -> dict[str, Any]:
     """A file's PEP 691 entry but for its core metadata (its time is encoded by ``_ENCODE``)."""
     return {
         "filename": f.filename,
@@ -162,12 +209,12 @@ def _entry(f: FileRow, release_yanked: bool, reason: str | None) -> dict[str, An
         "requires-python": f.requires_python or None,
         "size": f.size,
         "upload-time": f.upload_time,
-        "yanked": _yanked(f, release_yanked, reason),
+        "yanked": f.yanked,
     }
 
 
-def _yanked(f: FileRow, release_yanked: bool, reason: str | None) -> str | bool:
-    return (f.yanked_reason or reason or True) if f.yanked or release_yanked else False
+def _yanked(yanked: bool, own: str | None, release_yanked: bool, reason: str | None) -> str | bool:
+    return (own or reason or True) if yanked or release_yanked else False
 
 
 # Sorted, each entry's keys start with "filename", after the two core metadata keys. A quote
@@ -221,13 +268,13 @@ def _json_value(metadata: Any) -> bytes:
     return dumps(metadata)
 
 
-def _html_entry(f: FileRow, release_yanked: bool, reason: str | None) -> tuple[bytes, bytes]:
+def _html_entry(f: _File) -> tuple[bytes, bytes]:
     """A file's anchor, before and after its core metadata attributes."""
     href = escape(f.url) + (f"#sha256={f.sha256}" if f.sha256 else "")
     attrs = ""
     if f.requires_python:
         attrs += f'data-requires-python="{escape(f.requires_python)}" '
-    yanked = _yanked(f, release_yanked, reason)
+    yanked = f.yanked
     if yanked is not False:
         attrs += f'data-yanked="{escape(yanked if isinstance(yanked, str) else "")}" '
     before = f'    <a href="{href}" {attrs}'

@@ -114,6 +114,10 @@ def newest_first(releases: Iterable[R]) -> list[R]:
     return sorted(releases, key=lambda r: _sortable(r.version), reverse=True)
 
 
+def oldest_first(versions: Iterable[str]) -> list[str]:
+    return sorted(versions, key=_sortable)
+
+
 @lru_cache(maxsize=65536)
 def _ranked(version: str) -> tuple[int, tuple[int, tuple[Any, ...], str]]:
     """Finals (legacy versions among them, below the valid ones) over pre-releases, then

@@ -178,6 +178,9 @@ def _exact_documents() -> list[Doc]:
     odd["releases"]["1.0"][0]["upload_time"] = "2020-02-29T12:00:00"
     odd["releases"]["1.0"][1].update(upload_time=None, upload_time_iso_8601=None, size=None)
     odd["releases"]["ünï-1"] = []  # keys sorted by code point, as orjson sorts them
+    # Text that each encoder must escape alike, in what a Simple page shows of a file.
+    odd["releases"]["1.0"][2]["url"] = 'https://h/a"},{"filename":<b>&amp;\u2028\x7f\x1f'
+    odd["releases"]["1.0"][2]["requires_python"] = '>="3"\\ ü'
     odd["info"]["extra"] = {"float": 1e16, "text": "\u2028\x7f\x00"}
     docs.append(odd)
     docs.append(_single_file_releases())
@@ -213,6 +216,8 @@ def test_exact_documents_view_as_their_checked_rows(data: Doc, sorted_keys: bool
                 page
                 == simple.project_page(views.project_view(checked, state, infos), content_type).body
             )
+            # A miss's first page is prepared straight from the document, without the view.
+            assert simple.fill(simple.prepare(doc, content_type), state).body == page
 
 
 @pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))

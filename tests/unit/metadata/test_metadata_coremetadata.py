@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
 
 from pkgdex.metadata.coremetadata import read_page, values_for
-from pkgdex.metadata.queries import FileRow
 from pkgdex.metadata.upstream import UpstreamError
 
 URL = "https://pypi.example.org/simple/a/"
@@ -18,13 +16,6 @@ HASH = {"sha256": "ab" * 32}
 
 def _page(*files: dict[str, Any], version: str = "1.1") -> bytes:
     return orjson.dumps({"meta": {"api-version": version}, "name": "a", "files": list(files)})
-
-
-def _row(filename: str, sha256: str | None, core_metadata: Any = None) -> FileRow:
-    return FileRow(
-        filename, "bdist_wheel", "py3", None, 1, datetime(2024, 1, 1), None, sha256, None,
-        f"https://files.example.org/{filename}", False, None, None, core_metadata,
-    )  # fmt: skip
 
 
 def test_reads_pep_714_and_pep_658_names() -> None:
@@ -80,7 +71,7 @@ def test_anything_else_is_a_clear_502(body: bytes) -> None:
     assert URL in caught.value.message
 
 
-def test_values_for_unknown_files_only_and_by_sha256() -> None:
+def test_values_for_unknown_files_by_sha256() -> None:
     listed = {
         "same.whl": ("1" * 64, HASH),
         "other-bytes.whl": ("2" * 64, HASH),
@@ -88,15 +79,14 @@ def test_values_for_unknown_files_only_and_by_sha256() -> None:
         "no-stored-hash.whl": ("4" * 64, HASH),
         "known.whl": ("5" * 64, HASH),
     }
-    rows = [
-        _row("same.whl", "1" * 64),
-        _row("other-bytes.whl", "9" * 64),
-        _row("no-upstream-hash.whl", "3" * 64),
-        _row("no-stored-hash.whl", None),
-        _row("known.whl", "5" * 64, core_metadata=False),
-        _row("unlisted.tar.gz", "6" * 64),
+    unknown = [
+        ("same.whl", "1" * 64),
+        ("other-bytes.whl", "9" * 64),
+        ("no-upstream-hash.whl", "3" * 64),
+        ("no-stored-hash.whl", None),
+        ("unlisted.tar.gz", "6" * 64),
     ]
-    assert values_for(rows, listed) == {
+    assert values_for(unknown, listed) == {
         "same.whl": HASH,
         "other-bytes.whl": False,
         "no-upstream-hash.whl": True,
