@@ -104,7 +104,7 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
         early = coremetadata.ask_early(cache, raw_name)
     prepared = _Prepared(content_type)
     try:
-        state, stale = _project(cache, raw_name)
+        state, stale = _project(cache, raw_name, page=True)
         if state.name != raw_name:
             return Redirect(f"/simple/{state.name}/", 301)
         if not stale:  # the page is prepared while the upstream's says what it lacks
@@ -142,10 +142,10 @@ def from_memory(cache: PyPICache, raw_name: str, kind: tuple[str, ...]) -> Answe
     return Answer(rendered, fetched_at=state.fetched_at)
 
 
-def _project(cache: PyPICache, raw_name: str) -> tuple[ProjectState, bool]:
+def _project(cache: PyPICache, raw_name: str, page: bool = False) -> tuple[ProjectState, bool]:
     if not _valid(raw_name):
         raise NotFound(raw_name)
-    return cache.project(canonicalize_name(raw_name))
+    return cache.project(canonicalize_name(raw_name), page=page)
 
 
 def _valid(raw_name: str) -> bool:

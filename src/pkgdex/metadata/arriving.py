@@ -31,8 +31,9 @@ class Arriving:
     """Fed the body's chunks in order (``feed``, from the transfer's thread); ``finish``
     then gives what ``exact.read`` needs, or None to decode the body whole."""
 
-    def __init__(self) -> None:
-        self.releases = Releases()
+    def __init__(self, *, ordered: bool = False) -> None:
+        # ``ordered``: the releases' sort keys are made as they arrive (``Releases.keys``).
+        self.releases = Releases(keys={} if ordered else None)
         self._pending = bytearray()  # received and not yet checked
         self._offset = 0  # where ``_pending`` starts in the body
         self._searched = 0  # ``_pending`` holds no key, cut or end before this

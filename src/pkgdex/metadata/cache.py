@@ -103,8 +103,9 @@ class PyPICache:
             before_write=before_write,
         )
 
-    def project(self, name: str) -> tuple[ProjectState, bool]:
-        """A stored, found project (PEP 503 ``name``) and whether the copy is stale."""
+    def project(self, name: str, *, page: bool = False) -> tuple[ProjectState, bool]:
+        """A stored, found project (PEP 503 ``name``) and whether the copy is stale. ``page``:
+        for its Simple page, which a miss then begins ordering while the releases arrive."""
         pending = self._pending.get(name)
         if pending is not None and time.monotonic() - pending.started > WRITE_WAIT_SECONDS:
             # Its answer never ran the write (a response that failed to send): run it now
@@ -126,7 +127,7 @@ class PyPICache:
         if copy is not None and time.monotonic() < self._upstream_down_until:
             return copy, True
         try:
-            fresh = self.flight.do(f"pypi:{name}", lambda: self._refresh_miss(name, state))
+            fresh = self.flight.do(f"pypi:{name}", lambda: self._refresh_miss(name, state, page))
         except UpstreamError as exc:
             if exc.upstream_down:
                 # Serve stale copies at once for a while instead of making every request wait
@@ -152,9 +153,9 @@ class PyPICache:
     def refresh(self, name: str, *, force: bool = False) -> ProjectState:
         """Fetch ``name`` from the upstream unless another caller just did; store the answer
         before returning (the CLI's sync)."""
-        return self._refresh(name, self.read_state(name), force=force, behind=False)
+        return self._refresh(name, self.read_state(name), force=force, arriving=None)
 
-    def _refresh_miss(self, name: str, seen: ProjectState | None) -> ProjectState:
+    def _refresh_miss(self, name: str, seen: ProjectState | None, page: bool) -> ProjectState:
         """``refresh`` for a request, inside its single flight: the answer does not wait for
         the write. Through Redis another process may have stored the project while this one
         waited for the lock, so the store is asked again; otherwise this process's memory
@@ -164,11 +165,14 @@ class PyPICache:
         else:
             memo = self._states.get(name)
             state = memo[1] if memo is not None else seen
-        return self._refresh(name, state, force=False, behind=True)
+        # Its releases are checked while they arrive, and its answer does not wait for them.
+        return self._refresh(name, state, force=False, arriving=Arriving(ordered=page))
 
     def _refresh(
-        self, name: str, state: ProjectState | None, *, force: bool, behind: bool
+        self, name: str, state: ProjectState | None, *, force: bool, arriving: Arriving | None
     ) -> ProjectState:
+        """``arriving``: for a miss, answered before its write; None for the CLI's refresh,
+        stored before it returns."""
         if (
             not force
             and state is not None
@@ -181,19 +185,19 @@ class PyPICache:
         # that, would delay the answer by milliseconds.
         pause = Pause()
         try:
-            return self._fetch(name, state, behind=behind)
+            return self._fetch(name, state, arriving)
         finally:
-            if behind:
+            if arriving is not None:
                 later(pause.end)  # now, when nobody waits for an answer
             else:
                 pause.end()
 
-    def _fetch(self, name: str, state: ProjectState | None, *, behind: bool) -> ProjectState:
+    def _fetch(
+        self, name: str, state: ProjectState | None, arriving: Arriving | None
+    ) -> ProjectState:
         url = f"{self.base_url}/pypi/{quote(name)}/json"
         validator = state.upstream_etag if state and state.status == FOUND else None
         headers = {"If-None-Match": validator} if validator else None
-        # A miss's releases are checked while they arrive; a refresh for the CLI needs none.
-        arriving = Arriving() if behind else None
         try:
             fetched = self.upstream.get_bytes(
                 url, headers=headers, on_chunk=None if arriving is None else arriving.feed

@@ -37,7 +37,7 @@ from pkgdex.metadata import canonical
 from pkgdex.metadata.models import BIGINT_MAX, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import FileRow, ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, make_etag
-from pkgdex.metadata.versions import newest_first, pick_latest_version
+from pkgdex.metadata.versions import SortKey, newest_first, pick_latest_version, sort_keys
 
 # The only upload times pkgdex writes back unchanged: UTC with "Z", and microseconds only
 # when there are some (``datetime.isoformat``), on a day that exists (the 29th of February
@@ -111,9 +111,11 @@ class Body(Struct, gc=False):
 @dataclass(frozen=True)
 class Exact(canonical.Canonical):
     """A canonical document decoded by msgspec, with the upstream's bytes of its ``releases``
-    when they can be answered as they came (None when they must be encoded again)."""
+    when they can be answered as they came (None when they must be encoded again), and the
+    sort keys of the versions ordered while they arrived (``Releases.keys``)."""
 
     releases_as_sent: Raw | None = None
+    sort_keys: dict[str, SortKey] | None = None
 
 
 _decoder = msgspec.json.Decoder(Document)
@@ -136,6 +138,9 @@ class Releases:
     states: dict[str, canonical.ReleaseState] = field(default_factory=dict)
     in_order: bool = True  # every release's files came in filename order
     newest: str | None = None  # the newest release not yanked, in ``pick_latest``'s order
+    # Each version's sort key, made as its batch is checked, when a Simple page, which lists
+    # the files in version order, waits for the document (None: not made).
+    keys: dict[str, SortKey] | None = None
 
     def add(self, batch: dict[str, list[File]]) -> bool:
         """Check ``batch`` (version -> files) and keep it; False if one is not exact."""
@@ -157,6 +162,8 @@ class Releases:
         # The newest of all is the newest of each batch's newest: chosen batch by batch, so
         # that releases checked as they arrive leave little choosing for the end.
         self.newest = pick_latest_version(dict.fromkeys(live, False))
+        if self.keys is not None:
+            self.keys.update(sort_keys(batch))
         return _times_ok(times)
 
 
@@ -187,9 +194,7 @@ def read(body: bytes, name: str, arrived: Arrived | None = None) -> Exact | None
     states[version] = (yanked, reason, info.get("requires_python"))
     kept = sent if as_sent else None
     latest = _latest(checked.newest, version, yanked, listed is not None and not listed[0])
-    return Exact(
-        info, info["name"], doc.last_serial, releases, states, latest, releases_as_sent=kept
-    )
+    return Exact(info, info["name"], doc.last_serial, releases, states, latest, kept, checked.keys)
 
 
 def _latest(newest: str | None, described: str, yanked: bool, was_live: bool) -> str | None:

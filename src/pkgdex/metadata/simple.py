@@ -130,7 +130,7 @@ def prepare(source: Source, content_type: str) -> PreparedPage:
     allows either), so a release without files is not offered to an installer."""
     if isinstance(source, Exact):
         releases = source.releases
-        versions = [v for v in oldest_first(releases) if releases[v]]
+        versions = [v for v in oldest_first(releases, source.sort_keys) if releases[v]]
         files = list(_exact_files(source, versions))
     else:  # a view's releases are newest first
         versions = [r.version for r in reversed(source.releases) if r.files]

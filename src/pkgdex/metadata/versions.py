@@ -114,8 +114,20 @@ def newest_first(releases: Iterable[R]) -> list[R]:
     return sorted(releases, key=lambda r: _sortable(r.version), reverse=True)
 
 
-def oldest_first(versions: Iterable[str]) -> list[str]:
-    return sorted(versions, key=_sortable)
+SortKey = tuple[int, tuple[Any, ...], str]
+
+
+def sort_keys(versions: Iterable[str]) -> dict[str, SortKey]:
+    """Each version's key in ``oldest_first``'s order, made ahead of the sort: a miss's
+    versions seldom repeat other projects', and making their keys costs 2 us each."""
+    return {version: _sortable(version) for version in versions}
+
+
+def oldest_first(versions: Iterable[str], keys: Mapping[str, SortKey] | None = None) -> list[str]:
+    """``versions`` in PEP 440 order, oldest first; ``keys`` holds some of their sort keys."""
+    if not keys:
+        return sorted(versions, key=_sortable)
+    return sorted(versions, key=lambda version: keys.get(version) or _sortable(version))
 
 
 @lru_cache(maxsize=65536)

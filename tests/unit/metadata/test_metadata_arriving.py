@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from pkgdex.metadata import exact
+from pkgdex.metadata import exact, simple
 from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.versions import pick_latest_version
 from support.fake_pypi import big_project, standard_projects
@@ -179,3 +179,20 @@ def test_a_failing_batch_stops_the_checking() -> None:
     arriving.feed(b"]}")  # ignored after the failure
     assert arriving.finish(b"") is None
     assert arriving.releases.files == {}
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+def test_versions_ordered_as_they_arrive_give_the_same_page(data: Doc) -> None:
+    # For a Simple page, the versions' sort keys are made batch by batch.
+    body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    name = canonicalize_name(data["info"]["name"])
+    arriving = Arriving(ordered=True)
+    for at in range(0, len(body), 64):
+        arriving.feed(body[at : at + 64])
+    ordered = exact.read(body, name, arriving)
+    whole = exact.read(body, name)
+    assert ordered is not None and whole is not None
+    assert ordered.sort_keys is not None and whole.sort_keys is None
+    assert ordered.sort_keys.keys() == set(data["releases"])
+    for content_type in (simple.V1_JSON, simple.HTML):
+        assert simple.prepare(ordered, content_type) == simple.prepare(whole, content_type)

@@ -15,12 +15,14 @@ from pkgdex.metadata.versions import (
     find_version,
     is_prerelease,
     newest_first,
+    oldest_first,
     order_key,
     pep440_key,
     pick_latest,
     pick_latest_stable,
     pick_latest_unstable,
     pick_latest_version,
+    sort_keys,
 )
 from support.fake_pypi import ReleaseSpec
 from support.fake_pypi import pick_latest as fake_pick_latest
@@ -223,6 +225,9 @@ def test_release_numbers_alone_order_among_other_versions() -> None:
     ordered = [r.version for r in newest_first(releases)]
     # 1.0.0.0 and 1.0 are the same version: their text decides, as before.
     assert ordered == ["1!0.1", "01.0.1", "1.0.post1", "1.0.0.0", "1.0", "1.0rc1", "x"]
+    # Oldest first, with some keys made ahead (``sort_keys``) or none, is the same order.
+    for made in ({}, sort_keys(["x", "1.0rc1"]), sort_keys(ordered)):
+        assert oldest_first(reversed(ordered), made) == ordered[::-1]
 
 
 @dataclass(frozen=True)
