@@ -6,15 +6,17 @@ point at the upstream's URLs (pkgdex indexes metadata, it does not host distribu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
+from msgspec import Struct
 
 from pkgdex.metadata.exact import Exact
-from pkgdex.metadata.queries import CoreMetadata, ProjectState, ProjectView
+from pkgdex.metadata.exact import File as ExactFile
+from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered, dumps, make_etag
 from pkgdex.metadata.versions import oldest_first
 
@@ -100,17 +102,27 @@ def project_page(
     return fill(prepare(view, content_type), view.state, values)
 
 
-class _File(NamedTuple):
-    """What a page says of a file, from a view's row or an exact document's entry."""
+class _Entry(Struct, gc=False):
+    """An exact document's file's PEP 691 entry but for its core metadata, its fields in the
+    page's (sorted) order, as ``_row_entry`` gives a row's. Encoded by msgspec: a dict per
+    file for orjson took twice as long. (A row's time is a datetime, which orjson writes
+    with its "Z" faster than it can be made text for msgspec.)"""
 
     filename: str
-    url: str
-    sha256: str | None
-    requires_python: str | None
+    hashes: dict[str, str]
+    requires_python: str | None = msgspec.field(name="requires-python")
     size: int | None
-    upload_time: datetime | str | None  # a row's naive UTC time, or the document's ISO text
-    yanked: str | bool  # as the page gives it: the reason, true, or false
-    core_metadata: CoreMetadata | None
+    upload_time: str | None = msgspec.field(name="upload-time")  # UTC, with a "Z"
+    url: str
+    yanked: str | bool  # the reason, true, or false
+
+
+_encoder = msgspec.json.Encoder()
+
+
+# Each file of a page, in the page's order: its name, its own core metadata, and its entry's
+# text around where the core metadata goes (JSON: after it; HTML: before it, after it).
+Files = list[tuple[str, CoreMetadata | None, bytes, bytes]]
 
 
 class PreparedPage(NamedTuple):
@@ -119,55 +131,100 @@ class PreparedPage(NamedTuple):
 
     content_type: str
     versions: list[str]
-    # Each file, in the page's order: its name, its own core metadata, and its entry's text
-    # around where the core metadata goes (JSON: after it; HTML: before it, after it).
-    files: list[tuple[str, CoreMetadata | None, bytes, bytes]]
+    files: Files
 
 
 def prepare(source: Source, content_type: str) -> PreparedPage:
     """``source``'s page, its files oldest release first and by name within a release. As
     warehouse's ``_simple_detail``, the versions are those of the files listed (PEP 700
     allows either), so a release without files is not offered to an installer."""
+    json = content_type == V1_JSON
     if isinstance(source, Exact):
-        releases = source.releases
-        versions = [v for v in oldest_first(releases, source.sort_keys) if releases[v]]
-        files = list(_exact_files(source, versions))
-    else:  # a view's releases are newest first
-        versions = [r.version for r in reversed(source.releases) if r.files]
-        files = list(_view_files(source))
-    if content_type == V1_JSON:
-        texts = _json_entries([_entry(f) for f in files])
-        entries = [
-            (f.filename, f.core_metadata, text, b"") for f, text in zip(files, texts, strict=True)
-        ]
+        versions, files = _exact_files(source, json)
     else:
-        entries = [(f.filename, f.core_metadata, *_html_entry(f)) for f in files]
-    return PreparedPage(content_type, versions, entries)
+        versions, files = _view_files(source, json)
+    return PreparedPage(content_type, versions, files)
 
 
-def _view_files(view: ProjectView) -> Iterator[_File]:
-    for r in reversed(view.releases):
-        for f in r.files:
-            yanked = _yanked(f.yanked, f.yanked_reason, r.yanked, r.yanked_reason)
-            yield _File(
-                f.filename, f.url, f.sha256, f.requires_python, f.size, f.upload_time, yanked,
-                f.core_metadata,
-            )  # fmt: skip
+def _view_files(view: ProjectView, json: bool) -> tuple[list[str], Files]:
+    releases = view.releases[::-1]  # a view's releases are newest first
+    versions = [r.version for r in releases if r.files]
+    rows = [(r, f) for r in releases for f in r.files]
+    if json:
+        entries = [_row_entry(f, r.yanked, r.yanked_reason) for r, f in rows]
+        texts = _json_entries(entries, _encode_rows)
+        return versions, [
+            (f.filename, f.core_metadata, text, b"")
+            for (_, f), text in zip(rows, texts, strict=True)
+        ]
+    return versions, [
+        _html_file(
+            f.filename,
+            f.core_metadata,
+            f.url,
+            f.sha256,
+            f.requires_python,
+            _yanked(f.yanked, f.yanked_reason, r.yanked, r.yanked_reason),
+        )
+        for r, f in rows
+    ]
 
 
-def _exact_files(doc: Exact, versions: list[str]) -> Iterator[_File]:
-    """The files of ``versions`` (oldest first), from their checked entries: their upload
-    times are already the text a row's time is written as (``exact._ISO``), and the states
-    of their releases are the rows' (the described release's as ``info`` says)."""
+def _exact_files(doc: Exact, json: bool) -> tuple[list[str], Files]:
+    """From the document's checked entries: their upload times are already the text a row's
+    time is written as (``exact._ISO``), their requires-python is never "", the states of
+    their releases are the rows' (the described release's as ``info`` says), and none has
+    core metadata of its own."""
     releases, states = doc.releases, doc.states
-    for version in versions:
-        release_yanked, reason, _ = states[version]
-        for f in releases[version]:
-            yanked = _yanked(f.yanked, f.yanked_reason, release_yanked, reason)
-            yield _File(
-                f.filename, f.url, f.digests.sha256, f.requires_python, f.size,
-                f.upload_time_iso_8601, yanked, None,
-            )  # fmt: skip
+    versions = [v for v in oldest_first(releases, doc.sort_keys) if releases[v]]
+    files = [(states[v], f) for v in versions for f in releases[v]]
+    if json:
+        exact_entries = [_exact_entry(f, state[0], state[1]) for state, f in files]
+        texts = _json_entries(exact_entries, _encoder.encode)
+        return versions, [
+            (f.filename, None, text, b"") for (_, f), text in zip(files, texts, strict=True)
+        ]
+    return versions, [
+        _html_file(
+            f.filename,
+            None,
+            f.url,
+            f.digests.sha256,
+            f.requires_python,
+            _yanked(f.yanked, f.yanked_reason, state[0], state[1]),
+        )
+        for state, f in files
+    ]
+
+
+def _row_entry(f: FileRow, release_yanked: bool, reason: str | None) -> dict[str, Any]:
+    """A row's entry, as ``_Entry``; its time is encoded by ``_ENCODE``."""
+    return {
+        "filename": f.filename,
+        "url": f.url,
+        "hashes": {"sha256": f.sha256} if f.sha256 else {},
+        "requires-python": f.requires_python or None,
+        "size": f.size,
+        "upload-time": f.upload_time,
+        "yanked": _yanked(f.yanked, f.yanked_reason, release_yanked, reason),
+    }
+
+
+def _exact_entry(f: ExactFile, release_yanked: bool, reason: str | None) -> _Entry:
+    sha256 = f.digests.sha256
+    return _Entry(
+        f.filename,
+        {"sha256": sha256} if sha256 else {},
+        f.requires_python,
+        f.size,
+        f.upload_time_iso_8601,
+        f.url,
+        _yanked(f.yanked, f.yanked_reason, release_yanked, reason),
+    )
+
+
+def _yanked(yanked: bool, own: str | None, release_yanked: bool, reason: str | None) -> str | bool:
+    return (own or reason or True) if yanked or release_yanked else False
 
 
 def fill(
@@ -200,40 +257,29 @@ def index_page(projects: Sequence[tuple[str, str, int]], content_type: str) -> R
     return Rendered(body, make_etag(body), serial)
 
 
-def _entry(f: _File) -> dict[str, Any]:
-    """A file's PEP 691 entry but for its core metadata (its time is encoded by ``_ENCODE``)."""
-    return {
-        "filename": f.filename,
-        "url": f.url,
-        "hashes": {"sha256": f.sha256} if f.sha256 else {},
-        "requires-python": f.requires_python or None,
-        "size": f.size,
-        "upload-time": f.upload_time,
-        "yanked": f.yanked,
-    }
-
-
-def _yanked(yanked: bool, own: str | None, release_yanked: bool, reason: str | None) -> str | bool:
-    return (own or reason or True) if yanked or release_yanked else False
-
-
 # Sorted, each entry's keys start with "filename", after the two core metadata keys. A quote
 # inside a JSON string is escaped, so this only occurs between two entries of a list.
 _FIRST_KEY = b'{"filename":'
 _BETWEEN = b'},{"filename":'
+
+
 # Keys sorted, as ``render.dumps``; stored times are naive UTC, written with a "Z".
 _ENCODE = orjson.OPT_SORT_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
 
-def _json_entries(entries: list[dict[str, Any]]) -> list[bytes]:
+def _encode_rows(entries: object) -> bytes:
+    return orjson.dumps(entries, option=_ENCODE)
+
+
+def _json_entries(entries: Sequence[object], encode: Callable[[object], bytes]) -> list[bytes]:
     """Each entry's JSON after its core metadata keys: ``,"filename":...}``. One encoding of
     them all, cut between entries, takes a fraction of encoding each alone."""
     if not entries:
         return []
-    whole = orjson.dumps(entries, option=_ENCODE)
+    whole = encode(entries)
     pieces = whole[len(_FIRST_KEY) + 1 : -2].split(_BETWEEN)
     if len(pieces) != len(entries):  # cannot happen (see above); encoded one by one then
-        return [b"," + orjson.dumps(entry, option=_ENCODE)[1:] for entry in entries]
+        return [b"," + encode(entry)[1:] for entry in entries]
     return [b',"filename":' + piece + b"}" for piece in pieces]
 
 
@@ -268,17 +314,24 @@ def _json_value(metadata: Any) -> bytes:
     return dumps(metadata)
 
 
-def _html_entry(f: _File) -> tuple[bytes, bytes]:
-    """A file's anchor, before and after its core metadata attributes."""
-    href = escape(f.url) + (f"#sha256={f.sha256}" if f.sha256 else "")
+def _html_file(
+    filename: str,
+    own: CoreMetadata | None,
+    url: str,
+    sha256: str | None,
+    requires_python: str | None,
+    yanked: str | bool,
+) -> tuple[str, CoreMetadata | None, bytes, bytes]:
+    """A file as ``PreparedPage.files`` holds it: its anchor, before and after its core
+    metadata attributes."""
+    href = escape(url) + (f"#sha256={sha256}" if sha256 else "")
     attrs = ""
-    if f.requires_python:
-        attrs += f'data-requires-python="{escape(f.requires_python)}" '
-    yanked = f.yanked
+    if requires_python:
+        attrs += f'data-requires-python="{escape(requires_python)}" '
     if yanked is not False:
         attrs += f'data-yanked="{escape(yanked if isinstance(yanked, str) else "")}" '
     before = f'    <a href="{href}" {attrs}'
-    return before.encode(), f">{escape(f.filename)}</a><br />\n".encode()
+    return filename, own, before.encode(), f">{escape(filename)}</a><br />\n".encode()
 
 
 def _fill_html(page: PreparedPage, state: ProjectState, values: Mapping[str, Any]) -> bytes:
