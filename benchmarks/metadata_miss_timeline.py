@@ -8,10 +8,12 @@ after the upstream's own answer for the same document and an idle gap, as
 The wrappers cost a few microseconds a stage; the stages they delimit are hundreds.
 
     .venv/bin/python benchmarks/metadata_miss_timeline.py [--misses 50] [--releases 500]
-        [--pin] [--idle 0.2]
+        [--pin] [--idle 0.2] [--simple]
 
 ``--pin`` puts the server on one CPU and this process (client and fake upstream) on the other,
-to see whether sharing a CPU with the upstream's own work matters.
+to see whether sharing a CPU with the upstream's own work matters. ``--simple`` follows a
+never-seen project's PEP 691 Simple page instead, which asks the upstream for its JSON
+document and its own page at once: the median time of each event since the client sent.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from support.fake_pypi import FakePyPI, Project, ReleaseSpec, big_project, fresh_major
 from support.server import running_server
 
+V1_JSON = "application/vnd.pypi.simple.v1+json"
+
 # The server side: each wrapped function writes "<time> <stage>>" on entry, "<stage><" on exit.
-PROBE = '''
+PROBE = """
 import functools, inspect, os, time
 from importlib import import_module
 
@@ -66,6 +70,11 @@ def _wrap(owner, name, label):
 
 
 for module, owner, name, label in (
+    ("pkgdex.metadata.coremetadata", None, "read_page", "page"),
+    ("pkgdex.metadata.coremetadata", None, "complete", "complete"),
+    ("pkgdex.metadata.coremetadata", None, "_awaited", "await"),
+    ("pkgdex.metadata.simple", None, "prepare", "prepare"),
+    ("pkgdex.metadata.simple", None, "fill", "fill"),
     ("pkgdex.middleware", "RequestIdMiddleware", "__call__", "asgi"),
     ("pkgdex.metadata.responses", None, "answer", "thread"),
     ("pkgdex.metadata.cache", "PyPICache", "_state", "state"),
@@ -77,7 +86,7 @@ for module, owner, name, label in (
 ):
     loaded = import_module(module)
     _wrap(loaded if owner is None else getattr(loaded, owner), name, label)
-'''
+"""
 
 # (from, to, what happens between): the stages of one miss, in order.
 STAGES = (
@@ -103,7 +112,29 @@ def project(name: str, releases: int, nth: int) -> Project:
     return big_project(name, releases, first_major=fresh_major(nth))
 
 
-def run(misses: int, releases: int, idle: float, pin: bool) -> list[dict[str, float]]:
+# The events of a never-seen project's Simple page (``--simple``), in the order they happen.
+SIMPLE_EVENTS = (
+    ("asgi>", "the server has the request"),
+    ("thread>", "on a worker thread"),
+    ("headers>", "the JSON document asked for (the page was asked for first)"),
+    ("page>", "the upstream's page is in"),
+    ("page<", "the upstream's page is read"),
+    ("check>", "the JSON document is in: the rest of its check begins"),
+    ("check<", "checked"),
+    ("complete>", "core metadata: learning begins"),
+    ("prepare>", "the page's prepare begins"),
+    ("prepare<", "prepared"),
+    ("await<", "the upstream's page awaited"),
+    ("fill>", "the page's fill begins"),
+    ("fill<", "filled"),
+    ("thread<", "answer made"),
+    ("received", "the client has it all"),
+)
+
+
+def run(
+    misses: int, releases: int, idle: float, pin: bool, simple: bool = False
+) -> list[dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp, FakePyPI() as fake:
         for i in range(misses):
             fake.add(project(f"timeline-{i}", releases, i))
@@ -123,8 +154,13 @@ def run(misses: int, releases: int, idle: float, pin: bool) -> list[dict[str, fl
                 path = f"/pypi/timeline-{i}/json"
                 started = time.perf_counter()
                 client.get(fake.url + path).raise_for_status()
+                headers = {"Accept-Encoding": "identity"}
+                if simple:
+                    path = f"/simple/timeline-{i}/"
+                    headers["Accept"] = V1_JSON
+                    client.get(fake.url + path, headers=headers).raise_for_status()
                 sent = time.perf_counter()
-                response = client.get(server.url + path, headers={"Accept-Encoding": "identity"})
+                response = client.get(server.url + path, headers=headers)
                 received = time.perf_counter()
                 response.raise_for_status()
                 misses_seen.append({"alone": sent - started, "sent": sent, "received": received})
@@ -144,12 +180,30 @@ def main() -> None:
     parser.add_argument("--releases", type=int, default=500)
     parser.add_argument("--idle", type=float, default=0.2, help="seconds between misses")
     parser.add_argument("--pin", action="store_true", help="server and client on a CPU each")
+    parser.add_argument("--simple", action="store_true", help="a never-seen Simple page")
     args = parser.parse_args()
-    misses = run(args.misses, args.releases, args.idle, args.pin)
+    misses = run(args.misses, args.releases, args.idle, args.pin, args.simple)
     kept = misses[5:]  # the first misses also load code and warm the pools
 
     def median_ms(values: list[float]) -> float:
         return statistics.median(values) * 1000 if values else float("nan")
+
+    if args.simple:
+        print(
+            f"| event of a never-seen Simple page ({args.releases} releases) | ms | since the last |"
+        )
+        print("|---|---:|---:|")
+        last = "sent"
+        for event, what in SIMPLE_EVENTS:
+            since = [m[event] - m["sent"] for m in kept if event in m]
+            step = [m[event] - m[last] for m in kept if event in m and last in m]
+            print(f"| {what} | {median_ms(since):.3f} | {median_ms(step):.3f} |")
+            last = event
+        alone = [m["alone"] for m in kept]
+        overhead = [m["received"] - m["sent"] - m["alone"] for m in kept]
+        print(f"| the upstream's two answers, one after the other | {median_ms(alone):.3f} |")
+        print(f"| overhead (p50 of paired differences) | {median_ms(overhead):.3f} |")
+        return
 
     print(f"| stage of a miss ({args.releases} releases, {len(kept)} misses) | median ms |")
     print("|---|---:|")
