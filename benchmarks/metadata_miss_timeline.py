@@ -141,7 +141,9 @@ def run(
         (Path(tmp) / "sitecustomize.py").write_text(PROBE)
         log = Path(tmp) / "stamps.log"
         log.touch()
-        probe = {"PYTHONPATH": tmp, "PROBE_LOG": str(log)}
+        # Before any PYTHONPATH given (an older src to compare with), not in its place.
+        path = os.pathsep.join(filter(None, (tmp, os.environ.get("PYTHONPATH"))))
+        probe = {"PYTHONPATH": path, "PROBE_LOG": str(log)}
         settings = pull_through_settings(Path(tmp) / "b.db", {
             "PKGDEX_PYPI_UPSTREAM": fake.url, **probe
         })  # fmt: skip
@@ -189,9 +191,8 @@ def main() -> None:
         return statistics.median(values) * 1000 if values else float("nan")
 
     if args.simple:
-        print(
-            f"| event of a never-seen Simple page ({args.releases} releases) | ms | since the last |"
-        )
+        title = f"event of a never-seen Simple page ({args.releases} releases)"
+        print(f"| {title} | ms | since the last |")
         print("|---|---:|---:|")
         last = "sent"
         for event, what in SIMPLE_EVENTS:
