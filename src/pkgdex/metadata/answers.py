@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
@@ -115,7 +116,7 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
 
     def make() -> Rendered:  # the rows are read only when the page is not remembered
         source, values = cache.page_source(state)
-        return simple.fill(prepared.of(source), state, values)
+        return prepared.page(source, state, values)
 
     key = (state.name, state.revision, "simple", content_type)
     rendered = cache.memory.get_or_make(key, make, _size)
@@ -186,12 +187,15 @@ class _Prepared:
         with collector_paused():  # an entry per file, no cycles among them
             self._source, self._page = source, simple.prepare(source, self.content_type)
 
-    def of(self, source: simple.Source) -> simple.PreparedPage:
-        """The page prepared over ``source``: this one, unless prepared over another."""
-        if self._source is not source or self._page is None:
-            self.prepare(source)
-        assert self._page is not None
-        return self._page
+    def page(
+        self, source: simple.Source, state: ProjectState, values: dict[str, Any] | None
+    ) -> Rendered:
+        """The page with ``values``: filled in when it was prepared over ``source``, else
+        made whole (``simple.page``)."""
+        if self._source is source and self._page is not None:
+            return simple.fill(self._page, state, values)
+        with collector_paused():
+            return simple.page(source, state, self.content_type, values)
 
 
 def _size(rendered: Rendered) -> int:

@@ -221,7 +221,9 @@ def _learn_before_write(
     unknown, carried = _unknown_after_refresh(cache, state, write)
     listed = None
     if unknown and not _was_asked(cache, state):
-        if prepare is not None:
+        # With the upstream's page already in, nothing is gained by preparing the page first:
+        # it is made whole once its values are learnt, which costs less (``simple.page``).
+        if prepare is not None and (early is None or not early.done()):
             prepare(write.page_source()[0])
         listed = _page(cache, state, early)
     if listed is not None:

@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 
 import msgspec
 import orjson
-from msgspec import Struct
+from msgspec import UNSET, Struct, UnsetType
 
+from pkgdex.metadata.canonical import ReleaseState
 from pkgdex.metadata.exact import Exact
 from pkgdex.metadata.exact import File as ExactFile
 from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView
@@ -99,15 +100,35 @@ def project_page(
 ) -> Rendered:
     """The project's page; ``values`` (filename -> core metadata) take the place of what its
     files hold, as ``views.with_core_metadata`` would give them."""
-    return fill(prepare(view, content_type), view.state, values)
+    return page(view, view.state, content_type, values)
+
+
+def page(
+    source: Source,
+    state: ProjectState,
+    content_type: str,
+    values: Mapping[str, Any] | None = None,
+) -> Rendered:
+    """``source``'s page as ``state``, when nothing was prepared for it: the PEP 691 page of
+    an exact document in one encoding, its core metadata among the rest (the page's whole
+    cost, 1.3 ms for 1,000 files, against 2.5 ms to prepare it and then fill it)."""
+    if isinstance(source, Exact) and content_type == V1_JSON:
+        body = _exact_json_page(source, state, values or {})
+        return Rendered(body, make_etag(body), state.last_serial)
+    return fill(prepare(source, content_type), state, values)
 
 
 class _Entry(Struct, gc=False):
-    """An exact document's file's PEP 691 entry but for its core metadata, its fields in the
-    page's (sorted) order, as ``_row_entry`` gives a row's. Encoded by msgspec: a dict per
-    file for orjson took twice as long. (A row's time is a datetime, which orjson writes
-    with its "Z" faster than it can be made text for msgspec.)"""
+    """An exact document's file's PEP 691 entry, its fields in the page's (sorted) order, as
+    ``_row_entry`` gives a row's; the core metadata is left out (UNSET) of an entry prepared
+    before it is known. Encoded by msgspec: a dict per file for orjson took twice as long.
+    (A row's time is a datetime, which orjson writes with its "Z" faster than it can be made
+    text for msgspec.)"""
 
+    core_metadata: CoreMetadata | UnsetType = msgspec.field(name="core-metadata")
+    data_dist_info_metadata: CoreMetadata | UnsetType = msgspec.field(
+        name="data-dist-info-metadata"
+    )
     filename: str
     hashes: dict[str, str]
     requires_python: str | None = msgspec.field(name="requires-python")
@@ -117,7 +138,15 @@ class _Entry(Struct, gc=False):
     yanked: str | bool  # the reason, true, or false
 
 
+class _Page(Struct, gc=False):
+    files: list[_Entry]
+    meta: dict[str, Any]
+    name: str
+    versions: list[str]
+
+
 _encoder = msgspec.json.Encoder()
+_sorted = msgspec.json.Encoder(order="sorted")  # core metadata's keys too, as ``dumps`` sorts
 
 
 # Each file of a page, in the page's order: its name, its own core metadata, and its entry's
@@ -175,11 +204,9 @@ def _exact_files(doc: Exact, json: bool) -> tuple[list[str], Files]:
     time is written as (``exact._ISO``), their requires-python is never "", the states of
     their releases are the rows' (the described release's as ``info`` says), and none has
     core metadata of its own."""
-    releases, states = doc.releases, doc.states
-    versions = [v for v in oldest_first(releases, doc.sort_keys) if releases[v]]
-    files = [(states[v], f) for v in versions for f in releases[v]]
+    versions, files = _exact_listing(doc)
     if json:
-        exact_entries = [_exact_entry(f, state[0], state[1]) for state, f in files]
+        exact_entries = [_exact_entry(f, state[0], state[1], UNSET) for state, f in files]
         texts = _json_entries(exact_entries, _encoder.encode)
         return versions, [
             (f.filename, None, text, b"") for (_, f), text in zip(files, texts, strict=True)
@@ -197,6 +224,23 @@ def _exact_files(doc: Exact, json: bool) -> tuple[list[str], Files]:
     ]
 
 
+def _exact_listing(doc: Exact) -> tuple[list[str], list[tuple[ReleaseState, ExactFile]]]:
+    """The versions with files, oldest first, and each file with its release's state."""
+    releases, states = doc.releases, doc.states
+    versions = [v for v in oldest_first(releases, doc.sort_keys) if releases[v]]
+    return versions, [(states[v], f) for v in versions for f in releases[v]]
+
+
+def _exact_json_page(doc: Exact, state: ProjectState, values: Mapping[str, Any]) -> bytes:
+    versions, files = _exact_listing(doc)
+    entries = [
+        _exact_entry(f, release[0], release[1], values.get(f.filename) or False)
+        for release, f in files
+    ]
+    meta = {"_last-serial": state.last_serial, "api-version": API_VERSION}
+    return _sorted.encode(_Page(entries, meta, state.name, versions))
+
+
 def _row_entry(f: FileRow, release_yanked: bool, reason: str | None) -> dict[str, Any]:
     """A row's entry, as ``_Entry``; its time is encoded by ``_ENCODE``."""
     return {
@@ -210,9 +254,16 @@ def _row_entry(f: FileRow, release_yanked: bool, reason: str | None) -> dict[str
     }
 
 
-def _exact_entry(f: ExactFile, release_yanked: bool, reason: str | None) -> _Entry:
+def _exact_entry(
+    f: ExactFile,
+    release_yanked: bool,
+    reason: str | None,
+    metadata: CoreMetadata | UnsetType,
+) -> _Entry:
     sha256 = f.digests.sha256
     return _Entry(
+        metadata,
+        metadata,
         f.filename,
         {"sha256": sha256} if sha256 else {},
         f.requires_python,

@@ -221,6 +221,28 @@ def test_exact_documents_view_as_their_checked_rows(data: Doc, sorted_keys: bool
 
 
 @pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+def test_a_page_of_an_exact_document_in_one_pass_is_its_views(data: Doc) -> None:
+    # A never-seen project's page whose upstream page came first is encoded in one pass.
+    name = canonicalize_name(data["info"]["name"])
+    checked = parse_document(data, expected_name=name)
+    state = views.project_state(checked, project_id=0, fetched_at=1.0, etag=None, revision="r")
+    view = views.project_view(checked, state, {})
+    doc = exact.read(orjson.dumps(data), name)
+    assert doc is not None
+    files = [f.filename for r in view.releases for f in r.files]
+    odd = {"sha256": 'a"\\\u2028', "md5": "00", "blake2b_256": "ff"}
+    for values in (
+        {},
+        dict.fromkeys(files, False),
+        {f: {"sha256": "ab" * 32} for f in files[::2]},
+        {**dict.fromkeys(files[1::3], True), **{f: dict(odd) for f in files[::5]}},
+    ):
+        for content_type in (simple.HTML, simple.V1_JSON):
+            one_pass = simple.page(doc, state, content_type, values)
+            assert one_pass == simple.project_page(view, content_type, values)
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
 def test_a_page_rendered_over_learnt_values_is_the_learnt_views(data: Doc) -> None:
     # A stored project's first page is rendered from its stored view and the core metadata
     # just learnt, before the view holding them is built (``pending.UnwrittenRevision``).
