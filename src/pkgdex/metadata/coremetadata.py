@@ -252,7 +252,7 @@ def _complete_stored(
         cache.early.wait_asked(_early_key(stored.name), started, ASK_WAIT_SECONDS)
     try:
         view = cache.view(stored)
-        if not _unknown(view):
+        if not _has_unknown(view):
             return stored
         if prepare is not None:
             prepare(view)
@@ -274,7 +274,7 @@ def _complete_stored(
 def _any_unknown(cache: PyPICache, stored: ProjectState) -> bool:
     """Whether some file of ``stored`` has unknown core metadata, without reading its view."""
     if cache.has_view(stored):
-        return bool(_unknown(cache.view(stored)))
+        return _has_unknown(cache.view(stored))
     with cache.engine.connect() as conn:
         return queries.any_core_metadata_unknown(conn, stored.id)
 
@@ -295,6 +295,10 @@ def _unknown_after_refresh(
         if filename in known and known[filename][0] == sha256
     }
     return [f for f in unknown if f[0] not in same], same
+
+
+def _has_unknown(view: ProjectView) -> bool:
+    return any(f.core_metadata is None for r in view.releases for f in r.files)
 
 
 def _unknown(view: ProjectView) -> Unknown:
