@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 from pkgdex.metadata import canonical, exact, render, simple, views
 from pkgdex.metadata.documents import parse_document
-from pkgdex.metadata.queries import ProjectState
+from pkgdex.metadata.queries import ProjectState, ProjectView
 from pkgdex.metadata.versions import pick_latest
 from support.fake_pypi import Project, ReleaseSpec, big_project, standard_projects
 
@@ -220,25 +220,36 @@ def test_exact_documents_view_as_their_checked_rows(data: Doc, sorted_keys: bool
             assert simple.fill(simple.prepare(doc, content_type), state).body == page
 
 
-@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
-def test_a_page_of_an_exact_document_in_one_pass_is_its_views(data: Doc) -> None:
-    # A never-seen project's page whose upstream page came first is encoded in one pass.
+def _checked_view(data: Doc) -> tuple[str, ProjectView]:
+    """The document's PEP 503 name and the view of its checked rows, as a miss stores it."""
     name = canonicalize_name(data["info"]["name"])
     checked = parse_document(data, expected_name=name)
     state = views.project_state(checked, project_id=0, fetched_at=1.0, etag=None, revision="r")
-    view = views.project_view(checked, state, {})
-    doc = exact.read(orjson.dumps(data), name)
-    assert doc is not None
+    return name, views.project_view(checked, state, {})
+
+
+def _learnt_values(view: ProjectView) -> list[dict[str, Any]]:
+    """Sets of core metadata the upstream's page may give the view's files: none, false for
+    all, hashes for some, and true or values with more hashes and text to escape."""
     files = [f.filename for r in view.releases for f in r.files]
     odd = {"sha256": 'a"\\\u2028', "md5": "00", "blake2b_256": "ff"}
-    for values in (
+    return [
         {},
         dict.fromkeys(files, False),
         {f: {"sha256": "ab" * 32} for f in files[::2]},
         {**dict.fromkeys(files[1::3], True), **{f: dict(odd) for f in files[::5]}},
-    ):
+    ]
+
+
+@pytest.mark.parametrize("data", _exact_documents(), ids=lambda d: str(d["info"]["name"]))
+def test_a_page_of_an_exact_document_in_one_pass_is_its_views(data: Doc) -> None:
+    # A never-seen project's page whose upstream page came first is encoded in one pass.
+    name, view = _checked_view(data)
+    doc = exact.read(orjson.dumps(data), name)
+    assert doc is not None
+    for values in _learnt_values(view):
         for content_type in (simple.HTML, simple.V1_JSON):
-            one_pass = simple.page(doc, state, content_type, values)
+            one_pass = simple.page(doc, view.state, content_type, values)
             assert one_pass == simple.project_page(view, content_type, values)
 
 
@@ -246,13 +257,8 @@ def test_a_page_of_an_exact_document_in_one_pass_is_its_views(data: Doc) -> None
 def test_a_page_rendered_over_learnt_values_is_the_learnt_views(data: Doc) -> None:
     # A stored project's first page is rendered from its stored view and the core metadata
     # just learnt, before the view holding them is built (``pending.UnwrittenRevision``).
-    name = canonicalize_name(data["info"]["name"])
-    checked = parse_document(data, expected_name=name)
-    state = views.project_state(checked, project_id=0, fetched_at=1.0, etag=None, revision="r")
-    view = views.project_view(checked, state, {})
-    files = [f.filename for r in view.releases for f in r.files]
-    hashes = {"sha256": "ab" * 32}
-    for values in ({}, dict.fromkeys(files, False), dict.fromkeys(files[::2], hashes)):
+    _, view = _checked_view(data)
+    for values in _learnt_values(view):
         learnt = views.with_core_metadata(view, values)
         for content_type in (simple.HTML, simple.V1_JSON):
             over = simple.project_page(view, content_type, values).body
