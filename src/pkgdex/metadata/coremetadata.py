@@ -43,10 +43,10 @@ from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import collector_paused
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.pending import PendingWrite, Unknown, UnwrittenRevision
+from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.queries import FOUND, CoreMetadata, ProjectState, ProjectView
 from pkgdex.metadata.upstream import FetchedBytes, UpstreamError, UpstreamNotFound
-from pkgdex.metadata.views import Carried
+from pkgdex.metadata.views import Carried, Unknown, unknown_core_metadata
 
 log = logging.getLogger(__name__)
 
@@ -301,11 +301,6 @@ def _has_unknown(view: ProjectView) -> bool:
     return any(f.core_metadata is None for r in view.releases for f in r.files)
 
 
-def _unknown(view: ProjectView) -> Unknown:
-    files = [f for r in view.releases for f in r.files]
-    return [(f.filename, f.sha256) for f in files if f.core_metadata is None]
-
-
 def _was_asked(cache: PyPICache, state: ProjectState) -> bool:
     return cache.memory.get((state.name, state.revision, _ASKED)) is not None
 
@@ -356,7 +351,7 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed) -> ProjectState:
     if state.revision != seen.revision:  # completed meanwhile, or refreshed: judged anew
         return state
     view = cache.view(state)
-    unknown = _unknown(view)
+    unknown = unknown_core_metadata(view)
     if not unknown:
         return state
     values = values_for(unknown, listed)

@@ -14,9 +14,7 @@ from pkgdex.metadata.documents import PyPIDocument
 from pkgdex.metadata.exact import Exact
 from pkgdex.metadata.queries import ProjectState, ProjectView
 from pkgdex.metadata.simple import Source
-from pkgdex.metadata.views import Carried, with_core_metadata
-
-Unknown = list[tuple[str, str | None]]  # files whose core metadata is unknown: name, sha256
+from pkgdex.metadata.views import Carried, Unknown, unknown_core_metadata, with_core_metadata
 
 
 def _nothing() -> None:
@@ -80,8 +78,7 @@ class PendingWrite:
         """The files whose core metadata the write would store as unknown."""
         with self._lock:
             if self._exact is None or self._view is not None:
-                files = [f for r in self.view().releases for f in r.files]
-                return [(f.filename, f.sha256) for f in files if f.core_metadata is None]
+                return unknown_core_metadata(self.view())
             learnt = self._values  # an exact document's own files hold no core metadata
             entries = [f for release in self._exact.releases.values() for f in release]
             return [(f.filename, f.digests.sha256) for f in entries if f.filename not in learnt]

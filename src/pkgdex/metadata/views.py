@@ -18,6 +18,7 @@ from pkgdex.metadata.versions import newest_first
 ReleaseState = tuple[bool, str | None, str | None]  # yanked, yanked reason, requires-python
 # filename -> (sha256, core metadata) known from before, for files the document has it not
 Carried = dict[str, tuple[str | None, Any]]
+Unknown = list[tuple[str, str | None]]  # files whose core metadata is unknown: name, sha256
 
 
 def releases_of(doc: PyPIDocument) -> dict[str, list[FileDoc]]:
@@ -88,6 +89,12 @@ def project_view(
             ReleaseRow(release_id, version, yanked, reason, requires, info, tuple(file_rows))
         )
     return ProjectView(state, tuple(newest_first(rows)), doc.info.version)
+
+
+def unknown_core_metadata(view: ProjectView) -> Unknown:
+    """The files of ``view`` whose core metadata is not known yet."""
+    files = [f for r in view.releases for f in r.files]
+    return [(f.filename, f.sha256) for f in files if f.core_metadata is None]
 
 
 def with_core_metadata(view: ProjectView, values: dict[str, Any]) -> ProjectView:
