@@ -165,7 +165,7 @@ class PyPICache:
         else:
             memo = self._states.get(name)
             state = memo[1] if memo is not None else seen
-        # Its releases are checked while they arrive, and its answer does not wait for them.
+        # Its releases are checked while they arrive; it is answered before its write.
         return self._refresh(name, state, force=False, arriving=Arriving(ordered=page))
 
     def _refresh(
