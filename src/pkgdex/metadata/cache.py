@@ -28,9 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import Pause, collector_paused
 from pkgdex.config import Settings
-from pkgdex.metadata import canonical, exact, queries, services, simple, views
+from pkgdex.metadata import answered, queries, services, simple, views
 from pkgdex.metadata.arriving import Arriving
-from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, parse_document
+from pkgdex.metadata.documents import PyPIDocument
 from pkgdex.metadata.memory import MemoryCache
 from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.pullthrough import CachePolicy, EarlyCalls, SingleFlight
@@ -213,7 +213,9 @@ class PyPICache:
         etag = fetched.headers.get("etag")
         if arriving is not None:
             return self._answer_then_store(fetched.body, url, name, etag, state, arriving)
-        view = self.store(_checked(parse_json(fetched.body, url), name, project=True), etag=etag)
+        view = self.store(
+            answered.checked_document(parse_json(fetched.body, url), name, project=True), etag=etag
+        )
         assert view is not None, "a project document always yields its view"
         return view.state
 
@@ -227,52 +229,21 @@ class PyPICache:
         arrived: Arriving,
     ) -> ProjectState:
         """Answer from the upstream's document ``body`` (from ``url``) now and store it once
-        the answer has gone. A document in exactly pypi.org's own form is decoded, checked
-        and rendered by msgspec (its releases mostly while they ``arrived``); another
-        canonical one is rendered in one pass over its
-        parsed values; anything else is checked and viewed first (a malformed document
-        fails here, as a 502).
+        the answer has gone (``answered.py``).
 
         The flight's key stays held until the write commits, so requests meanwhile share
         this answer instead of missing again (in other processes too, through the Redis
         lock). A failed write is logged and leaves the stored copy as it was; this process
         forgets the unstored revision, so the next request simply misses again.
         """
-        known = self._known_infos(old)
         project_id = old.id if old is not None else 0  # 0: no row yet (unused until stored)
-        fetched_at, revision = time.time(), services.new_revision()
-
-        def state_of(doc: canonical.Canonical) -> ProjectState:
-            return ProjectState(
-                project_id, name, doc.display_name, FOUND, doc.last_serial, fetched_at, etag,
-                revision,
-            )  # fmt: skip
-
-        rendered, data = None, None
-        sent = exact.read(body, name, arrived)
-        doc: canonical.Canonical | None = sent
-        if sent is not None:
-            state = state_of(sent)
-            rendered = exact.project_json(sent, state, known)
-        if rendered is None:
-            data = parse_json(body, url)
-            doc = canonical.read(data, name)
-            if doc is not None:
-                state = state_of(doc)
-                rendered = canonical.project_json(doc, state, known)
-        if rendered is not None:
-            self.memory.put((name, revision, "json"), rendered, _rendered_size)
-            exact_doc = sent if doc is sent else None
-            write = _answered_write(body, data, name, state, known, exact_doc)
-            write.keep = doc  # thousands of objects: freed behind the answer, not before it
-        else:
-            checked = _checked(data, name, project=True)
-            state = views.project_state(
-                checked, project_id=project_id, fetched_at=fetched_at, etag=etag, revision=revision
-            )
-            write = PendingWrite(
-                state, lambda: checked, lambda: views.project_view(checked, state, known)
-            )
+        received = answered.Received(
+            body, url, name, etag, project_id, time.time(), services.new_revision()
+        )
+        made = answered.answer(received, self._known_infos(old), arrived)
+        state, write = made.state, made.write
+        if made.rendered is not None:
+            self.memory.put((name, state.revision, "json"), made.rendered, _rendered_size)
         self._pending[name] = write
         self._remember(state)
         write.release = self.flight.hold(f"pypi:{name}")
@@ -414,7 +385,7 @@ class PyPICache:
         """Fetch one release's own document (its ``info`` differs from the latest's)."""
         url = f"{self.base_url}/pypi/{quote(name)}/{quote(version)}/json"
         fetched = self.upstream.get_bytes(url)
-        self.store(_checked(parse_json(fetched.body, url), name, project=False))
+        self.store(answered.checked_document(parse_json(fetched.body, url), name, project=False))
 
     def store(self, doc: PyPIDocument, *, etag: str | None = None) -> ProjectView | None:
         """Store ``doc`` in one transaction; remember what was written so the first answer
@@ -567,40 +538,7 @@ def _view_size(view: ProjectView) -> int:
     return 400 * sum(len(r.files) + 1 for r in view.releases) + 400
 
 
-def _answered_write(
-    body: bytes,
-    data: Any,
-    name: str,
-    state: ProjectState,
-    known: dict[str, dict[str, Any]],
-    sent: exact.Exact | None,
-) -> PendingWrite:
-    """The write of a document answered from its upstream ``body`` (``data`` when it was
-    parsed for the answer): checked when it is stored. A document in pypi.org's own form
-    (``sent``) gives its view straight from its decoded values, which passed a stricter check
-    than the write's; another is viewed through the checked document."""
-
-    def check() -> PyPIDocument:
-        return _checked(orjson.loads(body) if data is None else data, name, project=True)
-
-    if sent is not None:
-        return PendingWrite(state, check, lambda: exact.project_view(sent, state, known), sent)
-    write = PendingWrite(state, check, lambda: views.project_view(write.document(), state, known))
-    return write
-
-
 def _found(state: ProjectState) -> ProjectState:
     if state.status != FOUND:
         raise NotFound(state.name)
     return state
-
-
-def _checked(data: Any, name: str, *, project: bool) -> PyPIDocument:
-    try:
-        doc = parse_document(data, expected_name=name)
-    except MalformedDocumentError as exc:
-        message = f"the upstream sent an unusable document for {name!r}: {exc}"
-        raise UpstreamError(502, "upstream_malformed", message) from exc
-    if doc.is_project != project:
-        raise UpstreamError(502, "upstream_malformed", f"unexpected document kind for {name!r}")
-    return doc
