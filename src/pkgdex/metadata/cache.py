@@ -31,7 +31,7 @@ from pkgdex.config import Settings
 from pkgdex.metadata import answered, queries, services, simple, views
 from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.documents import PyPIDocument
-from pkgdex.metadata.memory import MemoryCache
+from pkgdex.metadata.memory import MemoryCache, StateMemo
 from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.pullthrough import CachePolicy, EarlyCalls, SingleFlight
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectState, ProjectView
@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 NewProjectHook = Callable[[Engine, PyPIDocument], None]
 BeforeWriteHook = Callable[["PyPICache", PendingWrite], None]
-STATE_MEMO_SECONDS = 1.0
-STATE_MEMO_ENTRIES = 100_000
 UPSTREAM_BACKOFF_SECONDS = 10.0
 WRITE_WAIT_SECONDS = 5.0
 
@@ -71,7 +69,7 @@ class PyPICache:
     on_new_project: NewProjectHook | None = None
     # Run behind a miss's answer, before its write, for what the write should store with it.
     before_write: BeforeWriteHook | None = None
-    _states: dict[str, tuple[float, ProjectState]] = field(default_factory=dict)
+    states: StateMemo = field(default_factory=StateMemo)
     _pending: dict[str, PendingWrite] = field(default_factory=dict)  # answered, not stored
     # New revisions of stored projects, answered before their write (``coremetadata``).
     _unwritten: dict[str, UnwrittenRevision] = field(default_factory=dict)
@@ -143,10 +141,9 @@ class PyPICache:
     def known_fresh(self, name: str) -> ProjectState | None:
         """The project's state when memory alone says it is stored and fresh (no I/O), so an
         answer can be given without leaving the event loop; None when that needs the store."""
-        memo = self._states.get(name)
-        if memo is None or time.monotonic() - memo[0] >= STATE_MEMO_SECONDS:
+        state = self.states.recent(name)
+        if state is None:
             return None
-        state = memo[1]
         fresh = self.offline or self.policy.is_fresh(state.fetched_at)
         return state if fresh and state.status == FOUND else None
 
@@ -163,8 +160,8 @@ class PyPICache:
         if self.flight.shared:
             state = self.read_state(name)
         else:
-            memo = self._states.get(name)
-            state = memo[1] if memo is not None else seen
+            last = self.states.last(name)
+            state = last if last is not None else seen
         # Its releases are checked while they arrive; it is answered before its write.
         return self._refresh(name, state, force=False, arriving=Arriving(ordered=page))
 
@@ -178,7 +175,7 @@ class PyPICache:
             and state is not None
             and self.policy.is_fresh(state.fetched_at, negative=state.status == MISSING)
         ):
-            self._remember(state)
+            self.states.remember(state)
             return state
         # Paused from the fetch until the document is let go of (collector.py), and for a
         # miss until its answer has gone: the collections its objects set off, run before
@@ -245,7 +242,7 @@ class PyPICache:
         if made.rendered is not None:
             self.memory.put((name, state.revision, "json"), made.rendered, _rendered_size)
         self._pending[name] = write
-        self._remember(state)
+        self.states.remember(state)
         write.release = self.flight.hold(f"pypi:{name}")
         after = waiting()
         if after is None:  # nobody waits for an answer (tests, scripts): store now
@@ -326,7 +323,7 @@ class PyPICache:
         """Answer ``unwritten``, a new revision of a stored project, in this process until its
         write ends (:meth:`written`)."""
         self._unwritten[unwritten.state.name] = unwritten
-        self._remember(unwritten.state)
+        self.states.remember(unwritten.state)
 
     def written(self, unwritten: UnwrittenRevision, stored: bool) -> None:
         """The write of ``unwritten`` (see :meth:`answering_unwritten`) has ended. When it was
@@ -337,9 +334,8 @@ class PyPICache:
             self.keep_view(unwritten.view())
         if self._unwritten.get(name) is unwritten:
             del self._unwritten[name]
-        memo = self._states.get(name)
-        if not stored and memo is not None and memo[1].revision == unwritten.state.revision:
-            del self._states[name]
+        if not stored:
+            self.states.settle(name, unwritten.state.revision, None)
 
     def keep_view(self, view: ProjectView) -> None:
         """Remember ``view`` as what its revision holds, so its answers need no read."""
@@ -363,12 +359,7 @@ class PyPICache:
         write = self._pending.get(name)
         if write is not None and write.state.revision == pending.revision:
             del self._pending[name]
-        memo = self._states.get(name)
-        if memo is not None and memo[1].revision == pending.revision:
-            if stored is None:
-                self._states.pop(name, None)
-            else:
-                self._remember(stored)
+        self.states.settle(name, pending.revision, stored)
 
     def _known_infos(self, old: ProjectState | None) -> dict[str, dict[str, Any]]:
         """The releases' own infos already stored for ``old`` (kept by a refresh)."""
@@ -404,9 +395,9 @@ class PyPICache:
             stored = self._store_once(doc, etag)
         if stored.view is not None:
             self.keep_view(stored.view)
-            self._remember(stored.view.state)
+            self.states.remember(stored.view.state)
         else:
-            self._states.pop(doc.canonical_name, None)  # a new revision: read it next time
+            self.states.forget(doc.canonical_name)  # a new revision: read it next time
         if stored.is_new and self.on_new_project is not None:
             later(self.background.submit, self._tell_name_index, doc)
         return stored.view
@@ -484,9 +475,9 @@ class PyPICache:
         """``answered`` as its write stored it (with the row's id), read from the store if
         this process no longer remembers it; a 503 when the write failed (the next request
         misses again)."""
-        memo = self._states.get(answered.name)
-        if memo is not None and memo[1].revision == answered.revision and memo[1].id:
-            return memo[1]
+        last = self.states.last(answered.name)
+        if last is not None and last.revision == answered.revision and last.id:
+            return last
         stored = self.read_state(answered.name)
         if stored is None or stored.status != FOUND:
             message = f"{answered.name!r} could not be stored; ask again"
@@ -494,35 +485,25 @@ class PyPICache:
         return stored
 
     def _state(self, name: str) -> ProjectState | None:
-        """The project's bookkeeping, read at most once a second per name and process.
-
-        The memo only saves database reads: freshness is still judged on every request, and
-        this process's own refreshes replace it at once; another process's refresh shows
-        here within ``STATE_MEMO_SECONDS``.
-        """
-        memo = self._states.get(name)
+        """The project's bookkeeping, read at most once a second per name and process
+        (``StateMemo``)."""
         now = time.monotonic()
-        if memo is not None and now - memo[0] < STATE_MEMO_SECONDS:
-            return memo[1]
-        state = self.read_state(name)
-        if state is not None:
-            self._remember(state, now)
+        state = self.states.recent(name, now)
+        if state is None:
+            state = self.read_state(name)
+            if state is not None:
+                self.states.remember(state, now)
         return state
 
     def read_state(self, name: str) -> ProjectState | None:
         with self.engine.connect() as conn:
             return queries.project_state(conn, name)
 
-    def _remember(self, state: ProjectState, now: float | None = None) -> None:
-        if len(self._states) > STATE_MEMO_ENTRIES:
-            self._states.clear()
-        self._states[state.name] = (time.monotonic() if now is None else now, state)
-
     def reread(self, name: str) -> ProjectState:
         with self.engine.connect() as conn:
             state = queries.project_state(conn, name)
         assert state is not None, "stored in this call"
-        self._remember(state)
+        self.states.remember(state)
         return state
 
 

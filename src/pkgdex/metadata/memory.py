@@ -1,4 +1,5 @@
-"""A bounded, thread-safe memory of values built from stored content (rendered answers, views).
+"""A bounded, thread-safe memory of values built from stored content (rendered answers, views),
+and of each project's bookkeeping as this process last read or wrote it (``StateMemo``).
 
 What it evicts is let go of after the answer being made (``afteranswer.later``): a project's
 view is thousands of objects whose memory has long left the CPU's caches, and freeing one
@@ -8,11 +9,13 @@ inside a miss's answer cost about a millisecond once the memory was full.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from pkgdex.afteranswer import later
+from pkgdex.metadata.queries import ProjectState
 
 T = TypeVar("T")
 
@@ -59,3 +62,47 @@ class MemoryCache:
                 evicted.append(old)
         if evicted:
             later(evicted.clear)  # the last references: freed once the answer has gone
+
+
+class StateMemo:
+    """Each project's bookkeeping as this process last read or wrote it, with when.
+
+    It only saves database reads: a state read is trusted for ``seconds`` (:meth:`recent`),
+    so another process's refresh shows here within them, while this process's own writes
+    replace it at once. Freshness is still judged on every request, from the state's own
+    ``fetched_at``. Single dict operations keep it safe across threads without a lock.
+    """
+
+    def __init__(self, seconds: float = 1.0, max_entries: int = 100_000) -> None:
+        self._states: dict[str, tuple[float, ProjectState]] = {}
+        self._seconds, self._max_entries = seconds, max_entries
+
+    def recent(self, name: str, now: float | None = None) -> ProjectState | None:
+        """``name``'s state if it was read or written less than ``seconds`` ago."""
+        memo = self._states.get(name)
+        now = time.monotonic() if now is None else now
+        return memo[1] if memo is not None and now - memo[0] < self._seconds else None
+
+    def last(self, name: str) -> ProjectState | None:
+        """``name``'s state as this process last knew it, however long ago."""
+        memo = self._states.get(name)
+        return None if memo is None else memo[1]
+
+    def remember(self, state: ProjectState, now: float | None = None) -> None:
+        if len(self._states) > self._max_entries:
+            self._states.clear()
+        self._states[state.name] = (time.monotonic() if now is None else now, state)
+
+    def forget(self, name: str) -> None:
+        self._states.pop(name, None)
+
+    def settle(self, name: str, revision: str, stored: ProjectState | None) -> None:
+        """A write of ``revision`` has ended: if that is the revision remembered, remember
+        it as ``stored``, or forget it when it was not stored (the next request reads)."""
+        memo = self._states.get(name)
+        if memo is None or memo[1].revision != revision:
+            return
+        if stored is None:
+            self._states.pop(name, None)
+        else:
+            self.remember(stored)

@@ -1,5 +1,6 @@
 """The memory of rendered answers and views: bounded, and what it evicts is freed after the
-answer being made, not inside it."""
+answer being made, not inside it. The memo of projects' states: trusted for a second, replaced
+by this process's own writes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import gc
 import weakref
 
 from pkgdex.afteranswer import collecting
-from pkgdex.metadata.memory import MemoryCache
+from pkgdex.metadata.memory import MemoryCache, StateMemo
+from pkgdex.metadata.queries import FOUND, ProjectState
 
 
 class Value:
@@ -53,3 +55,39 @@ def test_without_an_answer_an_evicted_value_is_freed_at_once() -> None:
     watch = _held_once(memory)
     memory.put("new", Value(), _one)
     assert watch() is None
+
+
+def _state(name: str, revision: str) -> ProjectState:
+    return ProjectState(1, name, name, FOUND, 5, 100.0, None, revision)
+
+
+def test_a_state_read_is_trusted_for_its_seconds_and_known_after() -> None:
+    memo = StateMemo(seconds=1.0)
+    first = _state("a", "r1")
+    memo.remember(first, now=10.0)
+    assert memo.recent("a", now=10.9) is first
+    assert memo.recent("a", now=11.0) is None  # another process may have refreshed it
+    assert memo.last("a") is first
+    assert memo.recent("b", now=10.0) is None and memo.last("b") is None
+
+
+def test_a_settled_write_replaces_only_the_revision_it_wrote() -> None:
+    memo = StateMemo()
+    answered, stored = _state("a", "r1"), _state("a", "r1")
+    memo.remember(answered)
+    memo.settle("a", "r0", None)  # an older write ended: not what is remembered
+    assert memo.last("a") is answered
+    memo.settle("a", "r1", stored)
+    assert memo.last("a") is stored
+    memo.settle("a", "r1", None)  # its write failed: the next request reads the store
+    assert memo.last("a") is None
+
+
+def test_the_memo_is_bounded() -> None:
+    memo = StateMemo(max_entries=2)
+    for name in "abc":
+        memo.remember(_state(name, "r"))
+    memo.remember(_state("d", "r"))  # past the bound: started again
+    assert [memo.last(n) is not None for n in "abcd"] == [False, False, False, True]
+    memo.forget("d")
+    assert memo.last("d") is None
