@@ -23,7 +23,7 @@ from measure import percentiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from pkgdex.metadata import exact, simple
+from pkgdex.metadata import exact, negotiation, simple
 from pkgdex.metadata.queries import ProjectState, ProjectView
 from support.fake_pypi import big_project
 
@@ -66,7 +66,7 @@ def naive(view: ProjectView, content_type: str, values: dict[str, Any]) -> bytes
         "name": "render-bench",
         "files": files,
     }
-    if content_type == simple.V1_JSON:
+    if content_type == negotiation.V1_JSON:
         return orjson.dumps(page, option=orjson.OPT_SORT_KEYS)
     anchors = "".join(
         f'<a href="{escape(f["url"])}" data-core-metadata="{bool(f["core-metadata"])}">'
@@ -108,7 +108,7 @@ def main() -> None:
     print(f"| {len(names)} files, p50 ms | JSON | HTML |")
     print("|---|---:|---:|")
     rows: dict[str, list[float]] = {"naive": [], "prepare + fill": [], "fill": []}
-    for content_type in (simple.V1_JSON, simple.HTML):
+    for content_type in (negotiation.V1_JSON, negotiation.HTML):
         for label, fn in timed(view, content_type, values).items():
             rows[label].append(p50_ms(fn, args.repeat))
     labels = {

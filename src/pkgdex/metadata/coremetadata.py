@@ -43,6 +43,7 @@ from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import collector_paused
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
+from pkgdex.metadata.negotiation import V1_JSON
 from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.queries import FOUND, CoreMetadata, ProjectState, ProjectView
 from pkgdex.metadata.upstream import FetchedBytes, UpstreamError, UpstreamNotFound
@@ -51,7 +52,7 @@ from pkgdex.metadata.views import Carried, Unknown, unknown_core_metadata
 log = logging.getLogger(__name__)
 
 _ASKED = "core-metadata-asked"  # memory key: this revision's unknowns were asked about
-HEADERS = {"Accept": simple.V1_JSON}
+HEADERS = {"Accept": V1_JSON}
 EARLY_SLACK_SECONDS = 1.0  # an early call may have waited for a worker before it began
 # How long a stored project's files wait to be read until its page has been asked for: each
 # hop of the request between threads waits up to the interpreter's switch interval (5 ms) for

@@ -17,8 +17,8 @@ from starlette.routing import Route
 from pkgdex.deps import ConnectionDep
 from pkgdex.metadata import answers
 from pkgdex.metadata.cache import PyPICache
+from pkgdex.metadata.negotiation import HTML, NotAcceptableError, choose_format
 from pkgdex.metadata.responses import SIMPLE_CACHE, answer, answer_fast, moved
-from pkgdex.metadata.simple import HTML, NotAcceptableError, choose_format
 from pkgdex.routing import get_and_head
 
 router = APIRouter(tags=["pypi-metadata"])

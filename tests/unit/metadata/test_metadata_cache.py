@@ -24,6 +24,7 @@ from pkgdex.metadata import (
     canonical,
     coremetadata,
     exact,
+    negotiation,
     queries,
     render,
     services,
@@ -337,11 +338,11 @@ def test_a_remembered_simple_page_reads_no_rows(
 ) -> None:
     with _pulling_cache(make_settings, engine, 60) as (cache, _):
         with collecting() as later:
-            first = answers.simple_project(cache, "sampleproject", simple.V1_JSON)
+            first = answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
         later.run()
         assert isinstance(first, answers.Answer)
         state, _ = cache.project("sampleproject")
-        key = (state.name, state.revision, "simple", simple.V1_JSON)
+        key = (state.name, state.revision, "simple", negotiation.V1_JSON)
         assert cache.memory.get(key) is first.rendered
         cache.memory = MemoryCache(max_entries=8, max_bytes=1 << 30)  # the view let go of
         cache.memory.put(key, first.rendered, lambda _: 1)
@@ -350,7 +351,7 @@ def test_a_remembered_simple_page_reads_no_rows(
             raise AssertionError("the page was remembered; its rows were read anyway")
 
         monkeypatch.setattr(queries, "load_project", unreadable)
-        again = answers.simple_project(cache, "sampleproject", simple.V1_JSON)
+        again = answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
         assert isinstance(again, answers.Answer) and again.rendered is first.rendered
 
 
@@ -412,7 +413,7 @@ def _answer_once_prepared(
     monkeypatch.setattr(simple, "prepare", prepare)
     monkeypatch.setattr(simple, "fill", fill)
     with collecting() as later:
-        answer = answers.simple_project(cache, "sampleproject", simple.V1_JSON)
+        answer = answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
     later.run()
     assert isinstance(answer, answers.Answer)
     assert len(prepared) == 1 and filled == prepared  # prepared once, before the page came

@@ -17,7 +17,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from pkgdex.metadata import canonical, exact, render, simple, views
+from pkgdex.metadata import canonical, exact, negotiation, render, simple, views
 from pkgdex.metadata.documents import parse_document
 from pkgdex.metadata.queries import ProjectState, ProjectView
 from pkgdex.metadata.versions import pick_latest
@@ -210,7 +210,7 @@ def test_exact_documents_view_as_their_checked_rows(data: Doc, sorted_keys: bool
     for infos in ({}, known):
         view = exact.project_view(doc, state, infos)
         assert view == views.project_view(checked, state, infos)
-        for content_type in (simple.HTML, simple.V1_JSON):
+        for content_type in (negotiation.HTML, negotiation.V1_JSON):
             page = simple.project_page(view, content_type).body
             assert (
                 page
@@ -248,7 +248,7 @@ def test_a_page_of_an_exact_document_in_one_pass_is_its_views(data: Doc) -> None
     doc = exact.read(orjson.dumps(data), name)
     assert doc is not None
     for values in _learnt_values(view):
-        for content_type in (simple.HTML, simple.V1_JSON):
+        for content_type in (negotiation.HTML, negotiation.V1_JSON):
             one_pass = simple.page(doc, view.state, content_type, values)
             assert one_pass == simple.project_page(view, content_type, values)
 
@@ -260,7 +260,7 @@ def test_a_page_rendered_over_learnt_values_is_the_learnt_views(data: Doc) -> No
     _, view = _checked_view(data)
     for values in _learnt_values(view):
         learnt = views.with_core_metadata(view, values)
-        for content_type in (simple.HTML, simple.V1_JSON):
+        for content_type in (negotiation.HTML, negotiation.V1_JSON):
             over = simple.project_page(view, content_type, values).body
             assert over == simple.project_page(learnt, content_type).body
 

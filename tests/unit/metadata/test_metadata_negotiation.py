@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from pkgdex.metadata.negotiation import HTML, V1_HTML, V1_JSON, NotAcceptableError, choose_format
 from pkgdex.metadata.responses import etag_matches
-from pkgdex.metadata.simple import HTML, V1_HTML, V1_JSON, NotAcceptableError, choose_format
 
 
 @pytest.mark.parametrize(

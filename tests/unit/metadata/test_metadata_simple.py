@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pkgdex.metadata import simple
+from pkgdex.metadata import negotiation, simple
 from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView, ReleaseRow
 
 STATE = ProjectState(1, "tricky", "Tricky", 200, 42, 0.0, None, "r1")
@@ -118,13 +118,13 @@ VALUES = [
 
 @pytest.mark.parametrize("values", VALUES)
 def test_json_page_holds_every_field_in_canonical_form(values: dict[str, Any]) -> None:
-    body = simple.project_page(VIEW, simple.V1_JSON, values).body
+    body = simple.project_page(VIEW, negotiation.V1_JSON, values).body
     assert orjson.loads(body) == _expected(values)
     assert body == orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
 
 
 def test_a_prepared_page_is_filled_anew_for_each_set_of_values() -> None:
-    for content_type in (simple.V1_JSON, simple.HTML):
+    for content_type in (negotiation.V1_JSON, negotiation.HTML):
         prepared = simple.prepare(VIEW, content_type)
         for values in (*VALUES, {}):
             filled = simple.fill(prepared, STATE, values)
@@ -133,7 +133,7 @@ def test_a_prepared_page_is_filled_anew_for_each_set_of_values() -> None:
 
 
 def test_html_page_escapes_and_marks_each_anchor() -> None:
-    body = simple.project_page(VIEW, simple.HTML, {"tricky-2.0.tar.gz": HASHES}).body.decode()
+    body = simple.project_page(VIEW, negotiation.HTML, {"tricky-2.0.tar.gz": HASHES}).body.decode()
     anchors = [line.strip() for line in body.splitlines() if line.strip().startswith("<a ")]
     sha = "cd" * 32
     metadata = (
@@ -161,10 +161,10 @@ def test_html_page_escapes_and_marks_each_anchor() -> None:
 
 def test_a_project_without_files_has_an_empty_page() -> None:
     empty = ProjectView(STATE, (_release("1.0"),))
-    assert orjson.loads(simple.project_page(empty, simple.V1_JSON).body) == {
+    assert orjson.loads(simple.project_page(empty, negotiation.V1_JSON).body) == {
         "files": [],
         "meta": {"_last-serial": 42, "api-version": "1.1"},
         "name": "tricky",
         "versions": [],
     }
-    assert "<a " not in simple.project_page(empty, simple.HTML).body.decode()
+    assert "<a " not in simple.project_page(empty, negotiation.HTML).body.decode()
