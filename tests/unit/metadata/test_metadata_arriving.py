@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
-from pkgdex.metadata import exact, simple
+from pkgdex.metadata import exact, negotiation, simple
 from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.versions import pick_latest_version
 from support.fake_pypi import big_project, standard_projects
@@ -194,5 +194,5 @@ def test_versions_ordered_as_they_arrive_give_the_same_page(data: Doc) -> None:
     assert ordered is not None and whole is not None
     assert ordered.sort_keys is not None and whole.sort_keys is None
     assert ordered.sort_keys.keys() == set(data["releases"])
-    for content_type in (simple.V1_JSON, simple.HTML):
+    for content_type in (negotiation.V1_JSON, negotiation.HTML):
         assert simple.prepare(ordered, content_type) == simple.prepare(whole, content_type)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pkgdex.metadata import exact, simple, views
+from pkgdex.metadata import exact, negotiation, simple, views
 from pkgdex.metadata.documents import parse_document
 from pkgdex.metadata.pending import PendingWrite
 from pkgdex.metadata.queries import ProjectState, ProjectView
@@ -47,7 +47,7 @@ def test_an_exact_document_gives_its_page_without_a_view() -> None:
     assert values == {}
     assert with_doc.unknown()
     assert built == [], "no view was built"
-    for content_type in (simple.V1_JSON, simple.HTML):
+    for content_type in (negotiation.V1_JSON, negotiation.HTML):
         assert simple.fill(simple.prepare(source, content_type), state) == simple.project_page(
             without.view(), content_type
         )
