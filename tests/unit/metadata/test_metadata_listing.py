@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pkgdex.metadata.coremetadata import read_page, values_for
+from pkgdex.metadata.listing import read_page, values_for
 from pkgdex.metadata.upstream import UpstreamError
 
 URL = "https://pypi.example.org/simple/a/"
