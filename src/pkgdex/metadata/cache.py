@@ -28,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import Pause, collector_paused
 from pkgdex.config import Settings
-from pkgdex.metadata import answered, queries, services, simple, views
+from pkgdex.metadata import queries, services, simple, views
+from pkgdex.metadata.answered import Received, answer, checked_document
 from pkgdex.metadata.arriving import Arriving
 from pkgdex.metadata.documents import PyPIDocument
 from pkgdex.metadata.memory import MemoryCache, StateMemo
@@ -69,7 +70,7 @@ class PyPICache:
     on_new_project: NewProjectHook | None = None
     # Run behind a miss's answer, before its write, for what the write should store with it.
     before_write: BeforeWriteHook | None = None
-    states: StateMemo = field(default_factory=StateMemo)
+    _states: StateMemo = field(default_factory=StateMemo)
     _pending: dict[str, PendingWrite] = field(default_factory=dict)  # answered, not stored
     # New revisions of stored projects, answered before their write (``coremetadata``).
     _unwritten: dict[str, UnwrittenRevision] = field(default_factory=dict)
@@ -141,7 +142,7 @@ class PyPICache:
     def known_fresh(self, name: str) -> ProjectState | None:
         """The project's state when memory alone says it is stored and fresh (no I/O), so an
         answer can be given without leaving the event loop; None when that needs the store."""
-        state = self.states.recent(name)
+        state = self._states.recent(name)
         if state is None:
             return None
         fresh = self.offline or self.policy.is_fresh(state.fetched_at)
@@ -160,7 +161,7 @@ class PyPICache:
         if self.flight.shared:
             state = self.read_state(name)
         else:
-            last = self.states.last(name)
+            last = self._states.last(name)
             state = last if last is not None else seen
         # Its releases are checked while they arrive; it is answered before its write.
         return self._refresh(name, state, force=False, arriving=Arriving(ordered=page))
@@ -175,7 +176,7 @@ class PyPICache:
             and state is not None
             and self.policy.is_fresh(state.fetched_at, negative=state.status == MISSING)
         ):
-            self.states.remember(state)
+            self._states.remember(state)
             return state
         # Paused from the fetch until the document is let go of (collector.py), and for a
         # miss until its answer has gone: the collections its objects set off, run before
@@ -211,7 +212,7 @@ class PyPICache:
         if arriving is not None:
             return self._answer_then_store(fetched.body, url, name, etag, state, arriving)
         view = self.store(
-            answered.checked_document(parse_json(fetched.body, url), name, project=True), etag=etag
+            checked_document(parse_json(fetched.body, url), name, project=True), etag=etag
         )
         assert view is not None, "a project document always yields its view"
         return view.state
@@ -234,15 +235,13 @@ class PyPICache:
         forgets the unstored revision, so the next request simply misses again.
         """
         project_id = old.id if old is not None else 0  # 0: no row yet (unused until stored)
-        received = answered.Received(
-            body, url, name, etag, project_id, time.time(), services.new_revision()
-        )
-        made = answered.answer(received, self._known_infos(old), arrived)
+        received = Received(body, url, name, etag, project_id, time.time(), services.new_revision())
+        made = answer(received, self._known_infos(old), arrived)
         state, write = made.state, made.write
         if made.rendered is not None:
             self.memory.put((name, state.revision, "json"), made.rendered, _rendered_size)
         self._pending[name] = write
-        self.states.remember(state)
+        self._states.remember(state)
         write.release = self.flight.hold(f"pypi:{name}")
         after = waiting()
         if after is None:  # nobody waits for an answer (tests, scripts): store now
@@ -323,7 +322,7 @@ class PyPICache:
         """Answer ``unwritten``, a new revision of a stored project, in this process until its
         write ends (:meth:`written`)."""
         self._unwritten[unwritten.state.name] = unwritten
-        self.states.remember(unwritten.state)
+        self._states.remember(unwritten.state)
 
     def written(self, unwritten: UnwrittenRevision, stored: bool) -> None:
         """The write of ``unwritten`` (see :meth:`answering_unwritten`) has ended. When it was
@@ -335,7 +334,7 @@ class PyPICache:
         if self._unwritten.get(name) is unwritten:
             del self._unwritten[name]
         if not stored:
-            self.states.settle(name, unwritten.state.revision, None)
+            self._states.settle(name, unwritten.state.revision, None)
 
     def keep_view(self, view: ProjectView) -> None:
         """Remember ``view`` as what its revision holds, so its answers need no read."""
@@ -359,7 +358,7 @@ class PyPICache:
         write = self._pending.get(name)
         if write is not None and write.state.revision == pending.revision:
             del self._pending[name]
-        self.states.settle(name, pending.revision, stored)
+        self._states.settle(name, pending.revision, stored)
 
     def _known_infos(self, old: ProjectState | None) -> dict[str, dict[str, Any]]:
         """The releases' own infos already stored for ``old`` (kept by a refresh)."""
@@ -376,7 +375,7 @@ class PyPICache:
         """Fetch one release's own document (its ``info`` differs from the latest's)."""
         url = f"{self.base_url}/pypi/{quote(name)}/{quote(version)}/json"
         fetched = self.upstream.get_bytes(url)
-        self.store(answered.checked_document(parse_json(fetched.body, url), name, project=False))
+        self.store(checked_document(parse_json(fetched.body, url), name, project=False))
 
     def store(self, doc: PyPIDocument, *, etag: str | None = None) -> ProjectView | None:
         """Store ``doc`` in one transaction; remember what was written so the first answer
@@ -395,9 +394,9 @@ class PyPICache:
             stored = self._store_once(doc, etag)
         if stored.view is not None:
             self.keep_view(stored.view)
-            self.states.remember(stored.view.state)
+            self._states.remember(stored.view.state)
         else:
-            self.states.forget(doc.canonical_name)  # a new revision: read it next time
+            self._states.forget(doc.canonical_name)  # a new revision: read it next time
         if stored.is_new and self.on_new_project is not None:
             later(self.background.submit, self._tell_name_index, doc)
         return stored.view
@@ -475,7 +474,7 @@ class PyPICache:
         """``answered`` as its write stored it (with the row's id), read from the store if
         this process no longer remembers it; a 503 when the write failed (the next request
         misses again)."""
-        last = self.states.last(answered.name)
+        last = self._states.last(answered.name)
         if last is not None and last.revision == answered.revision and last.id:
             return last
         stored = self.read_state(answered.name)
@@ -488,11 +487,11 @@ class PyPICache:
         """The project's bookkeeping, read at most once a second per name and process
         (``StateMemo``)."""
         now = time.monotonic()
-        state = self.states.recent(name, now)
+        state = self._states.recent(name, now)
         if state is None:
             state = self.read_state(name)
             if state is not None:
-                self.states.remember(state, now)
+                self._states.remember(state, now)
         return state
 
     def read_state(self, name: str) -> ProjectState | None:
@@ -503,7 +502,7 @@ class PyPICache:
         with self.engine.connect() as conn:
             state = queries.project_state(conn, name)
         assert state is not None, "stored in this call"
-        self.states.remember(state)
+        self._states.remember(state)
         return state
 
 
