@@ -56,14 +56,14 @@ def answer(received: Received, known: dict[str, dict[str, Any]], arrived: Arrivi
         state = _state_of(received, sent)
         rendered = exact.project_json(sent, state, known)
         if rendered is not None:
-            return Answered(state, rendered, _write(received, None, state, known, sent))
+            return Answered(state, rendered, _write(received, state, known, sent))
     data = parse_json(received.body, received.url)
     doc = canonical.read(data, received.name)
     if doc is not None:
         state = _state_of(received, doc)
         rendered = canonical.project_json(doc, state, known)
         if rendered is not None:
-            return Answered(state, rendered, _write(received, data, state, known, None, doc))
+            return Answered(state, rendered, _write(received, state, known, doc, data))
     checked = checked_document(data, received.name, project=True)
     state = views.project_state(
         checked,
@@ -85,29 +85,28 @@ def _state_of(received: Received, doc: canonical.Canonical) -> ProjectState:
 
 def _write(
     received: Received,
-    data: Any,
     state: ProjectState,
     known: dict[str, dict[str, Any]],
-    sent: exact.Exact | None,
-    doc: canonical.Canonical | None = None,
+    doc: canonical.Canonical,
+    data: Any = None,
 ) -> PendingWrite:
-    """The write of a document answered from its upstream body (``data`` when it was parsed
-    for the answer): checked when it is stored. A document in pypi.org's own form (``sent``)
-    gives its view straight from its decoded values, which passed a stricter check than the
-    write's; another is viewed through the checked document."""
+    """The write of ``doc``, answered from its upstream body (``data`` when it was parsed for
+    the answer): checked when it is stored. A document in pypi.org's own form (an
+    ``exact.Exact``) gives its view straight from its decoded values, which passed a stricter
+    check than the write's; another is viewed through the checked document."""
     body, name = received.body, received.name
 
     def check() -> PyPIDocument:
         return checked_document(orjson.loads(body) if data is None else data, name, project=True)
 
-    if sent is not None:
+    if isinstance(doc, exact.Exact):
+        sent = doc
         write = PendingWrite(state, check, lambda: exact.project_view(sent, state, known), sent)
     else:
         write = PendingWrite(
             state, check, lambda: views.project_view(write.document(), state, known)
         )
-    # Thousands of objects: let go of behind the answer, not before it.
-    write.keep = sent if sent is not None else doc
+    write.keep = doc  # thousands of objects: let go of behind the answer, not before it
     return write
 
 
