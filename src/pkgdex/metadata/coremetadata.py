@@ -42,9 +42,14 @@ from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.listing import Listed, read_page, values_for
 from pkgdex.metadata.negotiation import V1_JSON
 from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
-from pkgdex.metadata.queries import FOUND, ProjectState, ProjectView
+from pkgdex.metadata.queries import FOUND, ProjectState
 from pkgdex.metadata.upstream import FetchedBytes, UpstreamError, UpstreamNotFound
-from pkgdex.metadata.views import Carried, Unknown, unknown_core_metadata
+from pkgdex.metadata.views import (
+    Carried,
+    Unknown,
+    has_unknown_core_metadata,
+    unknown_core_metadata,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +167,7 @@ def _complete_stored(
         cache.early.wait_asked(_early_key(stored.name), started, ASK_WAIT_SECONDS)
     try:
         view = cache.view(stored)
-        if not _has_unknown(view):
+        if not has_unknown_core_metadata(view):
             return stored
         if prepare is not None:
             prepare(view)
@@ -184,7 +189,7 @@ def _complete_stored(
 def _any_unknown(cache: PyPICache, stored: ProjectState) -> bool:
     """Whether some file of ``stored`` has unknown core metadata, without reading its view."""
     if cache.has_view(stored):
-        return _has_unknown(cache.view(stored))
+        return has_unknown_core_metadata(cache.view(stored))
     with cache.engine.connect() as conn:
         return queries.any_core_metadata_unknown(conn, stored.id)
 
@@ -205,10 +210,6 @@ def _unknown_after_refresh(
         if filename in known and known[filename][0] == sha256
     }
     return [f for f in unknown if f[0] not in same], same
-
-
-def _has_unknown(view: ProjectView) -> bool:
-    return any(f.core_metadata is None for r in view.releases for f in r.files)
 
 
 def _was_asked(cache: PyPICache, state: ProjectState) -> bool:

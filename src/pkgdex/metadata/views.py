@@ -97,6 +97,11 @@ def unknown_core_metadata(view: ProjectView) -> Unknown:
     return [(f.filename, f.sha256) for f in files if f.core_metadata is None]
 
 
+def has_unknown_core_metadata(view: ProjectView) -> bool:
+    """Whether some file of ``view`` has unknown core metadata (stops at the first one)."""
+    return any(f.core_metadata is None for r in view.releases for f in r.files)
+
+
 def with_core_metadata(view: ProjectView, values: dict[str, Any]) -> ProjectView:
     """``view`` with the core metadata in ``values`` (filename -> hashes, true or false) given
     to those files, as the rows hold it once it is stored."""

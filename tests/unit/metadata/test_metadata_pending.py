@@ -64,3 +64,15 @@ def test_unknown_files_are_the_views_before_and_after_learning(view_first: bool)
     assert with_doc.learn(learnt) and without.learn(learnt)
     assert sorted(with_doc.unknown()) == sorted(without.unknown())
     assert not {name for name, _ in with_doc.unknown()} & learnt.keys()
+
+
+def test_a_view_has_unknown_core_metadata_until_each_file_is_learnt() -> None:
+    _, without, _, _ = _writes()
+    files = without.unknown()
+    assert views.has_unknown_core_metadata(without.view())
+    assert without.learn({name: ("1" * 64, HASHES) for name, _ in files[1:]})
+    assert views.unknown_core_metadata(without.view()) == files[:1]
+    assert views.has_unknown_core_metadata(without.view())  # one file is still unknown
+    assert without.learn({files[0][0]: (files[0][1], False)})  # asked: it has none
+    assert views.unknown_core_metadata(without.view()) == []
+    assert not views.has_unknown_core_metadata(without.view())
