@@ -215,8 +215,9 @@ def pick_latest_version(yanked: Mapping[str, bool]) -> str | None:
     return max(best, max(rivals, key=_ranked), key=_ranked)
 
 
-# Release numbers alone, one per line.
+# Release numbers alone, one per line, and the first number of each.
 _plain_lines = re.compile(rf"^{_PLAIN}$", re.MULTILINE).findall
+_first_numbers = re.compile(r"^[0-9]+", re.MULTILINE).findall
 _split_dots = methodcaller("split", ".")
 _ints = partial(map, int)
 
@@ -227,19 +228,24 @@ def _newest_plain(versions: list[str]) -> tuple[str, list[str]] | None:
     the versions of a project seldom repeat across projects, so ``_ranked``'s cache missed
     on each and cost 2-4 us a version.
 
-    Their digits are compared with trailing zeros kept, which orders them as PEP 440 does
-    except among spellings of one version ("1.0" and "1.00"): those are the keys at least
-    the newest one's without its trailing zeros, and among them the text decides, as
-    ``_plain_key`` and ``_sortable`` do."""
+    Only the versions with the highest first number can be the newest, so only theirs are
+    made into tuples of numbers (a project's releases mostly differ there, and making every
+    version's tuple was most of the cost). Their digits are compared with trailing zeros
+    kept, which orders them as PEP 440 does except among spellings of one version ("1.0" and
+    "1.00"): those are the keys at least the newest one's without its trailing zeros, and
+    among them the text decides, as ``_plain_key`` and ``_sortable`` do. Every such spelling
+    shares the newest one's first number (or all are zeros)."""
     joined = "\n".join(versions)
     if joined.count("\n") != len(versions) - 1:  # a newline inside a version: no lines
         return None
     plain = _plain_lines(joined)
     if not plain:
         return None
-    keys = list(map(tuple, map(_ints, map(_split_dots, plain))))
-    newest_key, newest = max(zip(keys, plain, strict=True))
-    spellings = list(compress(plain, map(_significant(newest_key).__le__, keys)))
+    firsts = list(map(int, _first_numbers("\n".join(plain))))
+    rivals = list(compress(plain, map(max(firsts).__eq__, firsts)))
+    keys = list(map(tuple, map(_ints, map(_split_dots, rivals))))
+    newest_key, newest = max(zip(keys, rivals, strict=True))
+    spellings = list(compress(rivals, map(_significant(newest_key).__le__, keys)))
     return (newest if len(spellings) == 1 else max(spellings)), plain
 
 
