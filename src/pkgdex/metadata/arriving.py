@@ -10,10 +10,15 @@ Finding the releases in bytes not yet parsed is a guess, and every guess is chec
 - a batch is cut after a release's ``}]`` that a ``,"`` follows. A quote after a comma cannot
   be inside a JSON string, and an exact file entry holds no list, so the cut is where the
   release ends; if it is not, the batch is not a complete JSON object and fails to decode;
-- the releases start at the first ``,"releases":{`` and end at the first ``]},"urls":``
-  after the last batch, for the same reasons, and the document's own decode then shows
-  ``{}`` in their place; a body that names ``"releases"`` anywhere else (a second key of that
-  name, or one inside ``info``) is left to the whole decode.
+- the releases start at the first ``,"releases":{`` and end at the last ``]},"urls":``
+  received after the last batch. It is looked for from the end: the releases are followed
+  only by the latest release's files and the vulnerabilities, while a search from the front
+  read all 700 KiB of a body that came at once (0.4 ms). The last batch then decodes as one
+  object, so the end found can only be the one that closes the releases (one further on,
+  inside the vulnerabilities, leaves text after that object, and the batch fails to decode);
+  the document's own decode then shows ``{}`` in their place; a body that names
+  ``"releases"`` anywhere else (a second key of that name, or one inside ``info``) is left to
+  the whole decode.
 Any failed guess only means the body is decoded whole (``exact.read``), as without this.
 """
 
@@ -61,7 +66,7 @@ class Arriving:
                 return
             self._start = self._offset + found + len(_KEY) - 1
             self._drop(found + len(_KEY) - 1)  # from the releases' "{"
-        last = pending.find(_END, max(self._searched, 1))  # the last release's "]"
+        last = pending.rfind(_END, max(self._searched, 1))  # the last release's "]"
         if last >= 0:
             self._check(last + 1)  # up to the releases' "}"
             self._end = self._offset + last + 2

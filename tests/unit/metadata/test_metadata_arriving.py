@@ -117,6 +117,21 @@ TRICKY: dict[str, tuple[bytes, bool]] = {
         orjson.dumps(_sample()).replace(b'"releases":{', b'"releases":{"3.0.0":[],', 1),
         True,
     ),
+    # The releases' end looked for from the end of the body finds this one first: the last
+    # batch then does not decode as one object, and the body is decoded whole.
+    "the releases' end again in a vulnerability": (
+        orjson.dumps({**_sample(), "vulnerabilities": [{"a": {"b": [1]}, "urls": 2}]}),
+        False,
+    ),
+    # Not JSON: the document is closed after its vulnerabilities and goes on. The releases
+    # and everything after the first end are each one JSON value, and the whole is not.
+    "closed early, its end again after": (
+        orjson.dumps({**_sample(), "vulnerabilities": []})[:-1]
+        + b'},"urls":'
+        + orjson.dumps(_sample()["urls"])
+        + b"}",
+        False,
+    ),
     "no releases": (orjson.dumps({**_sample(), "releases": {}}), False),
     "releases last": (
         orjson.dumps({k: v for k, v in _sample().items() if k != "releases"})[:-1]
