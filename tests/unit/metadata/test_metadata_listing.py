@@ -38,6 +38,20 @@ def test_reads_pep_714_and_pep_658_names() -> None:
     }
 
 
+def test_hashes_at_their_longest_and_empty_core_metadata() -> None:
+    longest = {"s" * 32: "a" * 256, "sha256": "0" * 64}
+    page = _page(
+        {"filename": "a-1.whl", "core-metadata": longest},
+        {"filename": "a-2.whl", "core-metadata": {}},
+        {"filename": "a-3.whl", "data-dist-info-metadata": {}},
+    )
+    assert read_page(page, URL) == {
+        "a-1.whl": (None, longest),
+        "a-2.whl": (None, False),
+        "a-3.whl": (None, False),
+    }
+
+
 def test_pep_714s_name_wins_over_pep_658s() -> None:
     entry = {"filename": "a-1.whl", "core-metadata": HASH, "data-dist-info-metadata": True}
     assert read_page(_page(entry), URL)["a-1.whl"] == (None, HASH)
@@ -54,6 +68,16 @@ BAD = {
     "a hash name with a space": _page({"filename": "a.whl", "core-metadata": {"sha 256": "a"}}),
     "a newline in a hash": _page(
         {"filename": "a.whl", "core-metadata": {"sha256": "ab\nsha256\tcd"}}
+    ),
+    "an empty digest": _page({"filename": "a.whl", "core-metadata": {"sha256": ""}}),
+    "a digest too long": _page({"filename": "a.whl", "core-metadata": {"sha256": "a" * 257}}),
+    "an empty hash name": _page({"filename": "a.whl", "core-metadata": {"": "ab"}}),
+    "a hash name too long": _page({"filename": "a.whl", "core-metadata": {"s" * 33: "ab"}}),
+    "an upper-case hash name": _page({"filename": "a.whl", "core-metadata": {"SHA256": "ab"}}),
+    "a newline in a hash name": _page({"filename": "a.whl", "core-metadata": {"sha\n256": "a"}}),
+    "a bad hash among good ones": _page(
+        *({"filename": f"a-{n}.whl", "core-metadata": HASH} for n in range(5)),
+        {"filename": "b.whl", "core-metadata": {"sha256": "ab", "md5": "x"}},
     ),
     "a string": _page({"filename": "a.whl", "core-metadata": "true"}),
     "an empty name": _page({"filename": ""}),
