@@ -309,7 +309,8 @@ def _html_file(
 ) -> tuple[str, CoreMetadata | None, bytes, bytes]:
     """A file as ``PreparedPage.files`` holds it: its anchor, before and after its core
     metadata attributes."""
-    href = escape(url) + (f"#sha256={sha256}" if sha256 else "")
+    # The digest is the upstream's text, never checked for being hex: escaped like the rest.
+    href = escape(url) + (f"#sha256={escape(sha256)}" if sha256 else "")
     attrs = ""
     if requires_python:
         attrs += f'data-requires-python="{escape(requires_python)}" '

@@ -11,8 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from pkgdex.metadata import negotiation, simple
+from pkgdex.metadata import exact, negotiation, simple
 from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView, ReleaseRow
+from support.fake_pypi import big_project
 
 STATE = ProjectState(1, "tricky", "Tricky", 200, 42, 0.0, None, "r1")
 HASHES = {"sha256": "ab" * 32}
@@ -157,6 +158,30 @@ def test_html_page_escapes_and_marks_each_anchor() -> None:
     ]
     assert "<title>Links for tricky</title>" in body
     assert body.endswith("</html>\n<!--SERIAL 42-->\n")
+
+
+ODD_DIGEST = 'ab" onmouseover="x()"><script>y()</script>'
+
+
+def _exact_with_digest(sha256: str) -> exact.Exact:
+    data = big_project("tricky", 2).doc()
+    data["releases"]["0.1.0"][0]["digests"]["sha256"] = sha256
+    doc = exact.read(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), "tricky")
+    assert doc is not None
+    return doc
+
+
+@pytest.mark.parametrize("source", ["view", "exact document"])
+def test_html_page_escapes_a_digest_the_upstream_sent(source: str) -> None:
+    # Digests are not checked for being hex: one that is not must not end the attribute.
+    if source == "view":
+        file = _file("tricky-1.0.tar.gz", sha256=ODD_DIGEST)
+        body = simple.project_page(ProjectView(STATE, (_release("1.0", file),)), negotiation.HTML)
+    else:
+        body = simple.page(_exact_with_digest(ODD_DIGEST), STATE, negotiation.HTML)
+    text = body.body.decode()
+    assert f'#sha256={escape(ODD_DIGEST)}"' in text
+    assert "<script>" not in text and '" onmouseover' not in text
 
 
 def test_a_project_without_files_has_an_empty_page() -> None:
