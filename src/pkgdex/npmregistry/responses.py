@@ -150,7 +150,11 @@ def tarball_redirect(lookup: PackageLookup, file: str) -> Response:
 
 
 def _names_file(url: str, file: str) -> bool:
-    """Whether ``url`` is an http(s) URL of ``file``: a redirect never goes elsewhere."""
+    """Whether ``url`` is an http(s) URL of ``file``: a redirect never goes elsewhere. Only
+    visible ASCII can be a ``Location``: a line break would end the header, and ``urlsplit``
+    drops the very characters it would hide behind."""
+    if not (url.isascii() and url.isprintable()) or " " in url:
+        return False
     parsed = urlsplit(url)
     last = unquote(parsed.path.rsplit("/", 1)[-1])
     return parsed.scheme in ("http", "https") and bool(parsed.netloc) and last == file

@@ -387,7 +387,13 @@ def test_tarball_that_no_version_lists_is_npms_404(npm_client: NpmClient, path: 
 @pytest.mark.parametrize(
     "tarball",
     ["https://elsewhere.example/left-pad/-/evil-1.0.0.tgz", "file:///etc/left-pad-1.0.0.tgz",
-     "//left-pad-1.0.0.tgz", None],
+     "//left-pad-1.0.0.tgz", None,
+     # Not a header's value: a line break would end it, and a Location is ASCII.
+     "https://registry.example/x\r\nSet-Cookie: a=b/left-pad-1.0.0.tgz",
+     "https://registry.example/left-pad/-/\nleft-pad-1.0.0.tgz",
+     "https://registry.example/\u00fc/left-pad-1.0.0.tgz",
+     "https://registry.example/\u263a/left-pad-1.0.0.tgz",
+     "https://registry.example/a b/left-pad-1.0.0.tgz"],
 )  # fmt: skip
 def test_tarball_redirect_never_leaves_the_file_it_names(
     npm_client: NpmClient, fake_npm: FakeNpm, tarball: str | None
