@@ -24,6 +24,13 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "86400",
     "Access-Control-Expose-Headers": "X-PyPI-Last-Serial",
 }
+# An HTML Simple page is links and nothing else: the files' URLs and texts are the upstream's,
+# so whatever one of them holds (a ``javascript:`` URL) may run nothing, load nothing and not
+# be framed. Every answer says its type is the one it declares, as warehouse's do.
+HTML_POLICY = {
+    "Content-Security-Policy": "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+}
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 NOT_FOUND_BODY = b'{"message": "Not Found"}'
 JSON_API_CACHE = "max-age=900, public"
 SIMPLE_CACHE = "max-age=600, public"
@@ -123,7 +130,10 @@ def respond(
         "ETag": rendered.gzip_etag if compress else rendered.etag,
         "Vary": f"{vary}, Accept-Encoding" if vary else "Accept-Encoding",
         "X-PyPI-Last-Serial": str(rendered.last_serial),
+        **NOSNIFF,
     }
+    if "html" in media_type:
+        headers.update(HTML_POLICY)
     if outcome.fetched_at is not None:  # every answer but the project list, which is live
         headers.update(freshness_headers(outcome.fetched_at, outcome.stale))
     validators = request.headers.get("if-none-match")

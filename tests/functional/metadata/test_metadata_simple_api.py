@@ -81,6 +81,25 @@ def test_types_pkgdex_lacks_get_html_as_from_pypi_org(
         assert "Accept" in response.headers["vary"].split(", ")
 
 
+@pytest.mark.parametrize("accept", ["", V1_HTML, V1_JSON])
+def test_html_pages_may_run_nothing_and_no_answer_is_sniffed(
+    pypi_client: PyPIClient, accept: str
+) -> None:
+    # The pages' links are the upstream's: a javascript: URL among them must not run.
+    client = pypi_client()
+    headers = {"Accept": accept} if accept else {}
+    for _ in range(2):  # the miss, then the answer from memory on the event loop
+        response = client.get("/simple/sampleproject/", headers=headers)
+        assert response.status_code == 200
+        assert response.headers["x-content-type-options"] == "nosniff"
+        policy = response.headers.get("content-security-policy")
+        if accept == V1_JSON:
+            assert policy is None
+        else:
+            assert policy == "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    assert client.get("/pypi/sampleproject/json").headers["x-content-type-options"] == "nosniff"
+
+
 def test_an_unknown_format_parameter_is_406(pypi_client: PyPIClient, fake: FakePyPI) -> None:
     response = pypi_client().get("/simple/sampleproject/", params={"format": "yaml"})
     assert response.status_code == 406
