@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -340,6 +341,10 @@ def standard_projects() -> list[Project]:
 GATE_SECONDS = 30.0
 
 
+def _sorted_json(doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
 class FakePyPI:
     """A threaded HTTP server on 127.0.0.1 playing pypi.org; use it as a context manager."""
 
@@ -363,6 +368,9 @@ class FakePyPI:
         self.tampered: set[str] = set()
         # (status, body) answered for every PEP 691 page instead of the project's own.
         self.simple_answer: tuple[int, bytes] | None = None
+        # Each JSON API document, changed by ``edit`` (a test's odd values), written by ``write``.
+        self.edit: Callable[[dict[str, Any]], None] | None = None
+        self.write: Callable[[dict[str, Any]], bytes] = _sorted_json
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -420,7 +428,9 @@ class FakePyPI:
         doc = project.doc() if match[2] is None else project.version_doc(unquote(match[2]))
         if doc is None:
             return 404, b'{"message": "Not Found"}'
-        return 200, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        if self.edit is not None:
+            self.edit(doc)
+        return 200, self.write(doc)
 
     def _simple_answer(self, name: str) -> tuple[int, bytes]:
         if self.simple_answer is not None:

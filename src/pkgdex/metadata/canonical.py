@@ -82,20 +82,23 @@ def project_json(
     doc: Canonical, state: ProjectState, known_info: dict[str, dict[str, Any]]
 ) -> Rendered | None:
     """``/pypi/<project>/json`` of ``doc`` stored as ``state``; None when it has no release
-    to describe (the general path answers that)."""
+    to describe or cannot be written (the general path answers both)."""
     described = describe(doc, state, known_info)
     if described is None:
         return None
     latest, info, derived = described
-    body = dumps(
-        {
-            "info": info,
-            "last_serial": doc.last_serial,
-            "releases": doc.releases,
-            "urls": doc.releases[latest],
-            "vulnerabilities": [],
-        }
-    )
+    try:
+        body = dumps(
+            {
+                "info": info,
+                "last_serial": doc.last_serial,
+                "releases": doc.releases,
+                "urls": doc.releases[latest],
+                "vulnerabilities": [],
+            }
+        )
+    except TypeError:  # an info nested too deep to write: the general path refuses it
+        return None
     return Rendered(body, make_etag(body), doc.last_serial, derived)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -116,6 +117,10 @@ def parse_document(data: Any, *, expected_name: str | None = None) -> PyPIDocume
     if expected_name is not None and doc.canonical_name != expected_name:
         raise MalformedDocumentError(f"asked for {expected_name!r}, got {doc.info.name!r}")
     doc.info_raw = dict(data["info"])
+    try:  # stored and answered as JSON: it must be written back as well as it was read
+        orjson.dumps(doc.info_raw)
+    except TypeError as exc:  # nested deeper than orjson writes (254 levels; it reads 1,024)
+        raise MalformedDocumentError(f"info: {exc}") from exc
     return doc
 
 

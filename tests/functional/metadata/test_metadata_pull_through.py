@@ -4,10 +4,12 @@ offline mode, and concurrent misses sharing one upstream request."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import redis
@@ -120,6 +122,39 @@ def test_faults_serve_the_stale_copy_untouched(
     healed = client.get(PROJECT)
     assert "x-pkgdex-stale" not in healed.headers
     assert healed.content == good.content
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
+)
+def test_info_nested_deeper_than_json_is_written_back_is_refused(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str
+) -> None:
+    # Parsed (up to 1,024 levels), but never written back (over 254): refused as it comes,
+    # not a crash when it is answered or stored.
+    client = pypi_client(metadata_ttl_seconds=0)
+    fake.write = lambda doc: json.dumps(doc, separators=(",", ":")).encode()
+    fake.edit = lambda doc: doc["info"].update(nested=_nested(300))
+    response = client.get(path)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_malformed"
+    assert _counts(engine) == (0, 0)
+    fake.edit = None
+    good = client.get(path)
+    assert good.status_code == 200
+    stored = _counts(engine)
+    fake.edit = lambda doc: doc["info"].update(nested=_nested(300))
+    stale = client.get(path)
+    assert stale.headers["x-pkgdex-stale"] == "1"
+    assert stale.content == good.content
+    assert _counts(engine) == stored
 
 
 @pytest.mark.parametrize(
