@@ -211,7 +211,9 @@ def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:
     try:
         doc = _decoder.decode(body)
         batch = RELEASES.decode(doc.releases)
-    except ValueError:  # msgspec's errors, and UnicodeDecodeError for bytes that are not UTF-8
+    # msgspec's errors, UnicodeDecodeError for bytes that are not UTF-8, and a value nested
+    # past the interpreter's depth: the general path's parse gives each its clear 502.
+    except (ValueError, RecursionError):
         return None
     checked = Releases()
     return (doc, checked, doc.releases) if checked.add(batch) else None
@@ -226,7 +228,7 @@ def _decode_arrived(body: bytes, arrived: Arrived) -> tuple[Document, Releases, 
     rest, checked, start, end = parts
     try:
         doc = _decoder.decode(rest)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if bytes(doc.releases) != b"{}":
         return None

@@ -58,7 +58,7 @@ def read_page(body: bytes, url: str) -> Listed:
     the 502 of an upstream that sent something else."""
     try:
         page = _decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
         raise _unusable(url, str(exc)) from exc
     if page.meta.api_version.split(".")[0] != "1":  # PEP 691: refuse another major version
         raise _unusable(url, f"API version {page.meta.api_version}")

@@ -156,6 +156,8 @@ def decode(
         doc: _Doc[_Version] | _Doc[Manifest] = (_decoder if install_v1 else _checker).decode(body)
     except msgspec.DecodeError as exc:
         _explain(body, expected_name, exc)
+    except RecursionError as exc:  # nested past the interpreter's depth: no packument's form
+        raise MalformedBodyError(f"nested too deep to read: {exc}") from exc
     if not pk.valid_name(doc.name):
         raise pk.InvalidPackumentError(f"packument has no valid name: {doc.name!r}")
     if expected_name is not None and doc.name != expected_name:
