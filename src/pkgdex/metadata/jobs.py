@@ -241,6 +241,10 @@ def _packument_problem(data: Any) -> str | None:
         check_packument(data)
     except InvalidPackumentError as exc:
         return f"neither a PyPI JSON document nor an npm packument ({exc})"
+    try:  # an imported packument is stored as written again, not as the file's bytes
+        orjson.dumps(data)
+    except TypeError as exc:  # nested deeper than orjson writes (254 levels; it reads 1,024)
+        return f"an npm packument that cannot be written back as JSON ({exc})"
     return None
 
 

@@ -31,6 +31,10 @@ def run(database_url: str, *args: str, **env: str) -> Any:
     return CliRunner().invoke(app, ["metadata", *args], env=environment)
 
 
+_DEEP = b"[" * 300 + b"1" + b"]" * 300
+_DEEPER = b"[" * 1100 + b"1" + b"]" * 1100
+
+
 def docs() -> dict[str, dict[str, Any]]:
     return {p.name: p.doc() for p in standard_projects()}
 
@@ -100,8 +104,14 @@ def test_a_release_document_adds_that_release_info(
         b"{not json",
         b'{"name": "Not A Valid npm Name!", "versions": {}}',
         b"[1, 2]",
+        # Read (orjson reads 1,024 levels), but never written back as JSON (254).
+        b'{"info": {"name": "x", "version": "1", "odd": ' + _DEEP + b'}, "releases": {}}',
+        b'{"name": "deep", "versions": {}, "readme": ' + _DEEP + b"}",
+        b'{"info": {"name": "x", "version": "1", "odd": ' + _DEEPER + b'}, "releases": {}}',
     ],
-)
+    ids=["no version", "a url not text", "not json", "a bad npm name", "a list",
+         "pypi info too deep", "npm packument too deep", "past what is read"],
+)  # fmt: skip
 def test_one_bad_document_imports_nothing(
     database_url: str, engine: Engine, tmp_path: Path, bad: bytes
 ) -> None:
