@@ -368,8 +368,7 @@ class FakePyPI:
         self.tampered: set[str] = set()
         # (status, body) answered for every PEP 691 page instead of the project's own.
         self.simple_answer: tuple[int, bytes] | None = None
-        # Each JSON API document, changed by ``edit`` (a test's odd values), written by ``write``.
-        self.edit: Callable[[dict[str, Any]], None] | None = None
+        # How each JSON API document is written: a test's own writer gives it odd values.
         self.write: Callable[[dict[str, Any]], bytes] = _sorted_json
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -428,8 +427,6 @@ class FakePyPI:
         doc = project.doc() if match[2] is None else project.version_doc(unquote(match[2]))
         if doc is None:
             return 404, b'{"message": "Not Found"}'
-        if self.edit is not None:
-            self.edit(doc)
         return 200, self.write(doc)
 
     def _simple_answer(self, name: str) -> tuple[int, bytes]:
