@@ -117,11 +117,21 @@ def parse_document(data: Any, *, expected_name: str | None = None) -> PyPIDocume
     if expected_name is not None and doc.canonical_name != expected_name:
         raise MalformedDocumentError(f"asked for {expected_name!r}, got {doc.info.name!r}")
     doc.info_raw = dict(data["info"])
-    try:  # stored and answered as JSON: it must be written back as well as it was read
-        orjson.dumps(doc.info_raw)
-    except TypeError as exc:  # nested deeper than orjson writes (254 levels; it reads 1,024)
-        raise MalformedDocumentError(f"info: {exc}") from exc
+    problem = unwritable(doc.info_raw)  # stored and answered as JSON
+    if problem is not None:
+        raise MalformedDocumentError(f"info: {problem}")
     return doc
+
+
+def unwritable(value: Any) -> str | None:
+    """Why ``value``, read from JSON, cannot be written back as JSON (None: it can). orjson
+    reads 1,024 levels of nesting and writes 254, so what pkgdex stores or answers as JSON
+    must pass this as well as the parse."""
+    try:
+        orjson.dumps(value)
+    except TypeError as exc:
+        return str(exc)
+    return None
 
 
 def looks_like_pypi(data: Any) -> bool:

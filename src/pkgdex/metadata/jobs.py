@@ -24,7 +24,12 @@ from sqlalchemy import Connection, Engine
 from pkgdex.index.jobs import record_seen
 from pkgdex.metadata import coremetadata, demo, services
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.documents import MalformedDocumentError, PyPIDocument, looks_like_pypi
+from pkgdex.metadata.documents import (
+    MalformedDocumentError,
+    PyPIDocument,
+    looks_like_pypi,
+    unwritable,
+)
 from pkgdex.metadata.documents import parse_document as parse_pypi
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.metadata.versions import canonical_version
@@ -241,10 +246,9 @@ def _packument_problem(data: Any) -> str | None:
         check_packument(data)
     except InvalidPackumentError as exc:
         return f"neither a PyPI JSON document nor an npm packument ({exc})"
-    try:  # an imported packument is stored as written again, not as the file's bytes
-        orjson.dumps(data)
-    except TypeError as exc:  # nested deeper than orjson writes (254 levels; it reads 1,024)
-        return f"an npm packument that cannot be written back as JSON ({exc})"
+    problem = unwritable(data)  # an imported packument is stored as written again
+    if problem is not None:
+        return f"an npm packument that cannot be written back as JSON ({problem})"
     return None
 
 
