@@ -341,7 +341,7 @@ def standard_projects() -> list[Project]:
 GATE_SECONDS = 30.0
 
 
-def _sorted_json(doc: dict[str, Any]) -> bytes:
+def sorted_json(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
@@ -369,7 +369,7 @@ class FakePyPI:
         # (status, body) answered for every PEP 691 page instead of the project's own.
         self.simple_answer: tuple[int, bytes] | None = None
         # How each JSON API document is written: a test's own writer gives it odd values.
-        self.write: Callable[[dict[str, Any]], bytes] = _sorted_json
+        self.write: Callable[[dict[str, Any]], bytes] = sorted_json
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True

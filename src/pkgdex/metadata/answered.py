@@ -58,7 +58,7 @@ def answer(received: Received, known: dict[str, dict[str, Any]], arrived: Arrivi
         if rendered is not None:
             return Answered(state, rendered, _write(received, state, known, sent))
     data = parse_json(received.body, received.url)
-    doc = canonical.read(data, received.name)
+    doc = None if canonical.may_hold_nul(received.body) else canonical.read(data, received.name)
     if doc is not None:
         state = _state_of(received, doc)
         rendered = canonical.project_json(doc, state, known)

@@ -128,18 +128,27 @@ def describe(
 
 
 def info_ok(info: Any, name: str) -> bool:
+    """Whether ``info``'s values that pkgdex keeps in columns of their own are as stored."""
     if type(info) is not dict:
         return False
     display, version = info.get("name"), info.get("version")
+    kept = [info.get(key) for key in ("summary", "yanked_reason", "requires_python")]
     return (
         type(display) is str
         and 0 < len(display) <= NAME_MAX_LENGTH
         and type(version) is str
         and 0 < len(version) <= VERSION_MAX_LENGTH
         and type(info.get("yanked", False)) is bool
-        and all(_text(info.get(key)) for key in ("summary", "yanked_reason", "requires_python"))
+        and all(map(_text, kept))
+        and "\x00" not in "".join([display, version, *filter(None, kept)])  # as ``NUL_FREE``
         and canonicalize_name(display) == name
     )
+
+
+def may_hold_nul(body: bytes) -> bool:
+    """Whether a JSON ``body`` may hold a NUL character, which only the escape ``\\u0000``
+    writes (the general check, ``documents.NUL_FREE``, then says where, if anywhere)."""
+    return b"\\u0000" in body
 
 
 def _release(files: list[Any]) -> tuple[list[Entry], ReleaseState] | None:

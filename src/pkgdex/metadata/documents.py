@@ -7,11 +7,18 @@ single row is written, so a bad upstream answer or import line never damages the
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from packaging.utils import canonicalize_name
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from pkgdex.metadata.models import BIGINT_MAX, NAME_MAX_LENGTH, VERSION_MAX_LENGTH
 
@@ -20,25 +27,32 @@ class MalformedDocumentError(ValueError):
     """Not a PyPI JSON API document pkgdex can store."""
 
 
+# Text stored in a column of its own. PostgreSQL's text holds no NUL character (nor does
+# pypi.org, which runs on it), so one is refused here on every database alike; ``info`` is
+# stored as JSON, where a NUL is written as an escape. The pattern runs in pydantic's core.
+NUL_FREE = r"^[^\x00]*$"
+Stored = Annotated[str, StringConstraints(pattern=NUL_FREE)]
+
+
 class FileDoc(BaseModel):
     """One distribution file as the JSON API lists it."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    filename: str = Field(min_length=1, max_length=512)
-    url: str = Field(min_length=1)
-    packagetype: str = Field("", max_length=32)
-    python_version: str = Field("", max_length=64)
-    requires_python: str | None = None
+    filename: Stored = Field(min_length=1, max_length=512)
+    url: Stored = Field(min_length=1)
+    packagetype: Stored = Field("", max_length=32)
+    python_version: Stored = Field("", max_length=64)
+    requires_python: Stored | None = None
     size: int | None = Field(None, ge=0, le=BIGINT_MAX)
     upload_time_iso_8601: datetime | None = None
     upload_time: datetime | None = None
-    digests: dict[str, str | None] = Field(default_factory=dict)
-    md5_digest: str | None = None
+    digests: dict[str, Stored | None] = Field(default_factory=dict)
+    md5_digest: Stored | None = None
     yanked: bool = False
-    yanked_reason: str | None = None
-    comment_text: str | None = None
-    core_metadata: dict[str, str] | bool | None = None
+    yanked_reason: Stored | None = None
+    comment_text: Stored | None = None
+    core_metadata: dict[str, Stored] | bool | None = None
 
     @field_validator("upload_time_iso_8601", "upload_time")
     @classmethod
@@ -66,12 +80,12 @@ class InfoDoc(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
-    version: str = Field(min_length=1, max_length=VERSION_MAX_LENGTH)
-    summary: str | None = None
+    name: Stored = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    version: Stored = Field(min_length=1, max_length=VERSION_MAX_LENGTH)
+    summary: Stored | None = None  # the name index keeps it
     yanked: bool = False
-    yanked_reason: str | None = None
-    requires_python: str | None = None
+    yanked_reason: Stored | None = None
+    requires_python: Stored | None = None
 
 
 class PyPIDocument(BaseModel):
@@ -81,7 +95,7 @@ class PyPIDocument(BaseModel):
 
     info: InfoDoc
     last_serial: int = Field(0, ge=0, le=BIGINT_MAX)
-    releases: dict[str, list[FileDoc]] | None = None
+    releases: dict[Stored, list[FileDoc]] | None = None
     urls: list[FileDoc] = Field(default_factory=list)
     info_raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
@@ -113,7 +127,9 @@ def parse_document(data: Any, *, expected_name: str | None = None) -> PyPIDocume
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise MalformedDocumentError(f"{where}: {first['msg']}") from exc
+        nul = first["type"] == "string_pattern_mismatch"  # ``NUL_FREE`` is the only pattern
+        message = "holds a NUL character, which is not stored" if nul else first["msg"]
+        raise MalformedDocumentError(f"{where}: {message}") from exc
     if expected_name is not None and doc.canonical_name != expected_name:
         raise MalformedDocumentError(f"asked for {expected_name!r}, got {doc.info.name!r}")
     doc.info_raw = dict(data["info"])

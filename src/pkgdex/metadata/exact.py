@@ -180,6 +180,8 @@ def read(body: bytes, name: str, arrived: Arrived | None = None) -> Exact | None
     times: list[str] = []
     if not canonical.info_ok(info, name) or _release(doc.urls, times) is None:
         return None
+    if any(map(_holds_nul, doc.urls)):  # a few files: checked value by value
+        return None
     if not _times_ok(times):
         return None
     releases, states = checked.files, checked.states
@@ -207,7 +209,8 @@ def _latest(newest: str | None, described: str, yanked: bool, was_live: bool) ->
 
 
 def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:
-    """The whole document decoded and its releases checked, here and now."""
+    """The whole document decoded and its releases checked, here and now; None also when
+    they may hold a NUL character, which no stored column can (``documents.NUL_FREE``)."""
     try:
         doc = _decoder.decode(body)
         batch = RELEASES.decode(doc.releases)
@@ -215,17 +218,22 @@ def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:
     # past the interpreter's depth: the general path's parse gives each its clear 502.
     except (ValueError, RecursionError):
         return None
+    if _nul_escaped(bytes(doc.releases)):
+        return None
     checked = Releases()
     return (doc, checked, doc.releases) if checked.add(batch) else None
 
 
 def _decode_arrived(body: bytes, arrived: Arrived) -> tuple[Document, Releases, Raw] | None:
     """The document around releases checked as they arrived: only the rest is decoded here
-    (the releases' place holds ``{}``, so the decoder does not scan their bytes again)."""
+    (the releases' place holds ``{}``, so the decoder does not scan their bytes again).
+    None also when the releases may hold a NUL, as in ``_decode``."""
     parts = arrived.finish(body)
     if parts is None:
         return None
     rest, checked, start, end = parts
+    if _nul_escaped(body, start, end):
+        return None
     try:
         doc = _decoder.decode(rest)
     except (ValueError, RecursionError):
@@ -317,6 +325,24 @@ def _release(files: list[File], times: list[str]) -> tuple[canonical.ReleaseStat
     if not in_order:
         files.sort(key=_by_filename)
     return (all_yanked, reason if all_yanked else None, requires), in_order
+
+
+def _nul_escaped(body: bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether JSON ``body`` (from ``start`` to ``end``) may write a NUL character: only the
+    escape ``\\u0000`` writes one. It is looked for only where there is an escape at all: a
+    search for one byte is a memchr, one for six bytes read 700 KiB at 1.7 GB/s (0.4 ms)."""
+    return body.find(b"\\", start, end) >= 0 and body.find(b"\\u0000", start, end) >= 0
+
+
+_stored_text = attrgetter(
+    "filename", "url", "packagetype", "python_version", "requires_python", "md5_digest",
+    "yanked_reason", "comment_text", "digests.sha256", "digests.blake2b_256",
+)  # fmt: skip
+
+
+def _holds_nul(f: File) -> bool:
+    """Whether a value of ``f`` stored in a column of its own holds a NUL character."""
+    return "\x00" in "".join(filter(None, _stored_text(f)))
 
 
 def _in_order(versions: list[str]) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select, update
 
 from pkgdex.metadata.cache import PyPICache
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
-from support.fake_pypi import FakePyPI, refused_url
+from support.fake_pypi import FakePyPI, refused_url, sorted_json
 
 PyPIClient = Callable[..., TestClient]
 
@@ -155,6 +155,70 @@ def test_info_nested_too_deep_is_refused(
     assert good.status_code == 200
     stored = _counts(engine)
     fake.write = _nested_in_info(depth)
+    stale = client.get(path)
+    assert stale.headers["x-pkgdex-stale"] == "1"
+    assert stale.content == good.content
+    assert _counts(engine) == stored
+
+
+def _files(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for files in (doc.get("releases") or {}).values() for f in files] + doc["urls"]
+
+
+def _nul_in(place: str) -> Callable[[dict[str, Any]], bytes]:
+    """A writer of documents with a NUL character in one value pkgdex stores as a column."""
+
+    def write(doc: dict[str, Any]) -> bytes:
+        if place == "version":
+            releases = doc.get("releases") or {}
+            doc["releases"] = {f"{v}\x00" if v == "2.0.0" else v: f for v, f in releases.items()}
+            doc["info"]["version"] += "\x00"
+        elif place.startswith("info."):
+            doc["info"][place[5:]] = "a\x00b"
+        for f in _files(doc):
+            if place == "digest":
+                f["digests"]["sha256"] = f["digests"]["sha256"][:-1] + "\x00"
+            elif place.startswith("file."):
+                f[place[5:]] = f"{f[place[5:]] or ''}\x00"
+        return sorted_json(doc)
+
+    return write
+
+
+NUL_PLACES = [
+    "file.comment_text",
+    "file.yanked_reason",
+    "file.filename",
+    "file.url",
+    "file.requires_python",
+    "file.packagetype",
+    "file.python_version",
+    "digest",
+    "version",
+    "info.requires_python",
+]
+
+
+@pytest.mark.parametrize("place", NUL_PLACES)
+@pytest.mark.parametrize(
+    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
+)
+def test_a_nul_character_in_a_stored_value_is_refused(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str, place: str
+) -> None:
+    # pypi.org (PostgreSQL) cannot hold one, and no PostgreSQL text column can: were it
+    # answered, the write behind the answer would fail there, and every request ask again.
+    client = pypi_client(metadata_ttl_seconds=0)
+    fake.write = _nul_in(place)
+    response = client.get(path)
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["code"] == "upstream_malformed"
+    assert _counts(engine) == (0, 0)
+    fake.write = sorted_json
+    good = client.get(path)
+    assert good.status_code == 200
+    stored = _counts(engine)
+    fake.write = _nul_in(place)
     stale = client.get(path)
     assert stale.headers["x-pkgdex-stale"] == "1"
     assert stale.content == good.content

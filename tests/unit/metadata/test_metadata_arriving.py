@@ -85,6 +85,18 @@ def test_what_the_whole_decode_refuses_is_refused_as_it_arrives(change: Any) -> 
     _agrees(body, "sampleproject")
 
 
+def test_escapes_that_write_no_nul_are_checked_as_they_arrive() -> None:
+    # Only the escape \u0000 writes a NUL: the releases' other escapes (pypi.org writes
+    # any text that is not ASCII with them) keep a document on the fast path.
+    data = _sample()
+    data["releases"]["1.0.0"][0]["comment_text"] = 'caf\u00e9 "quoted" \\ \u2028'
+    data["info"]["description"] = "a NUL where nothing stores it as a column: \x00"
+    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    assert b"\\u00e9" in body and b"\\u0000" in body
+    assert exact.read(body, "sampleproject") is not None
+    assert _agrees(body, "sampleproject")
+
+
 @pytest.mark.parametrize("place", PLACES.values(), ids=PLACES.keys())
 def test_a_number_no_parser_accepts_is_refused_as_it_arrives(place: Any) -> None:
     data = _sample()

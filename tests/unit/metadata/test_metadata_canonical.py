@@ -138,6 +138,9 @@ NOT_CANONICAL: dict[str, Change] = {
     "other plain time": lambda d: _file(d).update(upload_time="2020-01-01T13:00:00"),
     "core metadata as a list": lambda d: _file(d).update(core_metadata=["x"]),
     "a file that is not an object": lambda d: d["urls"].append("x"),
+    # No PostgreSQL text column holds a NUL (``documents.NUL_FREE``).
+    "a NUL in the summary": lambda d: d["info"].update(summary="a\x00"),
+    "a NUL in the version described": lambda d: d["info"].update(version="3.0.0\x00"),
 }
 
 
@@ -357,6 +360,10 @@ NOT_EXACT: dict[str, Change] = {
     "a broken urls file": lambda d: d["urls"][0].update(yanked="no"),
     "a file field pkgdex does not know": lambda d: _file(d).update(provenance=None),
     "a top-level key pkgdex does not know": lambda d: d.update(ownership={}),
+    "a NUL in a file's comment": lambda d: _file(d).update(comment_text="a\x00"),
+    "a NUL in a file's sha256": lambda d: _file(d)["digests"].update(sha256="\x00"),
+    "a NUL in a version": lambda d: d["releases"].update({"9.0\x00": []}),
+    "a NUL in a file of urls": lambda d: d["urls"][0].update(yanked_reason="\x00"),
 }
 
 

@@ -61,6 +61,12 @@ def test_upload_time_without_zone_is_utc() -> None:
         (lambda d: d["releases"]["1.0.0"][0].pop("url"), "url"),
         (lambda d: d["releases"]["1.0.0"][0].update(upload_time_iso_8601="yesterday"), "upload"),
         (lambda d: d["releases"].update({"x" * 300: []}), "version"),
+        # No PostgreSQL text column holds a NUL: refused on every database alike.
+        (lambda d: _first(d).update(comment_text="a\x00b"), "comment_text: holds a NUL"),
+        (lambda d: _first(d)["digests"].update(sha256="\x00"), "sha256: holds a NUL"),
+        (lambda d: d["releases"].update({"9\x00": []}), "holds a NUL"),
+        (lambda d: d["info"].update(summary="\x00"), "info.summary: holds a NUL"),
+        (lambda d: d["info"].update(requires_python=">=3\x00"), "requires_python: holds a NUL"),
     ],
 )
 def test_malformed_documents_are_refused(change: Any, message: str) -> None:
@@ -68,6 +74,12 @@ def test_malformed_documents_are_refused(change: Any, message: str) -> None:
     change(data)
     with pytest.raises(MalformedDocumentError, match=message):
         parse_document(data)
+
+
+def test_a_nul_in_info_stored_as_json_is_kept() -> None:
+    data = sample()
+    data["info"]["description"] = "text\x00"
+    assert parse_document(data).info_raw["description"] == "text\x00"
 
 
 def test_a_document_for_another_name_is_refused() -> None:
