@@ -35,7 +35,7 @@ CORGI = "application/vnd.npm.install-v1+json"
 NPM_INSTALL_ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 
 FAULTS = ("timeout", "500", "malformed", "not-utf8", "huge", "endless", "drop", "wrong-name",
-          "not-a-packument", "too-deep")  # fmt: skip
+          "not-a-packument", "too-deep", "nul-modified")  # fmt: skip
 HUGE_CHUNK = b" " * 65536
 
 
@@ -267,6 +267,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "too-deep":  # JSON, nested past what a decoder follows
             deep = b"[" * 1100 + b"1" + b"]" * 1100
             self._send(200, b'{"name": "left-pad", "readme": ' + deep + b', "versions": {}}')
+        elif fault == "nul-modified":  # a NUL where no database text column holds one
+            body = b'{"name": "left-pad", "time": {"modified": "2024\\u0000"}, "versions": {}}'
+            self._send(200, body)
         elif fault in ("huge", "endless"):
             self._send_huge(announce=fault == "huge")
         elif fault == "drop":

@@ -167,7 +167,11 @@ def decode(
         if manifest.version is not UNSET and manifest.version != version:
             message = f"{doc.name}: versions[{version!r}] says it is another version"
             raise pk.InvalidPackumentError(message)
-    return DecodedPackument(doc, body, install_v1)
+    decoded = DecodedPackument(doc, body, install_v1)
+    nul = pk.nul_in_columns(decoded.latest, decoded.modified)
+    if nul is not None:
+        raise pk.InvalidPackumentError(f"{doc.name}: {nul} holds a NUL character")
+    return decoded
 
 
 def _explain(body: bytes, expected_name: str | None, error: msgspec.DecodeError) -> Any:
@@ -186,9 +190,7 @@ def _summary(doc: _Doc[_Version] | _Doc[Manifest], body: bytes, latest: str | No
     if not isinstance(description, str) and latest is not None:
         # Rare (the registry hoists the latest description): decode the versions' alone.
         description = msgspec.json.decode(body, type=_Descriptions).versions[latest].description
-    if not isinstance(description, str) or not description.strip():
-        return ""
-    return description.strip().splitlines()[0]
+    return pk.first_line(description)
 
 
 def _settle(manifest: Manifest) -> None:

@@ -42,6 +42,9 @@ def check_packument(data: Any, expected_name: str | None = None) -> Packument:
     for version, manifest in data.get("versions", {}).items():
         if manifest.get("version", version) != version:
             raise InvalidPackumentError(f"{name}: versions[{version!r}] says it is another version")
+    nul = nul_in_columns(latest_version(data), modified(data))
+    if nul is not None:
+        raise InvalidPackumentError(f"{name}: {nul} holds a NUL character")
     return data
 
 
@@ -81,8 +84,25 @@ def description(doc: Packument) -> str:
 
 def summary(doc: Packument) -> str:
     """The one-line description the name index shows."""
-    text = description(doc)
-    return text.splitlines()[0] if text else ""
+    return first_line(description(doc))
+
+
+def first_line(text: Any) -> str:
+    """A description's first line, as the name index shows it: without NUL characters, which
+    a registry on CouchDB can hold and no PostgreSQL text column can."""
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return text.strip().splitlines()[0].replace("\x00", "")
+
+
+def nul_in_columns(latest: str | None, modified: str | None) -> str | None:
+    """Which of a packument's values stored in columns of their own holds a NUL character
+    (None: neither). The registry writes neither with one: such a packument is refused."""
+    if latest is not None and "\x00" in latest:
+        return "the latest version"
+    if modified is not None and "\x00" in modified:
+        return "time.modified"
+    return None
 
 
 def modified(doc: Packument) -> str | None:

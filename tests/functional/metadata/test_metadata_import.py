@@ -108,9 +108,18 @@ def test_a_release_document_adds_that_release_info(
         b'{"info": {"name": "x", "version": "1", "odd": ' + _DEEP + b'}, "releases": {}}',
         b'{"name": "deep", "versions": {}, "readme": ' + _DEEP + b"}",
         b'{"info": {"name": "x", "version": "1", "odd": ' + _DEEPER + b'}, "releases": {}}',
+        # No PostgreSQL text column holds a NUL: refused on every database alike.
+        b'{"info": {"name": "x", "version": "1"}, "releases": {"1": [{"filename": "x.whl",'
+        b' "url": "https://f.example/x.whl", "comment_text": "a\\u0000b"}]}}',
+        b'{"info": {"name": "x", "version": "1"}, "releases": {"1\\u0000": []}}',
+        b'{"info": {"name": "x", "version": "1", "summary": "\\u0000"}, "releases": {}}',
+        b'{"name": "nul", "dist-tags": {"latest": "1.0\\u0000"}, "versions": {"1.0\\u0000": {}}}',
+        b'{"name": "nul", "versions": {}, "time": {"modified": "2024\\u0000"}}',
     ],
     ids=["no version", "a url not text", "not json", "a bad npm name", "a list",
-         "pypi info too deep", "npm packument too deep", "past what is read"],
+         "pypi info too deep", "npm packument too deep", "past what is read",
+         "nul in a file", "nul in a version", "nul in the summary", "nul in npm's latest",
+         "nul in npm's modified"],
 )  # fmt: skip
 def test_one_bad_document_imports_nothing(
     database_url: str, engine: Engine, tmp_path: Path, bad: bytes

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from pkgdex.index.jobs import load_index
+from pkgdex.index.models import index_entries
 from pkgdex.npmregistry.search import CANDIDATES, MAX_SIZE
 from support.fake_npm import FakeNpm, NpmClient, make_packument
 
@@ -249,3 +250,19 @@ def test_empty_index_finds_nothing(npm_client: NpmClient) -> None:
 def test_npm_weights_are_accepted(searchable: TestClient) -> None:
     params = {"text": "pad", "quality": "0.65", "popularity": "0.98", "maintenance": "0.5"}
     assert names(searchable.get(SEARCH, params=params).json()) == EXPECTED_ORDER
+
+
+def test_a_nul_in_a_description_is_left_out_of_the_name_index(
+    searchable: TestClient, fake_npm: FakeNpm, engine: Engine
+) -> None:
+    # A registry on CouchDB can hold one; no PostgreSQL text column can. The packument is
+    # answered and stored as it came (JSON writes the NUL as an escape).
+    doc = {**fake_npm.docs["left-pad"], "name": "nul-pad", "_id": "nul-pad"}
+    doc["description"] = "Pads\x00 strings\nand more"
+    fake_npm.add(doc)
+    answer = searchable.get("/registry/npm/nul-pad")
+    assert answer.status_code == 200
+    assert answer.json()["description"] == "Pads\x00 strings\nand more"
+    with engine.connect() as conn:
+        query = select(index_entries.c.summary).where(index_entries.c.name == "nul-pad")
+        assert conn.execute(query).scalars().all() == ["Pads strings"]

@@ -19,6 +19,7 @@ FAULTS = [
     ("not-a-packument", 502, "upstream_malformed"),
     ("wrong-name", 502, "upstream_malformed"),
     ("too-deep", 502, "upstream_malformed"),
+    ("nul-modified", 502, "upstream_malformed"),
     ("huge", 502, "upstream_too_large"),
     ("endless", 502, "upstream_too_large"),
     ("drop", 502, "upstream_unreachable"),

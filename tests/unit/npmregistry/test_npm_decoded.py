@@ -39,7 +39,8 @@ def doc(**fields: Any) -> dict[str, Any]:
 
 
 def fixtures() -> list[dict[str, Any]]:
-    return [*standard_packuments("http://127.0.0.1:1"), doc(), doc(time={}, description=5)]
+    nul = doc(name="nul-described", description="Pads\x00 strings\nmore", readme="\x00")
+    return [*standard_packuments("http://127.0.0.1:1"), doc(), doc(time={}, description=5), nul]
 
 
 @pytest.mark.parametrize("install_v1", [True, False])
@@ -84,6 +85,10 @@ def test_install_scripts_and_null_fields_survive_abbreviation() -> None:
         doc(time={"modified": 5}),
         doc(versions={"1.0.0": {"version": "2.0.0"}}),
         doc(versions={"1.0.0": {"version": None}}),
+        # Stored in columns of their own, where PostgreSQL holds no NUL.
+        doc(**{"dist-tags": {"latest": "1.0\x00"}}, versions={"1.0\x00": {}}),
+        doc(time={"modified": "2020\x00"}),
+        doc(time={"created": "2016\x00"}),
     ],
 )
 def test_refusals_give_the_checks_reason(bad: Any, install_v1: bool) -> None:

@@ -86,6 +86,8 @@ def test_derived_fields() -> None:
     assert summary(doc()) == "pads"  # from the latest version, first line only
     assert summary(doc(description="  Top level  ")) == "Top level"
     assert summary(doc(**{"dist-tags": {}})) == ""
+    assert summary(doc(description="\x00Pads\x00 strings\n\x00")) == "Pads strings"
+    assert summary(doc(description="\x00")) == ""
     assert modified(doc()) == "2020-01-01T00:00:00.000Z"
     assert modified(doc(time={"created": "2016-01-01T00:00:00.000Z"})) == "2016-01-01T00:00:00.000Z"
     assert modified(doc(time={})) is None
