@@ -364,6 +364,7 @@ class FakePyPI:
         self.pace: tuple[int, float] | None = None
         self.slow_seconds = 5.0
         self.not_modified = 0  # conditional requests answered 304
+        self.etag_padding = 0  # characters added to every ETag: one longer than any column
         # Real files served with their last byte changed: an installer must refuse them.
         self.tampered: set[str] = set()
         # (status, body) answered for every PEP 691 page instead of the project's own.
@@ -496,7 +497,8 @@ def _handler(fake: FakePyPI) -> type[BaseHTTPRequestHandler]:
                 self._send(*fake.answer(self.path))
 
         def _send(self, status: int, body: bytes) -> None:
-            etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+            digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
+            etag = f'"{digest}{"x" * fake.etag_padding}"'
             if status == 200 and self.headers.get("If-None-Match") == etag:
                 fake.not_modified += 1
                 status, body = 304, b""

@@ -208,7 +208,7 @@ class PyPICache:
             with self.engine.begin() as conn:
                 services.touch(conn, state.id, fetched_at=time.time())
             return self.reread(name)
-        etag = fetched.headers.get("etag")
+        etag = fetched.validator
         if arriving is not None:
             return self._answer_then_store(fetched.body, url, name, etag, state, arriving)
         view = self.store(

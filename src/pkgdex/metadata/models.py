@@ -28,6 +28,7 @@ from pkgdex.db import metadata
 NAME_MAX_LENGTH = 255
 VERSION_MAX_LENGTH = 255
 BIGINT_MAX = 2**63 - 1  # the range of the serial and size columns
+ETAG_MAX_LENGTH = 512  # an upstream's validator kept to revalidate with (npm's table too)
 
 metadata_projects = Table(
     "metadata_projects",
@@ -38,7 +39,9 @@ metadata_projects = Table(
     Column("status", SmallInteger, nullable=False, comment="200 stored, 404 upstream said absent"),
     Column("last_serial", BigInteger, nullable=False),
     Column("fetched_at", Float, nullable=False, comment="unix seconds of the last upstream answer"),
-    Column("upstream_etag", String(512), nullable=True, comment="to revalidate upstream"),
+    Column(
+        "upstream_etag", String(ETAG_MAX_LENGTH), nullable=True, comment="to revalidate upstream"
+    ),
     Column("revision", String(32), nullable=False, comment="changes with any served content"),
     Column(
         "described_version",

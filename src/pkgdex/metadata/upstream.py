@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 
 from pkgdex.config import Settings
 from pkgdex.metadata import deadline
+from pkgdex.metadata.models import ETAG_MAX_LENGTH
 
 USER_AGENT = "pkgdex/0.1 (+https://github.com/pkgdex/pkgdex)"
 NOT_FOUND_STATUSES = frozenset({404, 410})
@@ -73,6 +74,13 @@ class FetchedBytes:
     headers: httpx.Headers
     elapsed: float
     status: int = 200
+
+    @property
+    def validator(self) -> str | None:
+        """The ETag to revalidate with later, when it fits where it is kept. None also for
+        one longer: it only costs a full fetch next time, where storing it would fail."""
+        etag = self.headers.get("etag")
+        return etag if etag is not None and len(etag) <= ETAG_MAX_LENGTH else None
 
 
 @dataclass(frozen=True)

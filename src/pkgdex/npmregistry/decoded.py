@@ -168,9 +168,9 @@ def decode(
             message = f"{doc.name}: versions[{version!r}] says it is another version"
             raise pk.InvalidPackumentError(message)
     decoded = DecodedPackument(doc, body, install_v1)
-    nul = pk.nul_in_columns(decoded.latest, decoded.modified)
-    if nul is not None:
-        raise pk.InvalidPackumentError(f"{doc.name}: {nul} holds a NUL character")
+    problem = pk.unstorable(decoded.latest, decoded.modified)
+    if problem is not None:
+        raise pk.InvalidPackumentError(f"{doc.name}: {problem}")
     return decoded
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pkgdex.npmregistry.models import NAME_MAX_LENGTH
+from pkgdex.npmregistry.models import MODIFIED_MAX_LENGTH, NAME_MAX_LENGTH, VERSION_MAX_LENGTH
 
 # Legacy names may have capitals and a few punctuation marks; scopes are lowercase-ish.
 _NAME = re.compile(r"^(?:@[A-Za-z0-9~-][A-Za-z0-9._~-]*/)?[A-Za-z0-9~!*'()-][A-Za-z0-9._~!*'()-]*$")
@@ -42,9 +42,9 @@ def check_packument(data: Any, expected_name: str | None = None) -> Packument:
     for version, manifest in data.get("versions", {}).items():
         if manifest.get("version", version) != version:
             raise InvalidPackumentError(f"{name}: versions[{version!r}] says it is another version")
-    nul = nul_in_columns(latest_version(data), modified(data))
-    if nul is not None:
-        raise InvalidPackumentError(f"{name}: {nul} holds a NUL character")
+    problem = unstorable(latest_version(data), modified(data))
+    if problem is not None:
+        raise InvalidPackumentError(f"{name}: {problem}")
     return data
 
 
@@ -95,13 +95,19 @@ def first_line(text: Any) -> str:
     return text.strip().splitlines()[0].replace("\x00", "")
 
 
-def nul_in_columns(latest: str | None, modified: str | None) -> str | None:
-    """Which of a packument's values stored in columns of their own holds a NUL character
-    (None: neither). The registry writes neither with one: such a packument is refused."""
-    if latest is not None and "\x00" in latest:
-        return "the latest version"
-    if modified is not None and "\x00" in modified:
-        return "time.modified"
+def unstorable(latest: str | None, modified: str | None) -> str | None:
+    """Why a packument's values stored in columns of their own cannot be (None: they can).
+    The registry writes neither with a NUL character, which PostgreSQL's text cannot hold,
+    nor longer than its column (a version past node-semver's limit, a time that is none), so
+    such a packument is refused on every database alike."""
+    for what, value, limit in (
+        ("the latest version", latest, VERSION_MAX_LENGTH),
+        ("time.modified", modified, MODIFIED_MAX_LENGTH),
+    ):
+        if value is not None and "\x00" in value:
+            return f"{what} holds a NUL character"
+        if value is not None and len(value) > limit:
+            return f"{what} is longer than {limit} characters"
     return None
 
 

@@ -202,7 +202,7 @@ class NpmRegistry:
             raise _invalid(exc) from exc
         if doc.unpublished:
             raise UpstreamNotFound(name)
-        return Documents(fetched.body, doc, fetched.headers.get("etag"))
+        return Documents(fetched.body, doc, fetched.validator)
 
     def save(
         self, documents: Documents, *, previous: queries.StoredPackument | None = None

@@ -115,11 +115,15 @@ def test_a_release_document_adds_that_release_info(
         b'{"info": {"name": "x", "version": "1", "summary": "\\u0000"}, "releases": {}}',
         b'{"name": "nul", "dist-tags": {"latest": "1.0\\u0000"}, "versions": {"1.0\\u0000": {}}}',
         b'{"name": "nul", "versions": {}, "time": {"modified": "2024\\u0000"}}',
+        # Longer than their columns, which only PostgreSQL enforces.
+        b'{"name": "long", "dist-tags": {"latest": "1.' + b"0" * 300 + b'"}, "versions": {"1.'
+        + b"0" * 300 + b'": {}}}',
+        b'{"name": "long", "versions": {}, "time": {"modified": "2024-' + b"0" * 60 + b'"}}',
     ],
     ids=["no version", "a url not text", "not json", "a bad npm name", "a list",
          "pypi info too deep", "npm packument too deep", "past what is read",
          "nul in a file", "nul in a version", "nul in the summary", "nul in npm's latest",
-         "nul in npm's modified"],
+         "nul in npm's modified", "npm's latest too long", "npm's modified too long"],
 )  # fmt: skip
 def test_one_bad_document_imports_nothing(
     database_url: str, engine: Engine, tmp_path: Path, bad: bytes

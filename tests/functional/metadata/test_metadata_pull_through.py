@@ -51,6 +51,22 @@ def test_an_expired_copy_is_revalidated_with_its_etag(
     assert second.content == first.content
 
 
+def test_an_etag_too_long_to_keep_only_costs_a_full_fetch(
+    pypi_client: PyPIClient, fake: FakePyPI
+) -> None:
+    # Longer than the column that keeps it: storing it failed behind the answer on
+    # PostgreSQL, so nothing was ever stored and every request asked again.
+    fake.etag_padding = 600
+    client = pypi_client(metadata_ttl_seconds=0)
+    first = client.get(PROJECT)
+    second = client.get(PROJECT)
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content
+    assert fake.not_modified == 0
+    offline = pypi_client(offline=True)  # stored, whatever the database
+    assert offline.get(PROJECT).content == first.content
+
+
 def test_an_expired_copy_picks_up_upstream_changes(pypi_client: PyPIClient, fake: FakePyPI) -> None:
     client = pypi_client(metadata_ttl_seconds=0)
     first = client.get(PROJECT)

@@ -270,6 +270,22 @@ def test_stale_copy_is_revalidated_with_the_upstream_etag(
     assert fake_npm.requests[1][2]["If-None-Match"] == fake_npm.etag("left-pad")
 
 
+def test_an_etag_too_long_to_keep_only_costs_a_full_fetch(
+    npm_client: NpmClient, fake_npm: FakeNpm
+) -> None:
+    # Longer than the column that keeps it: a miss storing it failed behind its answer on
+    # PostgreSQL, so nothing was ever stored and every request asked again.
+    fake_npm.etag_padding = 600
+    client = npm_client(metadata_ttl_seconds=0)
+    first = client.get(f"{BASE}/left-pad")
+    second = client.get(f"{BASE}/left-pad")
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    assert "If-None-Match" not in fake_npm.requests[1][2]
+    offline = npm_client(offline=True)  # stored, whatever the database
+    assert offline.get(f"{BASE}/left-pad").content == first.content
+
+
 def test_upstream_change_is_picked_up_after_the_ttl(
     npm_client: NpmClient, fake_npm: FakeNpm
 ) -> None:

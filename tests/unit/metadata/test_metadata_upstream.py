@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import pytest
 
 from pkgdex.config import Settings
@@ -259,3 +260,16 @@ def test_a_redirect_to_an_invalid_url_is_a_clear_502(fake: FakePyPI, upstream: U
     with pytest.raises(UpstreamError) as caught:
         upstream.get_json(f"{fake.url}/pypi/sampleproject/json")
     assert (caught.value.status, caught.value.code) == (502, "upstream_redirect")
+
+
+@pytest.mark.parametrize(
+    ("etag", "kept"),
+    [('"abc"', '"abc"'), ('W/"' + "a" * 508 + '"', 'W/"' + "a" * 508 + '"'),
+     ('"' + "a" * 511 + '"', None), (None, None)],
+    ids=["short", "as long as its column", "longer", "none"],
+)  # fmt: skip
+def test_the_validator_kept_is_an_etag_that_fits_its_column(
+    etag: str | None, kept: str | None
+) -> None:
+    headers = httpx.Headers({} if etag is None else {"ETag": etag})
+    assert FetchedBytes(b"{}", headers, 0.01).validator == kept

@@ -89,6 +89,8 @@ def test_install_scripts_and_null_fields_survive_abbreviation() -> None:
         doc(**{"dist-tags": {"latest": "1.0\x00"}}, versions={"1.0\x00": {}}),
         doc(time={"modified": "2020\x00"}),
         doc(time={"created": "2016\x00"}),
+        doc(**{"dist-tags": {"latest": "1." + "0" * 300}}, versions={"1." + "0" * 300: {}}),
+        doc(time={"modified": "2020-" + "0" * 60}),
     ],
 )
 def test_refusals_give_the_checks_reason(bad: Any, install_v1: bool) -> None:
