@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 from pkgdex.index.services import StagedRow, to_staged
 from pkgdex.index.sources import (
     MAX_NAME_LENGTH,
+    VERSION_MAX_LENGTH,
     BadRow,
     Row,
     TsvLayout,
@@ -132,6 +133,8 @@ def _read_chunk(
     name, version, summary, popularity, month = (
         fields.column(i) if i < layout.width else empty for i in layout.columns
     )
+    if b"\x00" in chunk:  # a memchr: the summaries are rewritten only when one holds it
+        summary = pc.replace_substring(summary, "\x00", "")  # as ``shown_summary``
     plain = _plain_rows(ecosystem, name, version, popularity, month)
     table = _plain_table(ecosystem, start, plain, name, version, summary, popularity, month)
     odd = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
@@ -187,7 +190,7 @@ def _plain_rows(ecosystem: str, name: Any, version: Any, popularity: Any, month:
     if ecosystem == "pypi":
         ok = pc.and_(ok, pc.match_substring_regex(name, _PYPI_NAME))
     for column, pattern, limit in (
-        (version, _PLAIN, 200),
+        (version, _PLAIN, VERSION_MAX_LENGTH),
         (popularity, _DIGITS, 18),
         (month, _MONTH, 7),
     ):

@@ -21,7 +21,14 @@ from sqlalchemy import Connection, Engine, text
 
 from pkgdex.index.keys import END, check_ecosystem, search_key
 from pkgdex.index.search import fts_table, pg_prepare, sqlite_count_grams
-from pkgdex.index.sources import PYPI_NAME, BadRow, Row, SourceError
+from pkgdex.index.sources import (
+    PYPI_NAME,
+    BadRow,
+    Row,
+    SourceError,
+    shown_summary,
+    valid_version,
+)
 from pkgdex.index.sync import Change
 
 BULK_AUTOMERGE, DEFAULT_AUTOMERGE = 16, 4  # FTS5 segments merged at once: building, serving
@@ -287,10 +294,13 @@ def swap_in(conn: Connection, ecosystem: str, swap: Swap) -> None:
 def record_seen(
     engine: Engine, ecosystem: str, name: str, version: str | None, summary: str | None
 ) -> None:
-    """Add or refresh one name in the serving generation, without a full load."""
+    """Add or refresh one name in the serving generation, without a full load. A version
+    the index cannot hold is left out, as a load leaves it."""
+    if version is not None and not valid_version(version):
+        version = None
     with engine.connect() as conn:
         serving = ensure_state(conn, check_ecosystem(ecosystem))
-        _upsert(conn, ecosystem, serving.gen, name, version, summary)
+        _upsert(conn, ecosystem, serving.gen, name, version, shown_summary(summary))
         conn.commit()
 
 

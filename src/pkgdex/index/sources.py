@@ -248,6 +248,20 @@ def _pep691(stream: IO[bytes]) -> Iterator[Item]:
         yield make_row(number, name, None, None, None, None)
 
 
+VERSION_MAX_LENGTH = 200  # the index's column
+
+
+def valid_version(version: str) -> bool:
+    """Whether the index holds ``version`` as it is (else a row says "latest")."""
+    return len(version) <= VERSION_MAX_LENGTH and BAD_NAME.search(version) is None
+
+
+def shown_summary(summary: str | None) -> str | None:
+    """The summary as the index keeps it: without NUL characters, which no PostgreSQL text
+    column holds (a summary is only shown, so the row stays good)."""
+    return summary.replace("\x00", "") if summary and "\x00" in summary else summary
+
+
 def make_row(
     line: int,
     name: str,
@@ -260,7 +274,7 @@ def make_row(
     if not name or len(name) > MAX_NAME_LENGTH or BAD_NAME.search(name):
         return BadRow(line, f"invalid package name {name[:60]!r}")
     version = version or ""
-    if version and (len(version) > 200 or BAD_NAME.search(version)):
+    if version and not valid_version(version):
         return BadRow(line, f"invalid version {version[:60]!r}")
     pop: int | None = None
     if popularity:
@@ -271,4 +285,4 @@ def make_row(
         return BadRow(line, f"month is not YYYY-MM: {month[:30]!r}")
     if summary and BAD_TEXT.search(summary):
         return BadRow(line, "summary is not valid UTF-8")
-    return Row(line, name, version or "latest", summary or None, pop, month or None)
+    return Row(line, name, version or "latest", shown_summary(summary) or None, pop, month or None)

@@ -281,6 +281,28 @@ def test_record_seen_before_any_load_then_a_load_replaces_it(
     assert search(engine, "bird") == [("early-bird", 2)]
 
 
+def test_a_nul_in_a_summary_is_left_out(engine: Engine, tmp_path: Path) -> None:
+    # No PostgreSQL text column holds one; the summary is only shown, the row is good.
+    extra = "nul-pad\t1.0\t2024-01\t\tpads\x00 strings\n"
+    report = jobs.load_index(engine, "pypi", listing(tmp_path, ["requests"], extra=extra))
+    assert report.loaded == 2 and report.bad_rows == 0
+    with engine.connect() as conn:
+        assert queries.package_details(conn, "pypi", ["nul-pad"])["nul-pad"].summary == (
+            "pads strings"
+        )
+
+
+def test_record_seen_keeps_only_what_the_index_holds(engine: Engine) -> None:
+    # A version past the index's 200 characters (PyPI allows 255) is left out, as a load
+    # leaves it; the name is still recorded.
+    jobs.record_seen(engine, "pypi", "long-one", "1." + "0" * 250, "a\x00b")
+    jobs.record_seen(engine, "pypi", "spaced", "1 0", None)
+    with engine.connect() as conn:
+        details = queries.package_details(conn, "pypi", ["long-one", "spaced"])
+    assert (details["long-one"].version, details["long-one"].summary) == ("latest", "ab")
+    assert details["spaced"].version == "latest"
+
+
 def test_load_demo_fills_both_ecosystems(engine: Engine) -> None:
     jobs.load_demo(engine)
     assert status(engine, "pypi").total > 1000 and status(engine, "npm").total > 1000
