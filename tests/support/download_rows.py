@@ -278,6 +278,9 @@ def expected_stats(rows: Iterable[Mapping[str, Any]]) -> Expected:
         if len(package) > MAX_CATEGORY:
             result.rejected[day]["package_name_too_long"] += 1
             continue
+        if "\x00" in package:
+            result.rejected[day]["package_name_has_nul"] += 1
+            continue
         python = _field(row, "details", "python")
         if python is not None and not PYTHON_OK.fullmatch(python):
             result.rejected[day]["invalid_python"] += 1
@@ -289,7 +292,7 @@ def expected_stats(rows: Iterable[Mapping[str, Any]]) -> Expected:
             continue
         counts[package, "overall", day, "without_mirrors", ci] += 1
         for breakdown, category in _categories(row, python, installer):
-            if category is not None and len(category) <= MAX_CATEGORY:
+            if category is not None and len(category) <= MAX_CATEGORY and "\x00" not in category:
                 counts[package, breakdown, day, category, ci] += 1
     totals: Counter[Key] = Counter()
     for (_, breakdown, day, category, ci), count in counts.items():

@@ -40,6 +40,16 @@ SYSTEM = (
 )
 
 
+# Whether a text holds a NUL character, which no PostgreSQL text column can (categories.py).
+# RE2 reads the escape, so the query itself writes no NUL.
+def _has_nul(text: str) -> str:
+    return rf"REGEXP_CONTAINS({text}, r'\x00')"
+
+
+def _storable(category: str) -> str:
+    return f"LENGTH({category}) <= {MAX_CATEGORY} AND NOT {_has_nul(category)}"
+
+
 def _when(condition: str, *items: str) -> str:
     """The (breakdown, category) pairs a row adds to when ``condition`` holds."""
     return f"IF({condition}, {ITEMS}[{', '.join(items)}], {ITEMS}[])"
@@ -66,6 +76,7 @@ checked AS (
     CASE
       WHEN package IS NULL OR package = '' THEN 'missing_project'
       WHEN LENGTH(package) > {MAX_CATEGORY} THEN 'package_name_too_long'
+      WHEN {_has_nul("package")} THEN 'package_name_has_nul'
       WHEN python IS NOT NULL AND NOT REGEXP_CONTAINS(python, r'^[0-9]\\.[0-9]+.*$')
         THEN 'invalid_python'
     END AS reason,
@@ -86,9 +97,9 @@ FROM checked, UNNEST(ARRAY_CONCAT(
   )},
   {_when(f"reason IS NULL AND counted AND LENGTH({MINOR}) <= {MAX_PYTHON_MINOR}",
          f"('python_minor', {MINOR})")},
-  {_when(f"reason IS NULL AND counted AND LENGTH(installer) <= {MAX_CATEGORY}",
+  {_when(f"reason IS NULL AND counted AND {_storable('installer')}",
          "('installer', installer)")},
-  {_when(f"reason IS NULL AND counted AND LENGTH(version) <= {MAX_CATEGORY}",
+  {_when(f"reason IS NULL AND counted AND {_storable('version')}",
          "('version', version)")}
 )) AS item
 GROUP BY 1, 2, 3, 4

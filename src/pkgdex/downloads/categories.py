@@ -15,6 +15,10 @@ The rules (from pypistats.org's BigQuery job, so our numbers agree with it):
 * categories longer than 128 characters are dropped, as pypistats.org does (installer and
   version names only can be that long); package names longer than 128 are rejected.
 
+pkgdex also drops an installer or version category holding a NUL character and rejects a
+package name holding one (``package_name_has_nul``): no PostgreSQL text column can store it,
+so pypistats.org's own job would fail on such a row, and pkgdex's failed the day's ingest.
+
 pkgdex adds the breakdowns ``installer`` (``details.installer.name``) and ``version``
 (``file.version``) with the same filter as the others, and splits every count by
 ``details.ci`` (true -> CI; NULL or false -> not CI).
@@ -54,6 +58,7 @@ REJECT_REASON = f"""
         WHEN bad IS NOT NULL THEN bad
         WHEN package IS NULL OR package = '' THEN 'missing_project'
         WHEN length(package) > {MAX_CATEGORY} THEN 'package_name_too_long'
+        WHEN contains(package, chr(0)) THEN 'package_name_has_nul'
         WHEN python IS NOT NULL AND NOT regexp_matches(python, '{PYTHON_PATTERN}')
             THEN 'invalid_python'
     END"""
@@ -109,6 +114,12 @@ def _breakdown(name: str, category: str, where: str) -> str:
 
 
 _COUNTED_FILTER = "reason IS NULL AND counted"
+
+
+def _storable(category: str) -> str:
+    return f"length({category}) <= {MAX_CATEGORY} AND NOT contains({category}, chr(0))"
+
+
 BREAKDOWNS_SQL = " UNION ALL ".join(
     (
         _breakdown("overall", "'with_mirrors'", "reason IS NULL"),
@@ -120,12 +131,8 @@ BREAKDOWNS_SQL = " UNION ALL ".join(
             f"{_COUNTED_FILTER} AND length(python_minor) <= {MAX_PYTHON_MINOR}",
         ),
         _breakdown("system", "system", _COUNTED_FILTER),
-        _breakdown(
-            "installer", "installer", f"{_COUNTED_FILTER} AND length(installer) <= {MAX_CATEGORY}"
-        ),
-        _breakdown(
-            "version", "version", f"{_COUNTED_FILTER} AND length(version) <= {MAX_CATEGORY}"
-        ),
+        _breakdown("installer", "installer", f"{_COUNTED_FILTER} AND {_storable('installer')}"),
+        _breakdown("version", "version", f"{_COUNTED_FILTER} AND {_storable('version')}"),
     )
 )
 """Per-package daily rows ``(package, breakdown, 'YYYY-MM-DD', category, 0|1, downloads)``."""

@@ -40,6 +40,23 @@ def ingest(engine: Engine, tmp_path: Path, rows: list[dict[str, Any]], name: str
     return jobs.ingest_files(engine, [str(path)])
 
 
+def test_a_nul_is_never_stored_and_the_day_still_ingests(engine: Engine, tmp_path: Path) -> None:
+    # No PostgreSQL text column holds one: such a row failed the whole day's ingest there.
+    rows = [
+        make_row("pkg", START, installer="pi\x00p"),
+        make_row("pkg", START, version="1.0\x00"),
+        make_row("p\x00kg", START),
+        make_row("pkg", START),
+    ]
+    expected = expected_stats(rows)
+    ingest(engine, tmp_path, rows, "rows.ndjson")
+    assert stored(engine) == expected.daily
+    assert not any("\x00" in str(key) for key in expected.daily)
+    assert expected.rejected[START] == {"package_name_has_nul": 1}
+    assert json.loads(ledger(engine)[START]["rejected_reasons"]) == {"package_name_has_nul": 1}
+    assert expected.daily[("pkg", "overall", START, "without_mirrors", False)] == 3
+
+
 def test_ingest_stores_the_reference_numbers(engine: Engine, tmp_path: Path) -> None:
     rows = generate_rows(days=9, rows_per_day=200)
     expected = expected_stats(rows)

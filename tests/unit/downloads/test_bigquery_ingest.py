@@ -17,7 +17,14 @@ from sqlalchemy import Engine, select
 from pkgdex import db
 from pkgdex.downloads import bigquery, jobs
 from pkgdex.downloads.models import downloads_daily, downloads_ledger
-from support.download_rows import ALL, Expected, expected_stats, generate_rows, write_parquet
+from support.download_rows import (
+    ALL,
+    Expected,
+    expected_stats,
+    generate_rows,
+    make_row,
+    write_parquet,
+)
 
 START = date(2026, 9, 1)
 
@@ -172,6 +179,9 @@ def test_the_bigquery_sql_itself_agrees_with_the_reference(
     engine: Engine, tmp_path: Path
 ) -> None:
     rows = generate_rows(days=3, rows_per_day=150)
+    # A NUL, which no PostgreSQL text column holds: a category dropped, a package rejected.
+    rows += [make_row("p\x00kg", START), make_row("pkg", START, installer="pi\x00p")]
+    rows += [make_row("pkg", START, version="1.0\x00")]
     expected = expected_stats(rows)
     client = TranspilingBigQuery(write_parquet(rows, tmp_path / "log.parquet"))
     jobs.ingest_bigquery(engine, client, START, date(2026, 9, 3))
