@@ -19,7 +19,12 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from pkgdex.metadata.models import BIGINT_MAX, NAME_MAX_LENGTH, VERSION_MAX_LENGTH
+from pkgdex.metadata.models import (
+    BIGINT_MAX,
+    DIGEST_MAX_LENGTHS,
+    NAME_MAX_LENGTH,
+    VERSION_MAX_LENGTH,
+)
 from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, dumps, make_etag, release_info
 from pkgdex.metadata.versions import (
@@ -186,6 +191,7 @@ def _entry(f: dict[str, Any]) -> Entry | None:
         and len(python_version) <= 64
         and (size is None or 0 <= size <= BIGINT_MAX)
         and _TEXT.issuperset(map(type, digests.values()))
+        and _digests_fit(digests, md5)
         and _core_metadata_ok(f.get("core_metadata"))
     ):
         return None
@@ -263,6 +269,13 @@ def _times(iso: Any, plain: Any) -> tuple[str | None, str | None] | None:
     if stamp.tzinfo is not None or stamp.isoformat() != iso[:-1]:
         return None
     return iso[:19], iso
+
+
+def _digests_fit(digests: Entry, md5: str | None) -> bool:
+    """Whether the digests stored fit their columns (``documents.FileDoc`` checks the same)."""
+    if len(md5 or "") > DIGEST_MAX_LENGTHS["md5"]:
+        return False
+    return all(len(digests.get(k) or "") <= n for k, n in DIGEST_MAX_LENGTHS.items())
 
 
 def _text(value: Any) -> bool:

@@ -20,7 +20,12 @@ from pydantic import (
     field_validator,
 )
 
-from pkgdex.metadata.models import BIGINT_MAX, NAME_MAX_LENGTH, VERSION_MAX_LENGTH
+from pkgdex.metadata.models import (
+    BIGINT_MAX,
+    DIGEST_MAX_LENGTHS,
+    NAME_MAX_LENGTH,
+    VERSION_MAX_LENGTH,
+)
 
 
 class MalformedDocumentError(ValueError):
@@ -48,11 +53,20 @@ class FileDoc(BaseModel):
     upload_time_iso_8601: datetime | None = None
     upload_time: datetime | None = None
     digests: dict[str, Stored | None] = Field(default_factory=dict)
-    md5_digest: Stored | None = None
+    md5_digest: Stored | None = Field(None, max_length=DIGEST_MAX_LENGTHS["md5"])
     yanked: bool = False
     yanked_reason: Stored | None = None
     comment_text: Stored | None = None
     core_metadata: dict[str, Stored] | bool | None = None
+
+    @field_validator("digests")
+    @classmethod
+    def _digests_fit(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        """The digests pkgdex stores fit their columns (only PostgreSQL enforces them)."""
+        for key, limit in DIGEST_MAX_LENGTHS.items():
+            if len(value.get(key) or "") > limit:
+                raise ValueError(f"{key} is longer than {limit} characters")
+        return value
 
     @field_validator("upload_time_iso_8601", "upload_time")
     @classmethod

@@ -34,7 +34,7 @@ import orjson
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from pkgdex.metadata import canonical
-from pkgdex.metadata.models import BIGINT_MAX, VERSION_MAX_LENGTH
+from pkgdex.metadata.models import BIGINT_MAX, DIGEST_MAX_LENGTHS, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import FileRow, ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, make_etag
 from pkgdex.metadata.versions import SortKey, newest_first, pick_latest_version, sort_keys
@@ -60,9 +60,9 @@ Version = Annotated[str, Meta(min_length=1, max_length=VERSION_MAX_LENGTH)]
 class Digests(Struct, forbid_unknown_fields=True, gc=False):
     """Exactly the three digests pkgdex stores: another one is checked by the general path."""
 
-    blake2b_256: str | None
-    md5: str | None
-    sha256: str | None
+    blake2b_256: Annotated[str, Meta(max_length=DIGEST_MAX_LENGTHS["blake2b_256"])] | None
+    md5: Annotated[str, Meta(max_length=DIGEST_MAX_LENGTHS["md5"])] | None
+    sha256: Annotated[str, Meta(max_length=DIGEST_MAX_LENGTHS["sha256"])] | None
 
 
 class File(Struct, gc=False, omit_defaults=True, forbid_unknown_fields=True):

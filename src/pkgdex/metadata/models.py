@@ -29,6 +29,7 @@ NAME_MAX_LENGTH = 255
 VERSION_MAX_LENGTH = 255
 BIGINT_MAX = 2**63 - 1  # the range of the serial and size columns
 ETAG_MAX_LENGTH = 512  # an upstream's validator kept to revalidate with (npm's table too)
+DIGEST_MAX_LENGTHS = {"md5": 32, "sha256": 64, "blake2b_256": 64}  # hex digests' columns
 
 metadata_projects = Table(
     "metadata_projects",
@@ -93,9 +94,9 @@ metadata_files = Table(
     Column("requires_python", Text, nullable=True),
     Column("size", BigInteger, nullable=True),
     Column("upload_time", DateTime, nullable=True, comment="UTC, naive, microseconds kept"),
-    Column("md5", String(32), nullable=True),
-    Column("sha256", String(64), nullable=True),
-    Column("blake2b_256", String(64), nullable=True),
+    Column("md5", String(DIGEST_MAX_LENGTHS["md5"]), nullable=True),
+    Column("sha256", String(DIGEST_MAX_LENGTHS["sha256"]), nullable=True),
+    Column("blake2b_256", String(DIGEST_MAX_LENGTHS["blake2b_256"]), nullable=True),
     Column("url", Text, nullable=False),
     Column("yanked", Boolean, nullable=False),
     Column("yanked_reason", Text, nullable=True),

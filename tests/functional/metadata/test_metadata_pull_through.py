@@ -201,6 +201,38 @@ def _nul_in(place: str) -> Callable[[dict[str, Any]], bytes]:
     return write
 
 
+def _too_long(place: str) -> Callable[[dict[str, Any]], bytes]:
+    """A writer of documents whose files' ``place`` digest is longer than its column."""
+
+    def write(doc: dict[str, Any]) -> bytes:
+        for f in _files(doc):
+            if place == "md5_digest":  # stored as the md5 when the digests have none
+                f["digests"]["md5"] = None
+                f["md5_digest"] = "a" * 33
+            else:
+                f["digests"][place] = "a" * (33 if place == "md5" else 65)
+        return sorted_json(doc)
+
+    return write
+
+
+@pytest.mark.parametrize("place", ["md5", "sha256", "blake2b_256", "md5_digest"])
+@pytest.mark.parametrize(
+    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
+)
+def test_a_digest_longer_than_its_column_is_refused(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str, place: str
+) -> None:
+    # SQLite ignores a VARCHAR's length, PostgreSQL does not: were it answered, its write
+    # would fail there behind the answer, and every request ask again.
+    client = pypi_client(metadata_ttl_seconds=0)
+    fake.write = _too_long(place)
+    response = client.get(path)
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["code"] == "upstream_malformed"
+    assert _counts(engine) == (0, 0)
+
+
 NUL_PLACES = [
     "file.comment_text",
     "file.yanked_reason",

@@ -141,6 +141,9 @@ NOT_CANONICAL: dict[str, Change] = {
     # No PostgreSQL text column holds a NUL (``documents.NUL_FREE``).
     "a NUL in the summary": lambda d: d["info"].update(summary="a\x00"),
     "a NUL in the version described": lambda d: d["info"].update(version="3.0.0\x00"),
+    # Longer than its column, which only PostgreSQL enforces.
+    "a sha256 past its column": lambda d: _file(d)["digests"].update(sha256="a" * 65),
+    "an md5 past its column": lambda d: _file(d).update(md5_digest="a" * 33),
 }
 
 

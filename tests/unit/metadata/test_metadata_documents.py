@@ -67,6 +67,8 @@ def test_upload_time_without_zone_is_utc() -> None:
         (lambda d: d["releases"].update({"9\x00": []}), "holds a NUL"),
         (lambda d: d["info"].update(summary="\x00"), "info.summary: holds a NUL"),
         (lambda d: d["info"].update(requires_python=">=3\x00"), "requires_python: holds a NUL"),
+        (lambda d: _first(d)["digests"].update(blake2b_256="a" * 65), "blake2b_256 is longer"),
+        (lambda d: _first(d).update(md5_digest="a" * 33), "md5_digest"),
     ],
 )
 def test_malformed_documents_are_refused(change: Any, message: str) -> None:
