@@ -19,6 +19,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from pkgdex.metadata.documents import digests_too_long
 from pkgdex.metadata.models import (
     BIGINT_MAX,
     DIGEST_MAX_LENGTHS,
@@ -150,10 +151,12 @@ def info_ok(info: Any, name: str) -> bool:
     )
 
 
-def may_hold_nul(body: bytes) -> bool:
-    """Whether a JSON ``body`` may hold a NUL character, which only the escape ``\\u0000``
-    writes (the general check, ``documents.NUL_FREE``, then says where, if anywhere)."""
-    return b"\\u0000" in body
+def may_hold_nul(body: bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether JSON ``body`` (from ``start`` to ``end``) may write a NUL character: only the
+    escape ``\\u0000`` writes one (the general check, ``documents.NUL_FREE``, then says where,
+    if anywhere). It is looked for only where there is an escape at all: a search for one
+    byte is a memchr, one for six bytes read 700 KiB at 1.7 GB/s (0.4 ms)."""
+    return body.find(b"\\", start, end) >= 0 and body.find(b"\\u0000", start, end) >= 0
 
 
 def _release(files: list[Any]) -> tuple[list[Entry], ReleaseState] | None:
@@ -191,7 +194,8 @@ def _entry(f: dict[str, Any]) -> Entry | None:
         and len(python_version) <= 64
         and (size is None or 0 <= size <= BIGINT_MAX)
         and _TEXT.issuperset(map(type, digests.values()))
-        and _digests_fit(digests, md5)
+        and len(md5 or "") <= DIGEST_MAX_LENGTHS["md5"]
+        and digests_too_long(digests) is None
         and _core_metadata_ok(f.get("core_metadata"))
     ):
         return None
@@ -269,13 +273,6 @@ def _times(iso: Any, plain: Any) -> tuple[str | None, str | None] | None:
     if stamp.tzinfo is not None or stamp.isoformat() != iso[:-1]:
         return None
     return iso[:19], iso
-
-
-def _digests_fit(digests: Entry, md5: str | None) -> bool:
-    """Whether the digests stored fit their columns (``documents.FileDoc`` checks the same)."""
-    if len(md5 or "") > DIGEST_MAX_LENGTHS["md5"]:
-        return False
-    return all(len(digests.get(k) or "") <= n for k, n in DIGEST_MAX_LENGTHS.items())
 
 
 def _text(value: Any) -> bool:

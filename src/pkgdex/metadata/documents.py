@@ -6,6 +6,7 @@ single row is written, so a bad upstream answer or import line never damages the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -62,10 +63,9 @@ class FileDoc(BaseModel):
     @field_validator("digests")
     @classmethod
     def _digests_fit(cls, value: dict[str, str | None]) -> dict[str, str | None]:
-        """The digests pkgdex stores fit their columns (only PostgreSQL enforces them)."""
-        for key, limit in DIGEST_MAX_LENGTHS.items():
-            if len(value.get(key) or "") > limit:
-                raise ValueError(f"{key} is longer than {limit} characters")
+        problem = digests_too_long(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("upload_time_iso_8601", "upload_time")
@@ -87,6 +87,16 @@ class FileDoc(BaseModel):
         if stamp.tzinfo is not None:
             stamp = stamp.astimezone(UTC).replace(tzinfo=None)
         return stamp
+
+
+def digests_too_long(digests: Mapping[str, Any]) -> str | None:
+    """Which digest pkgdex stores is longer than its column (None: none is). Only
+    PostgreSQL enforces a column's length, so it is checked here for every database."""
+    for key, limit in DIGEST_MAX_LENGTHS.items():
+        value = digests.get(key)
+        if value is not None and len(value) > limit:
+            return f"{key} is longer than {limit} characters"
+    return None
 
 
 class InfoDoc(BaseModel):

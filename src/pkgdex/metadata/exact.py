@@ -218,7 +218,7 @@ def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:
     # past the interpreter's depth: the general path's parse gives each its clear 502.
     except (ValueError, RecursionError):
         return None
-    if _nul_escaped(bytes(doc.releases)):
+    if canonical.may_hold_nul(bytes(doc.releases)):
         return None
     checked = Releases()
     return (doc, checked, doc.releases) if checked.add(batch) else None
@@ -232,7 +232,7 @@ def _decode_arrived(body: bytes, arrived: Arrived) -> tuple[Document, Releases, 
     if parts is None:
         return None
     rest, checked, start, end = parts
-    if _nul_escaped(body, start, end):
+    if canonical.may_hold_nul(body, start, end):
         return None
     try:
         doc = _decoder.decode(rest)
@@ -325,13 +325,6 @@ def _release(files: list[File], times: list[str]) -> tuple[canonical.ReleaseStat
     if not in_order:
         files.sort(key=_by_filename)
     return (all_yanked, reason if all_yanked else None, requires), in_order
-
-
-def _nul_escaped(body: bytes, start: int = 0, end: int | None = None) -> bool:
-    """Whether JSON ``body`` (from ``start`` to ``end``) may write a NUL character: only the
-    escape ``\\u0000`` writes one. It is looked for only where there is an escape at all: a
-    search for one byte is a memchr, one for six bytes read 700 KiB at 1.7 GB/s (0.4 ms)."""
-    return body.find(b"\\", start, end) >= 0 and body.find(b"\\u0000", start, end) >= 0
 
 
 _stored_text = attrgetter(
