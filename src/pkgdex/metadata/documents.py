@@ -6,20 +6,15 @@ single row is written, so a bad upstream answer or import line never damages the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from itertools import chain
+from operator import attrgetter
+from typing import Any
 
 import orjson
 from packaging.utils import canonicalize_name
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pkgdex.metadata.models import (
     BIGINT_MAX,
@@ -33,32 +28,25 @@ class MalformedDocumentError(ValueError):
     """Not a PyPI JSON API document pkgdex can store."""
 
 
-# Text stored in a column of its own. PostgreSQL's text holds no NUL character (nor does
-# pypi.org, which runs on it), so one is refused here on every database alike; ``info`` is
-# stored as JSON, where a NUL is written as an escape. The pattern runs in pydantic's core.
-NUL_FREE = r"^[^\x00]*$"
-Stored = Annotated[str, StringConstraints(pattern=NUL_FREE)]
-
-
 class FileDoc(BaseModel):
     """One distribution file as the JSON API lists it."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    filename: Stored = Field(min_length=1, max_length=512)
-    url: Stored = Field(min_length=1)
-    packagetype: Stored = Field("", max_length=32)
-    python_version: Stored = Field("", max_length=64)
-    requires_python: Stored | None = None
+    filename: str = Field(min_length=1, max_length=512)
+    url: str = Field(min_length=1)
+    packagetype: str = Field("", max_length=32)
+    python_version: str = Field("", max_length=64)
+    requires_python: str | None = None
     size: int | None = Field(None, ge=0, le=BIGINT_MAX)
     upload_time_iso_8601: datetime | None = None
     upload_time: datetime | None = None
-    digests: dict[str, Stored | None] = Field(default_factory=dict)
-    md5_digest: Stored | None = Field(None, max_length=DIGEST_MAX_LENGTHS["md5"])
+    digests: dict[str, str | None] = Field(default_factory=dict)
+    md5_digest: str | None = Field(None, max_length=DIGEST_MAX_LENGTHS["md5"])
     yanked: bool = False
-    yanked_reason: Stored | None = None
-    comment_text: Stored | None = None
-    core_metadata: dict[str, Stored] | bool | None = None
+    yanked_reason: str | None = None
+    comment_text: str | None = None
+    core_metadata: dict[str, str] | bool | None = None
 
     @field_validator("digests")
     @classmethod
@@ -104,12 +92,12 @@ class InfoDoc(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    name: Stored = Field(min_length=1, max_length=NAME_MAX_LENGTH)
-    version: Stored = Field(min_length=1, max_length=VERSION_MAX_LENGTH)
-    summary: Stored | None = None  # the name index keeps it
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    version: str = Field(min_length=1, max_length=VERSION_MAX_LENGTH)
+    summary: str | None = None  # the name index keeps it
     yanked: bool = False
-    yanked_reason: Stored | None = None
-    requires_python: Stored | None = None
+    yanked_reason: str | None = None
+    requires_python: str | None = None
 
 
 class PyPIDocument(BaseModel):
@@ -119,7 +107,7 @@ class PyPIDocument(BaseModel):
 
     info: InfoDoc
     last_serial: int = Field(0, ge=0, le=BIGINT_MAX)
-    releases: dict[Stored, list[FileDoc]] | None = None
+    releases: dict[str, list[FileDoc]] | None = None
     urls: list[FileDoc] = Field(default_factory=list)
     info_raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
 
@@ -151,9 +139,10 @@ def parse_document(data: Any, *, expected_name: str | None = None) -> PyPIDocume
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        nul = first["type"] == "string_pattern_mismatch"  # ``NUL_FREE`` is the only pattern
-        message = "holds a NUL character, which is not stored" if nul else first["msg"]
-        raise MalformedDocumentError(f"{where}: {message}") from exc
+        raise MalformedDocumentError(f"{where}: {first['msg']}") from exc
+    nul = where_nul(doc)
+    if nul is not None:
+        raise MalformedDocumentError(f"{nul}: holds a NUL character, which is not stored")
     if expected_name is not None and doc.canonical_name != expected_name:
         raise MalformedDocumentError(f"asked for {expected_name!r}, got {doc.info.name!r}")
     doc.info_raw = dict(data["info"])
@@ -161,6 +150,49 @@ def parse_document(data: Any, *, expected_name: str | None = None) -> PyPIDocume
     if problem is not None:
         raise MalformedDocumentError(f"info: {problem}")
     return doc
+
+
+# The texts stored in columns of their own. PostgreSQL's text holds no NUL character (nor does
+# pypi.org, which runs on it), so one is refused on every database alike; ``info`` is stored
+# as JSON, where a NUL is written as an escape.
+INFO_TEXTS = ("name", "version", "summary", "yanked_reason", "requires_python")
+FILE_TEXTS = (
+    "filename", "url", "packagetype", "python_version", "requires_python", "md5_digest",
+    "yanked_reason", "comment_text",
+)  # fmt: skip
+_info_texts, _file_texts = attrgetter(*INFO_TEXTS), attrgetter(*FILE_TEXTS)
+
+
+def where_nul(doc: PyPIDocument) -> str | None:
+    """Where a text of ``doc`` stored in a column of its own holds a NUL character (None:
+    nowhere). All of them are joined and looked through at once, and only a document that
+    holds one is walked value by value to say where: a pattern on each field, in pydantic's
+    core, cost half as much again (``benchmarks/metadata_document_check.py``)."""
+    releases = doc.releases or {}
+    files = [*chain.from_iterable(releases.values()), *doc.urls]
+    texts = [*releases, *filter(None, _info_texts(doc.info))]
+    for f in files:
+        texts += filter(None, _file_texts(f))
+        texts += filter(None, f.digests.values())
+        if type(f.core_metadata) is dict:
+            texts += f.core_metadata.values()
+    if "\x00" not in "".join(texts):
+        return None
+    return next(where for where, text in located_texts(doc) if text and "\x00" in text)
+
+
+def located_texts(doc: PyPIDocument) -> Iterator[tuple[str, str | None]]:
+    """Every text ``where_nul`` looks through, with where it is."""
+    yield from zip((f"info.{key}" for key in INFO_TEXTS), _info_texts(doc.info), strict=True)
+    located = [(f"urls.{i}", f) for i, f in enumerate(doc.urls)]
+    for version, files in (doc.releases or {}).items():
+        yield f"releases.{version}", version
+        located += [(f"releases.{version}.{i}", f) for i, f in enumerate(files)]
+    for where, f in located:
+        yield from zip((f"{where}.{key}" for key in FILE_TEXTS), _file_texts(f), strict=True)
+        yield from ((f"{where}.digests.{key}", v) for key, v in f.digests.items())
+        if type(f.core_metadata) is dict:
+            yield from ((f"{where}.core_metadata.{k}", v) for k, v in f.core_metadata.items())
 
 
 def unwritable(value: Any) -> str | None:

@@ -210,7 +210,7 @@ def _latest(newest: str | None, described: str, yanked: bool, was_live: bool) ->
 
 def _decode(body: bytes) -> tuple[Document, Releases, Raw] | None:
     """The whole document decoded and its releases checked, here and now; None also when
-    they may hold a NUL character, which no stored column can (``documents.NUL_FREE``)."""
+    they may hold a NUL character, which no stored column can (``documents.where_nul``)."""
     try:
         doc = _decoder.decode(body)
         batch = RELEASES.decode(doc.releases)

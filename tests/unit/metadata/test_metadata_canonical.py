@@ -138,7 +138,7 @@ NOT_CANONICAL: dict[str, Change] = {
     "other plain time": lambda d: _file(d).update(upload_time="2020-01-01T13:00:00"),
     "core metadata as a list": lambda d: _file(d).update(core_metadata=["x"]),
     "a file that is not an object": lambda d: d["urls"].append("x"),
-    # No PostgreSQL text column holds a NUL (``documents.NUL_FREE``).
+    # No PostgreSQL text column holds a NUL (``documents.where_nul``).
     "a NUL in the summary": lambda d: d["info"].update(summary="a\x00"),
     "a NUL in the version described": lambda d: d["info"].update(version="3.0.0\x00"),
     # Longer than its column, which only PostgreSQL enforces.

@@ -67,6 +67,11 @@ def test_upload_time_without_zone_is_utc() -> None:
         (lambda d: d["releases"].update({"9\x00": []}), "holds a NUL"),
         (lambda d: d["info"].update(summary="\x00"), "info.summary: holds a NUL"),
         (lambda d: d["info"].update(requires_python=">=3\x00"), "requires_python: holds a NUL"),
+        (lambda d: d["urls"][0].update(url="https://f.example/\x00"), "urls.0.url: holds a NUL"),
+        (
+            lambda d: _first(d).update(core_metadata={"sha256": "\x00"}),
+            "releases.1.0.0.0.core_metadata.sha256: holds a NUL",
+        ),
         (lambda d: _first(d)["digests"].update(blake2b_256="a" * 65), "blake2b_256 is longer"),
         (lambda d: _first(d).update(md5_digest="a" * 33), "md5_digest"),
     ],
