@@ -34,6 +34,7 @@ import orjson
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from pkgdex.metadata import canonical
+from pkgdex.metadata.documents import FILE_TEXTS
 from pkgdex.metadata.models import BIGINT_MAX, DIGEST_MAX_LENGTHS, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import FileRow, ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered, make_etag
@@ -327,10 +328,8 @@ def _release(files: list[File], times: list[str]) -> tuple[canonical.ReleaseStat
     return (all_yanked, reason if all_yanked else None, requires), in_order
 
 
-_stored_text = attrgetter(
-    "filename", "url", "packagetype", "python_version", "requires_python", "md5_digest",
-    "yanked_reason", "comment_text", "digests.sha256", "digests.blake2b_256",
-)  # fmt: skip
+# The texts the general check looks through (its md5 digest is the file's ``md5_digest``).
+_stored_text = attrgetter(*FILE_TEXTS, "digests.sha256", "digests.blake2b_256")
 
 
 def _holds_nul(f: File) -> bool:
