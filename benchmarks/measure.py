@@ -4,6 +4,7 @@ so this module is importable as ``measure``)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import statistics
@@ -68,6 +69,25 @@ def timed(fn: Callable[[], object], count: int) -> list[float]:
         started = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def timed_paused(fn: Callable[[], object], count: int, idle: float | None = None) -> list[float]:
+    """``timed``, each call with the cyclic garbage collector paused, as pkgdex pauses it
+    around a miss (``collector.py``). With ``idle``, each call follows a collection and that
+    many seconds asleep (the CPU a miss finds after the gap between misses)."""
+    samples = []
+    for _ in range(count):
+        if idle is not None:
+            gc.collect()
+            time.sleep(idle)
+        gc.disable()
+        try:
+            started = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - started) * 1000)
+        finally:
+            gc.enable()
     return samples
 
 

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gc
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from measure import percentiles
+from measure import percentiles, timed_paused
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -39,14 +37,7 @@ def naive(doc: documents.PyPIDocument) -> str | None:
 
 
 def p50_ms(work: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        gc.disable()
-        started = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - started) * 1000)
-        gc.enable()
-    return percentiles(times)[0]
+    return percentiles(timed_paused(work, rounds))[0]
 
 
 def main() -> None:

@@ -11,17 +11,15 @@ garbage collector paused as a miss pauses it (``collector.py``). Run it with
 from __future__ import annotations
 
 import argparse
-import gc
 import re
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from measure import percentiles
+from measure import percentiles, timed_paused
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -47,16 +45,8 @@ def naive(body: bytes) -> dict[str, tuple[str | None, Any]]:
 
 
 def p50_ms(read: Callable[[bytes], object], pages: list[bytes], idle: float) -> float:
-    times = []
-    for body in pages:
-        gc.collect()
-        time.sleep(idle)
-        gc.disable()
-        started = time.perf_counter()
-        read(body)
-        times.append((time.perf_counter() - started) * 1000)
-        gc.enable()
-    return percentiles(times)[0]
+    each = iter(pages)
+    return percentiles(timed_paused(lambda: read(next(each)), len(pages), idle))[0]
 
 
 def main() -> None:
