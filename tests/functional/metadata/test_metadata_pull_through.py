@@ -140,7 +140,37 @@ def test_faults_serve_the_stale_copy_untouched(
     assert healed.content == good.content
 
 
-def _nested_in_info(depth: int) -> Callable[[dict[str, Any]], bytes]:
+Writer = Callable[[dict[str, Any]], bytes]
+
+
+def refused_then_served_stale(
+    client: TestClient,
+    fake: FakePyPI,
+    engine: Engine,
+    path: str,
+    *,
+    bad: Writer,
+    good: Writer = sorted_json,
+) -> None:
+    """``path``, with the upstream writing its documents with ``bad``: a clear 502 and nothing
+    stored; once ``good`` has been stored, the stale copy, and the store left as it was."""
+    fake.write = bad
+    response = client.get(path)
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["code"] == "upstream_malformed"
+    assert _counts(engine) == (0, 0)
+    fake.write = good
+    fresh = client.get(path)
+    assert fresh.status_code == 200
+    stored = _counts(engine)
+    fake.write = bad
+    stale = client.get(path)
+    assert stale.headers["x-pkgdex-stale"] == "1"
+    assert stale.content == fresh.content
+    assert _counts(engine) == stored
+
+
+def _nested_in_info(depth: int) -> Writer:
     """A writer of documents whose info holds a list nested ``depth`` levels deep."""
 
     def write(doc: dict[str, Any]) -> bytes:
@@ -160,28 +190,17 @@ def test_info_nested_too_deep_is_refused(
 ) -> None:
     # orjson reads 1,024 levels and writes 254; msgspec stops at its own depth. Each is
     # refused as it comes, not a crash when it is decoded, answered or stored.
-    client = pypi_client(metadata_ttl_seconds=0)
-    fake.write = _nested_in_info(depth)
-    response = client.get(path)
-    assert response.status_code == 502
-    assert response.json()["error"]["code"] == "upstream_malformed"
-    assert _counts(engine) == (0, 0)
-    fake.write = _nested_in_info(0)
-    good = client.get(path)
-    assert good.status_code == 200
-    stored = _counts(engine)
-    fake.write = _nested_in_info(depth)
-    stale = client.get(path)
-    assert stale.headers["x-pkgdex-stale"] == "1"
-    assert stale.content == good.content
-    assert _counts(engine) == stored
+    refused_then_served_stale(
+        pypi_client(metadata_ttl_seconds=0), fake, engine, path,
+        bad=_nested_in_info(depth), good=_nested_in_info(0),
+    )  # fmt: skip
 
 
 def _files(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for files in (doc.get("releases") or {}).values() for f in files] + doc["urls"]
 
 
-def _nul_in(place: str) -> Callable[[dict[str, Any]], bytes]:
+def _nul_in(place: str) -> Writer:
     """A writer of documents with a NUL character in one value pkgdex stores as a column."""
 
     def write(doc: dict[str, Any]) -> bytes:
@@ -201,7 +220,7 @@ def _nul_in(place: str) -> Callable[[dict[str, Any]], bytes]:
     return write
 
 
-def _too_long(place: str) -> Callable[[dict[str, Any]], bytes]:
+def _too_long(place: str) -> Writer:
     """A writer of documents whose files' ``place`` digest is longer than its column."""
 
     def write(doc: dict[str, Any]) -> bytes:
@@ -226,11 +245,7 @@ def test_a_digest_longer_than_its_column_is_refused(
     # SQLite ignores a VARCHAR's length, PostgreSQL does not: were it answered, its write
     # would fail there behind the answer, and every request ask again.
     client = pypi_client(metadata_ttl_seconds=0)
-    fake.write = _too_long(place)
-    response = client.get(path)
-    assert response.status_code == 502, response.text
-    assert response.json()["error"]["code"] == "upstream_malformed"
-    assert _counts(engine) == (0, 0)
+    refused_then_served_stale(client, fake, engine, path, bad=_too_long(place))
 
 
 NUL_PLACES = [
@@ -257,20 +272,7 @@ def test_a_nul_character_in_a_stored_value_is_refused(
     # pypi.org (PostgreSQL) cannot hold one, and no PostgreSQL text column can: were it
     # answered, the write behind the answer would fail there, and every request ask again.
     client = pypi_client(metadata_ttl_seconds=0)
-    fake.write = _nul_in(place)
-    response = client.get(path)
-    assert response.status_code == 502, response.text
-    assert response.json()["error"]["code"] == "upstream_malformed"
-    assert _counts(engine) == (0, 0)
-    fake.write = sorted_json
-    good = client.get(path)
-    assert good.status_code == 200
-    stored = _counts(engine)
-    fake.write = _nul_in(place)
-    stale = client.get(path)
-    assert stale.headers["x-pkgdex-stale"] == "1"
-    assert stale.content == good.content
-    assert _counts(engine) == stored
+    refused_then_served_stale(client, fake, engine, path, bad=_nul_in(place))
 
 
 @pytest.mark.parametrize(
