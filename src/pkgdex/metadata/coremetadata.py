@@ -39,7 +39,7 @@ from pkgdex.afteranswer import later, waiting
 from pkgdex.collector import collector_paused
 from pkgdex.metadata import queries, services, simple
 from pkgdex.metadata.cache import PyPICache
-from pkgdex.metadata.listing import Listed, read_page, values_for
+from pkgdex.metadata.listing import UpstreamPage, read_page, values_for
 from pkgdex.metadata.negotiation import V1_JSON
 from pkgdex.metadata.pending import PendingWrite, UnwrittenRevision
 from pkgdex.metadata.queries import FOUND, ProjectState
@@ -64,7 +64,7 @@ ASK_WAIT_SECONDS = 0.01
 Prepare = Callable[[simple.Source], object]
 
 
-def ask_early(cache: PyPICache, name: str) -> Future[Listed] | None:
+def ask_early(cache: PyPICache, name: str) -> Future[UpstreamPage] | None:
     """Start asking for the upstream's page of project ``name`` (PEP 503 form) now when
     pkgdex has never seen the project: its page is then certainly needed, and the wait for
     it overlaps the miss for the project's document. None when it may not be needed."""
@@ -73,11 +73,11 @@ def ask_early(cache: PyPICache, name: str) -> Future[Listed] | None:
     return _start(cache, name)
 
 
-def done_early(cache: PyPICache, name: str, early: Future[Listed]) -> None:
+def done_early(cache: PyPICache, name: str, early: Future[UpstreamPage]) -> None:
     cache.early.forget(_early_key(name), early)
 
 
-def _start(cache: PyPICache, name: str) -> Future[Listed]:
+def _start(cache: PyPICache, name: str) -> Future[UpstreamPage]:
     """The upstream's page of ``name``, asked for now or shared with whoever just did."""
     return cache.early.start(_early_key(name), lambda asked: _fetch(cache, name, asked))
 
@@ -89,7 +89,7 @@ def _early_key(name: str) -> str:
 def complete(
     cache: PyPICache,
     state: ProjectState,
-    early: Future[Listed] | None = None,
+    early: Future[UpstreamPage] | None = None,
     prepare: Prepare | None = None,
 ) -> ProjectState:
     """``state``, or the project's new state once the core metadata its files lacked was asked
@@ -102,16 +102,16 @@ def complete(
     which stores it with everything else; a stored one, as a new revision."""
     if cache.offline or cache.upstream_resting():
         return state
-    listed: Listed | None = None
+    upstream_page: UpstreamPage | None = None
     write = cache.pending(state)
     if write is not None:
-        done, listed = _learn_before_write(cache, state, write, early, prepare)
+        done, upstream_page = _learn_before_write(cache, state, write, early, prepare)
         if done:
             return state
     stored = cache.stored_now(state)  # a write begun meanwhile: the rows are needed
     if stored is None or _was_asked(cache, stored):
         return stored or state
-    return _complete_stored(cache, stored, listed, early, prepare)
+    return _complete_stored(cache, stored, upstream_page, early, prepare)
 
 
 def learn_behind(cache: PyPICache, write: PendingWrite) -> None:
@@ -128,37 +128,37 @@ def _learn_before_write(
     cache: PyPICache,
     state: ProjectState,
     write: PendingWrite,
-    early: Future[Listed] | None,
+    early: Future[UpstreamPage] | None,
     prepare: Prepare | None = None,
-) -> tuple[bool, Listed | None]:
+) -> tuple[bool, UpstreamPage | None]:
     """(whether nothing is left to do, the upstream's page if it was read). What the write
     learns (carried over, and from the page) it learns at once: each lesson rebuilds the view."""
     unknown, carried = _unknown_after_refresh(cache, state, write)
-    listed = None
+    upstream_page = None
     if unknown and not _was_asked(cache, state):
         # With the upstream's page already in, nothing is gained by preparing the page first:
         # it is made whole once its values are learnt, which costs less (``simple.page``).
         if prepare is not None and (early is None or not early.done()):
             prepare(write.page_source()[0])
-        listed = _page(cache, state, early)
-    if listed is not None:
-        values = values_for(unknown, listed)
+        upstream_page = _page(cache, state, early)
+    if upstream_page is not None:
+        values = values_for(unknown, upstream_page.listed)
         carried.update((filename, (sha256, values[filename])) for filename, sha256 in unknown)
     if carried and not write.learn(carried):
-        return False, listed  # its write has begun: the stored path takes over
-    return True, listed
+        return False, upstream_page  # its write has begun: the stored path takes over
+    return True, upstream_page
 
 
 def _complete_stored(
     cache: PyPICache,
     stored: ProjectState,
-    listed: Listed | None,
-    early: Future[Listed] | None,
+    upstream_page: UpstreamPage | None,
+    early: Future[UpstreamPage] | None,
     prepare: Prepare | None,
 ) -> ProjectState:
     """``complete`` for a stored project: its files' unknown core metadata as a new revision."""
     started = None
-    if listed is None and early is None:
+    if upstream_page is None and early is None:
         # The page is asked for first, if it is needed: reading the view reads every file,
         # and the page is prepared over it (``prepare``) meanwhile.
         if not _any_unknown(cache, stored):
@@ -171,12 +171,12 @@ def _complete_stored(
             return stored
         if prepare is not None:
             prepare(view)
-        if listed is None:
+        if upstream_page is None:
             assert early is not None  # begun above when neither was given
-            listed = _awaited(cache, stored, early)
-            if listed is None:
+            upstream_page = _awaited(cache, stored, early)
+            if upstream_page is None:
                 return stored
-        page = listed
+        page = upstream_page
         return cache.flight.do(_flight_key(stored.name), lambda: _ask(cache, stored, page))
     except (UpstreamError, UpstreamNotFound) as exc:
         _not_had(cache, stored, exc)
@@ -221,7 +221,9 @@ def _not_had(cache: PyPICache, state: ProjectState, exc: Exception) -> None:
     cache.memory.put((state.name, state.revision, _ASKED), True, _size)
 
 
-def _page(cache: PyPICache, state: ProjectState, early: Future[Listed] | None) -> Listed | None:
+def _page(
+    cache: PyPICache, state: ProjectState, early: Future[UpstreamPage] | None
+) -> UpstreamPage | None:
     """The upstream's page of the project: ``early``'s, else asked for now; None (logged)
     when it cannot be had."""
     if early is not None:
@@ -233,7 +235,9 @@ def _page(cache: PyPICache, state: ProjectState, early: Future[Listed] | None) -
         done_early(cache, state.name, asked)
 
 
-def _awaited(cache: PyPICache, state: ProjectState, early: Future[Listed]) -> Listed | None:
+def _awaited(
+    cache: PyPICache, state: ProjectState, early: Future[UpstreamPage]
+) -> UpstreamPage | None:
     """The page asked for early; None (logged) when it could not be had."""
     try:
         return early.result(timeout=cache.upstream.timeout + EARLY_SLACK_SECONDS)
@@ -242,19 +246,21 @@ def _awaited(cache: PyPICache, state: ProjectState, early: Future[Listed]) -> Li
         return None
 
 
-def _fetch(cache: PyPICache, name: str, asked: Callable[[], None] | None = None) -> Future[Listed]:
+def _fetch(
+    cache: PyPICache, name: str, asked: Callable[[], None] | None = None
+) -> Future[UpstreamPage]:
     """The upstream's page of ``name``, read as it comes in (on the transfer's thread)."""
     url = f"{cache.base_url}/simple/{quote(name)}/"
 
-    def read(fetched: FetchedBytes) -> Listed:
+    def read(fetched: FetchedBytes) -> UpstreamPage:
         with collector_paused():  # a thousand files' values, no cycles among them
             return read_page(fetched.body, url)
 
     return cache.upstream.start_bytes(url, read, headers=HEADERS, on_sent=asked)
 
 
-def _ask(cache: PyPICache, seen: ProjectState, listed: Listed) -> ProjectState:
-    """Inside the flight: store what the upstream's page (``listed``) says of the files,
+def _ask(cache: PyPICache, seen: ProjectState, upstream_page: UpstreamPage) -> ProjectState:
+    """Inside the flight: store what the upstream's page (``upstream_page``) says of the files,
     unless another caller or process did meanwhile."""
     state = cache.read_state(seen.name)
     if state is None or state.status != FOUND:
@@ -265,7 +271,7 @@ def _ask(cache: PyPICache, seen: ProjectState, listed: Listed) -> ProjectState:
     unknown = unknown_core_metadata(view)
     if not unknown:
         return state
-    values = values_for(unknown, listed)
+    values = values_for(unknown, upstream_page.listed)
     new = replace(state, revision=services.new_revision())
     # Answered before it is written: writing 1,000 files' values took a third of a large
     # project's first page. The flight stays held until the write ends, so nobody in this

@@ -6,7 +6,7 @@ such a document into typed structs, checking types and lengths in C while it par
 dict per file, and no Python check of each field. Only what a type cannot say is checked here:
 in one short loop per file (``has_sig`` false, ``md5_digest`` equal to the md5 digest, the
 plain upload time equal to the ISO one), then the ISO times' form, days that exist included,
-in one pattern match over them all (``_times_ok``).
+in one pattern match over them all (``times_ok``).
 
 The answer's ``releases`` are the upstream's own bytes for them when pypi.org already wrote
 them as pkgdex would (versions and each release's files in order, the described release
@@ -80,7 +80,7 @@ class File(Struct, gc=False, omit_defaults=True, forbid_unknown_fields=True):
     requires_python: Text | None
     size: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] | None
     upload_time: str | None
-    upload_time_iso_8601: str | None  # its form is checked by ``_times_ok``
+    upload_time_iso_8601: str | None  # its form is checked by ``times_ok``
     url: Annotated[str, Meta(min_length=1)]
     yanked: bool
     yanked_reason: Text | None
@@ -165,7 +165,7 @@ class Releases:
         self.newest = pick_latest_version(dict.fromkeys(live, False))
         if self.keys is not None:
             self.keys.update(sort_keys(batch))
-        return _times_ok(times)
+        return times_ok(times)
 
 
 def read(body: bytes, name: str, arrived: Arrived | None = None) -> Exact | None:
@@ -183,7 +183,7 @@ def read(body: bytes, name: str, arrived: Arrived | None = None) -> Exact | None
         return None
     if any(map(_holds_nul, doc.urls)):  # a few files: checked value by value
         return None
-    if not _times_ok(times):
+    if not times_ok(times):
         return None
     releases, states = checked.files, checked.states
     version = info["version"]
@@ -303,7 +303,7 @@ def _row(f: File) -> FileRow:
 def _release(files: list[File], times: list[str]) -> tuple[canonical.ReleaseState, bool] | None:
     """The release's state and whether its files came in filename order (they are sorted so
     now); None if one is not written back exactly as it came. Its ISO upload times are added
-    to ``times``, for ``_times_ok``."""
+    to ``times``, for ``times_ok``."""
     all_yanked, reason, requires = bool(files), None, None
     last, in_order = "", True
     for f in files:
@@ -343,7 +343,7 @@ def _in_order(versions: list[str]) -> bool:
     return versions == sorted(versions)
 
 
-def _times_ok(times: list[str]) -> bool:
+def times_ok(times: list[str]) -> bool:
     """Whether every ISO upload time has the one form pkgdex writes back, checked in one
     match over them all (a newline inside one would show in the count)."""
     if not times:

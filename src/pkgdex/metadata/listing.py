@@ -1,17 +1,20 @@
 """The upstream's PEP 691 page of a project, read for what pkgdex learns from it: each file's
 core metadata (PEP 658/714), matched to the stored files by name and sha256
-(``coremetadata.py`` decides when it is asked for and where the values go)."""
+(``coremetadata.py`` decides when it is asked for and where the values go), and, when it
+lists every field pkgdex's page shows, that whole page: a never-seen project's first page is
+answered from it (``firstpage.py``)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from itertools import chain
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from pkgdex.metadata.models import BIGINT_MAX, VERSION_MAX_LENGTH
 from pkgdex.metadata.queries import CoreMetadata
 from pkgdex.metadata.upstream import UpstreamError
 from pkgdex.metadata.views import Unknown
@@ -40,8 +43,23 @@ class PageFile(Struct, gc=False):
     )
 
 
+class WholeFile(PageFile, kw_only=True, gc=False):
+    """A file with every field of pkgdex's own entry (``simple._Entry``), as pypi.org lists
+    them; the columns' limits are the stored files' (``models``)."""
+
+    requires_python: str | None = msgspec.field(name="requires-python")
+    size: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] | None
+    upload_time: str | None = msgspec.field(name="upload-time")  # its form: ``firstpage``
+    url: Annotated[str, Meta(min_length=1)]
+    yanked: str | bool
+
+
 class PageMeta(Struct):
     api_version: str = msgspec.field(name="api-version")
+
+
+class WholeMeta(PageMeta, kw_only=True):
+    last_serial: Annotated[int, Meta(ge=0, le=BIGINT_MAX)] = msgspec.field(name="_last-serial")
 
 
 class Page(Struct):
@@ -49,32 +67,60 @@ class Page(Struct):
     files: list[PageFile]
 
 
+class WholePage(Struct):
+    meta: WholeMeta
+    files: list[WholeFile]
+    name: str
+    versions: list[Annotated[str, Meta(min_length=1, max_length=VERSION_MAX_LENGTH)]]
+
+
 _decoder = msgspec.json.Decoder(Page)
+_whole_decoder = msgspec.json.Decoder(WholePage)
 Listed = dict[str, tuple[str | None, CoreMetadata]]  # filename -> (sha256, core metadata)
 
 
-def read_page(body: bytes, url: str) -> Listed:
-    """The core metadata of each file that the PEP 691 page ``body`` (from ``url``) lists, or
-    the 502 of an upstream that sent something else."""
+class UpstreamPage(NamedTuple):
+    """The upstream's page as read: each file's core metadata; the whole page when it lists
+    every field pkgdex's page shows (else None), and its bytes."""
+
+    listed: Listed
+    whole: WholePage | None
+    body: bytes
+
+
+def read_page(body: bytes, url: str) -> UpstreamPage:
+    """The PEP 691 page ``body`` (from ``url``) and the core metadata of each file it lists,
+    or the 502 of an upstream that sent something else."""
+    page: Page | WholePage
+    whole = None
     try:
-        page = _decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+        # Read whole first, as pypi.org writes it: one decode of the usual page, no slower
+        # than the lenient one (both in C); a page that lacks a field is read again, leniently.
+        page = whole = _whole_decoder.decode(body)
+    except msgspec.ValidationError:
+        page = _lenient(body, url)
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise _unusable(url, str(exc)) from exc
     if page.meta.api_version.split(".")[0] != "1":  # PEP 691: refuse another major version
         raise _unusable(url, f"API version {page.meta.api_version}")
-    # Core metadata under either name; none, or ``{}``, is false (UNSET is false too).
-    listed = {
-        f.filename: (
-            f.hashes.get("sha256"),
-            (f.core_metadata if f.core_metadata is not UNSET else f.dist_info_metadata) or False,
-        )
-        for f in page.files
-    }
+    listed = {f.filename: (f.hashes.get("sha256"), core_metadata_of(f)) for f in page.files}
     hashes = [value for _, value in listed.values() if isinstance(value, dict)]
     if not _hashes_ok(hashes):
         bad = next(value for value in hashes if not _hashes_ok([value]))
         raise _unusable(url, f"core metadata hashes {bad!r:.200}")
-    return listed
+    return UpstreamPage(listed, whole, body)
+
+
+def core_metadata_of(f: PageFile) -> CoreMetadata:
+    """The file's core metadata under either name; none, or ``{}``, is false (UNSET too)."""
+    return (f.core_metadata if f.core_metadata is not UNSET else f.dist_info_metadata) or False
+
+
+def _lenient(body: bytes, url: str) -> Page:
+    try:
+        return _decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+        raise _unusable(url, str(exc)) from exc
 
 
 def _hashes_ok(hashes: list[dict[str, str]]) -> bool:

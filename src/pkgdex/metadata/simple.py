@@ -18,6 +18,7 @@ from msgspec import UNSET, Struct, UnsetType
 from pkgdex.metadata.canonical import ReleaseState
 from pkgdex.metadata.exact import Exact
 from pkgdex.metadata.exact import File as ExactFile
+from pkgdex.metadata.listing import WholeFile, WholePage, core_metadata_of
 from pkgdex.metadata.negotiation import V1_JSON
 from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView
 from pkgdex.metadata.render import Rendered, dumps, make_etag
@@ -218,10 +219,57 @@ def fill(
     """``page`` with each file's core metadata: its value in ``values``, else its own."""
     values = values or {}
     if page.content_type == V1_JSON:
-        body = _fill_json(page, state, values)
+        body = _fill_json(page, state.name, state.last_serial, values)
     else:
-        body = _fill_html(page, state, values)
+        body = _fill_html(page, state.name, state.last_serial, values)
     return Rendered(body, make_etag(body), state.last_serial)
+
+
+def upstream_page(whole: WholePage, content_type: str) -> Rendered:
+    """The page pkgdex renders for a project, made from the upstream's own page
+    (``firstpage``): each file's entry and core metadata as the upstream lists them, in its
+    order, which is pkgdex's for a pypi.org page (warehouse's ``_simple_detail``); ``yanked``
+    and ``requires-python`` normalised as a stored file's are."""
+    serial = whole.meta.last_serial
+    if content_type == V1_JSON:
+        entries = [_whole_entry(f) for f in whole.files]
+        meta = {"_last-serial": serial, "api-version": API_VERSION}
+        body = _sorted.encode(_Page(entries, meta, whole.name, whole.versions))
+    else:
+        files = [
+            _html_file(
+                f.filename,
+                core_metadata_of(f),
+                f.url,
+                f.hashes.get("sha256"),
+                f.requires_python,
+                _listed_yanked(f.yanked),
+            )
+            for f in whole.files
+        ]
+        body = _fill_html(PreparedPage(content_type, whole.versions, files), whole.name, serial, {})
+    return Rendered(body, make_etag(body), serial)
+
+
+def _whole_entry(f: WholeFile) -> _Entry:
+    metadata = core_metadata_of(f)
+    sha256 = f.hashes.get("sha256")
+    return _Entry(
+        metadata,
+        metadata,
+        f.filename,
+        {"sha256": sha256} if sha256 else {},
+        f.requires_python or None,
+        f.size,
+        f.upload_time,
+        f.url,
+        _listed_yanked(f.yanked),
+    )
+
+
+def _listed_yanked(yanked: str | bool) -> str | bool:
+    """A page's ``yanked`` as a stored file's renders: an empty reason is no reason."""
+    return False if yanked is False else (yanked or True)
 
 
 def index_page(projects: Sequence[tuple[str, str, int]], content_type: str) -> Rendered:
@@ -268,12 +316,12 @@ def _json_entries(entries: Sequence[object], encode: Callable[[object], bytes]) 
     return [b',"filename":' + piece + b"}" for piece in pieces]
 
 
-def _fill_json(page: PreparedPage, state: ProjectState, values: Mapping[str, Any]) -> bytes:
+def _fill_json(page: PreparedPage, name: str, serial: int, values: Mapping[str, Any]) -> bytes:
     around = dumps(
         {
             "files": [],
-            "meta": {"_last-serial": state.last_serial, "api-version": API_VERSION},
-            "name": state.name,
+            "meta": {"_last-serial": serial, "api-version": API_VERSION},
+            "name": name,
             "versions": page.versions,
         }
     )
@@ -320,12 +368,12 @@ def _html_file(
     return filename, own, before.encode(), f">{escape(filename)}</a><br />\n".encode()
 
 
-def _fill_html(page: PreparedPage, state: ProjectState, values: Mapping[str, Any]) -> bytes:
-    parts = [_DETAIL_HEAD.format(version=API_VERSION, name=escape(state.name)).encode()]
+def _fill_html(page: PreparedPage, name: str, serial: int, values: Mapping[str, Any]) -> bytes:
+    parts = [_DETAIL_HEAD.format(version=API_VERSION, name=escape(name)).encode()]
     add = parts.extend  # joined once into the body, as ``_fill_json``
     for name, own, before, after in page.files:
         add((before, _html_metadata(values.get(name, own)), after))
-    parts.append(_DETAIL_TAIL.format(serial=state.last_serial).encode())
+    parts.append(_DETAIL_TAIL.format(serial=serial).encode())
     return b"".join(parts)
 
 

@@ -447,5 +447,5 @@ def test_an_upload_time_passes_exactly_when_it_is_written_back_as_it_came(
         written_back = datetime.fromisoformat(iso[:-1]).isoformat() + "Z" == iso
     except ValueError:  # no such day or time
         written_back = False
-    assert exact._times_ok([iso]) is written_back
-    assert exact._times_ok([iso, "2020-02-29T00:00:00Z"]) is written_back
+    assert exact.times_ok([iso]) is written_back
+    assert exact.times_ok([iso, "2020-02-29T00:00:00Z"]) is written_back

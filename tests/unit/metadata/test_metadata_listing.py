@@ -19,7 +19,7 @@ def _page(*files: dict[str, Any], version: str = "1.1") -> bytes:
 
 
 def test_reads_pep_714_and_pep_658_names() -> None:
-    listed = read_page(
+    read = read_page(
         _page(
             {"filename": "a-1.whl", "hashes": {"sha256": "1" * 64}, "core-metadata": HASH},
             {"filename": "a-2.whl", "hashes": {}, "data-dist-info-metadata": True},
@@ -29,7 +29,8 @@ def test_reads_pep_714_and_pep_658_names() -> None:
         ),
         URL,
     )
-    assert listed == {
+    assert read.whole is None  # its files lack what the whole page needs
+    assert read.listed == {
         "a-1.whl": ("1" * 64, HASH),
         "a-2.whl": (None, True),
         "a-3.tar.gz": ("3" * 64, False),
@@ -45,7 +46,7 @@ def test_hashes_at_their_longest_and_empty_core_metadata() -> None:
         {"filename": "a-2.whl", "core-metadata": {}},
         {"filename": "a-3.whl", "data-dist-info-metadata": {}},
     )
-    assert read_page(page, URL) == {
+    assert read_page(page, URL).listed == {
         "a-1.whl": (None, longest),
         "a-2.whl": (None, False),
         "a-3.whl": (None, False),
@@ -54,7 +55,80 @@ def test_hashes_at_their_longest_and_empty_core_metadata() -> None:
 
 def test_pep_714s_name_wins_over_pep_658s() -> None:
     entry = {"filename": "a-1.whl", "core-metadata": HASH, "data-dist-info-metadata": True}
-    assert read_page(_page(entry), URL)["a-1.whl"] == (None, HASH)
+    assert read_page(_page(entry), URL).listed["a-1.whl"] == (None, HASH)
+
+
+WHOLE_FILE = {
+    "core-metadata": HASH,
+    "data-dist-info-metadata": HASH,
+    "filename": "a-1.whl",
+    "hashes": {"sha256": "1" * 64},
+    "requires-python": None,
+    "size": 10,
+    "upload-time": "2020-01-01T00:00:00Z",
+    "url": "https://files.example.org/a-1.whl",
+    "yanked": False,
+}
+
+
+def _whole(*files: dict[str, Any]) -> bytes:
+    meta = {"api-version": "1.1", "_last-serial": 7}
+    return orjson.dumps({"meta": meta, "name": "a", "files": list(files), "versions": ["1"]})
+
+
+def test_a_page_with_every_field_is_read_whole() -> None:
+    body = _whole(WHOLE_FILE)
+    read = read_page(body, URL)
+    assert read.body is body and read.listed == {"a-1.whl": ("1" * 64, HASH)}
+    assert read.whole is not None
+    assert (read.whole.name, read.whole.versions, read.whole.meta.last_serial) == ("a", ["1"], 7)
+    (f,) = read.whole.files
+    assert (f.url, f.size, f.upload_time, f.yanked) == (
+        WHOLE_FILE["url"],
+        10,
+        WHOLE_FILE["upload-time"],
+        False,
+    )
+
+
+def test_nulls_keep_a_page_whole() -> None:
+    nulls = {"size": None, "upload-time": None, "hashes": {}}  # written back as they are
+    assert read_page(_whole({**WHOLE_FILE, **nulls}), URL).whole is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"size": -1},
+        {"size": 2**63},
+        {"yanked": 1},  # not a field core metadata reads: the page is still read, leniently
+        {"url": ""},
+        {"url": None},
+        {"requires-python": 3},
+        {"upload-time": 5},
+    ],
+)
+def test_a_field_out_of_form_is_read_leniently(change: dict[str, Any]) -> None:
+    read = read_page(_whole({**WHOLE_FILE, **change}), URL)
+    assert read.whole is None
+    assert read.listed == {"a-1.whl": ("1" * 64, HASH)}
+
+
+@pytest.mark.parametrize("missing", ["size", "upload-time", "url", "requires-python", "yanked"])
+def test_a_missing_field_reads_the_page_leniently(missing: str) -> None:
+    entry = {k: v for k, v in WHOLE_FILE.items() if k != missing}
+    read = read_page(_whole(entry), URL)
+    assert read.whole is None and read.listed == {"a-1.whl": ("1" * 64, HASH)}
+
+
+def test_a_page_without_its_serial_name_or_versions_is_read_leniently() -> None:
+    for drop in ("name", "versions"):
+        doc = orjson.loads(_whole(WHOLE_FILE))
+        del doc[drop]
+        assert read_page(orjson.dumps(doc), URL).whole is None
+    doc = orjson.loads(_whole(WHOLE_FILE))
+    del doc["meta"]["_last-serial"]
+    assert read_page(orjson.dumps(doc), URL).whole is None
 
 
 BAD = {

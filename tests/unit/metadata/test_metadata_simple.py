@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from pkgdex.metadata import exact, negotiation, simple
+from pkgdex.metadata.listing import read_page
 from pkgdex.metadata.queries import CoreMetadata, FileRow, ProjectState, ProjectView, ReleaseRow
 from support.fake_pypi import big_project
 
@@ -193,3 +194,27 @@ def test_a_project_without_files_has_an_empty_page() -> None:
         "versions": [],
     }
     assert "<a " not in simple.project_page(empty, negotiation.HTML).body.decode()
+
+
+@pytest.mark.parametrize("values", VALUES[:2])  # the third's digests are no upstream's
+def test_a_page_made_from_the_upstreams_is_the_same_page(values: dict[str, Any]) -> None:
+    # pkgdex's own page as the upstream's: every form of every field comes back byte for byte.
+    upstream = simple.project_page(VIEW, negotiation.V1_JSON, values).body
+    whole = read_page(upstream, "u").whole
+    assert whole is not None
+    for content_type in (negotiation.V1_JSON, negotiation.HTML):
+        made = simple.upstream_page(whole, content_type)
+        assert made == simple.project_page(VIEW, content_type, values), content_type
+
+
+def test_a_page_made_from_the_upstreams_normalises_as_a_stored_file() -> None:
+    page = orjson.loads(simple.project_page(VIEW, negotiation.V1_JSON).body)
+    for entry in page["files"]:
+        entry.update({"yanked": "", "requires-python": ""})  # stored, each is written back so
+    whole = read_page(orjson.dumps(page), "u").whole
+    assert whole is not None
+    made = orjson.loads(simple.upstream_page(whole, negotiation.V1_JSON).body)
+    assert {(f["yanked"], f["requires-python"]) for f in made["files"]} == {(True, None)}
+    html = simple.upstream_page(whole, negotiation.HTML).body.decode()
+    assert html.count('data-yanked=""') == len(page["files"])
+    assert "data-requires-python" not in html
