@@ -266,7 +266,8 @@ class Project:
             "files": files,
             "meta": {"_last-serial": self.last_serial, "api-version": "1.1"},
             "name": canonicalize_name(self.name),
-            "versions": list(releases),
+            # warehouse's ``_simple_detail``: the versions of the files listed
+            "versions": [version for version, files in releases.items() if files],
         }
 
     def doc(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ exist, as pypi.org does.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from packaging.utils import canonicalize_name
 from sqlalchemy import Connection
 
 from pkgdex.collector import collector_paused
-from pkgdex.metadata import coremetadata, queries, render, simple
+from pkgdex.metadata import coremetadata, firstpage, queries, render, simple
 from pkgdex.metadata.cache import NotFound, PyPICache
 from pkgdex.metadata.queries import ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.render import Rendered
@@ -99,10 +100,16 @@ def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> 
 
 def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer | Redirect:
     """``/simple/<project>/`` in the negotiated format, with the core metadata of its files
-    (``coremetadata``; asked for while the project is fetched, when it has never been)."""
+    (``coremetadata``). A project never seen is answered from the upstream's own page when it
+    can be, and stored behind that answer (``firstpage``)."""
     early = None
     if _valid(raw_name) and canonicalize_name(raw_name) == raw_name:
         early = coremetadata.ask_early(cache, raw_name)
+    if early is not None:
+        kept = _first_page_kept(cache, content_type)
+        first = firstpage.answer(cache, raw_name, content_type, early, kept)
+        if first is not None:  # the miss behind it is done with ``early``
+            return Answer(first, fetched_at=time.time())
     prepared = _Prepared(content_type)
     try:
         state, stale = _project(cache, raw_name, page=True)
@@ -121,6 +128,21 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
     key = (state.name, state.revision, "simple", content_type)
     rendered = cache.memory.get_or_make(key, make, _size)
     return Answer(rendered, stale, state.fetched_at)
+
+
+def _first_page_kept(cache: PyPICache, content_type: str) -> firstpage.Keep:
+    """Whether a page answered from the upstream's (``firstpage``) is the one the project
+    gives now it is stored; if so, it is remembered as that page, with the gzip made of it."""
+
+    def keep(state: ProjectState, answered: Rendered) -> bool:
+        source, values = cache.page_source(state)
+        stored = _Prepared(content_type).page(source, state, values)
+        same = stored.etag == answered.etag
+        key = (state.name, state.revision, "simple", content_type)
+        cache.memory.put(key, answered if same else stored, _size)
+        return same
+
+    return keep
 
 
 def simple_index(cache: PyPICache, conn: Connection, content_type: str) -> Answer:

@@ -14,6 +14,7 @@ as it was; the next request simply misses again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +80,8 @@ class PyPICache:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pkgdex-name-index")
     )
     early: EarlyCalls = field(default_factory=EarlyCalls)  # upstream pages asked for ahead
+    # Misses left for after an answer made without them (``firstpage``), until they end.
+    _behind: set[threading.Event] = field(default_factory=set)
 
     @classmethod
     def create(
@@ -344,11 +347,28 @@ class PyPICache:
         """Whether the upstream failed a moment ago and is being spared (stale copies answer)."""
         return time.monotonic() < self._upstream_down_until
 
+    def miss_later(self, fn: Callable[[], object]) -> None:
+        """Run ``fn``, a miss left for after an answer made without it (``firstpage``), once
+        that answer has gone; :meth:`wait_for_writes` waits for it too."""
+        ended = threading.Event()
+        self._behind.add(ended)
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                self._behind.discard(ended)
+                ended.set()
+
+        later(run)
+
     def wait_for_writes(self, timeout: float = WRITE_WAIT_SECONDS) -> None:
         """Wait until the projects this process answered before storing them are stored, for
         answers that list the store (``/simple/``): a client that was just answered a project
         finds it there too."""
         deadline = time.monotonic() + timeout
+        for ended in list(self._behind):
+            ended.wait(max(deadline - time.monotonic(), 0))
         for write in list(self._pending.values()):
             write.done.wait(max(deadline - time.monotonic(), 0))
 

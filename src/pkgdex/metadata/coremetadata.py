@@ -12,10 +12,11 @@ project's Simple page carries it:
   renders the page again. The page is answered before that revision is written, as a miss
   is; the write stores it only while the project is still the revision it was matched against;
 - a project pkgdex has never seen learns it before its write (which stores it with the rest):
-  for its Simple page, the page is asked for while the project's document is on its way
-  (``ask_early``); behind a JSON API answer, once that answer has gone (``learn_behind``), so
-  the project's first Simple page asks nothing more. ``sync`` learns it too. A stored
-  project's page (an import, or a learning that failed) is asked for while its files are read;
+  for its Simple page, the page is asked for first (``ask_early``), the page answered from it
+  and the project's document asked for behind that answer (``firstpage``); behind a JSON API
+  answer, once that answer has gone (``learn_behind``), so the project's first Simple page
+  asks nothing more. ``sync`` learns it too. A stored project's page (an import, or a
+  learning that failed) is asked for while its files are read;
 - a refresh carries the known values over to the same files (``services``), so the upstream's
   page is asked for again only when a refresh brings new files;
 - when the page cannot be had (offline, the upstream failing, or a body that is not a PEP 691
@@ -66,8 +67,8 @@ Prepare = Callable[[simple.Source], object]
 
 def ask_early(cache: PyPICache, name: str) -> Future[UpstreamPage] | None:
     """Start asking for the upstream's page of project ``name`` (PEP 503 form) now when
-    pkgdex has never seen the project: its page is then certainly needed, and the wait for
-    it overlaps the miss for the project's document. None when it may not be needed."""
+    pkgdex has never seen the project: its page is then certainly needed, and may be the
+    answer itself (``firstpage``). None when it may not be needed."""
     if cache.offline or cache.upstream_resting() or cache.knows(name):
         return None
     return _start(cache, name)

@@ -122,14 +122,20 @@ def test_a_refresh_keeps_what_is_known_and_asks_only_for_new_files(
 
 
 def test_a_file_whose_sha256_differs_upstream_gets_none(
-    pypi_client: PyPIClient, fake: FakePyPI
+    pypi_client: PyPIClient, fake: FakePyPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     page = fake.projects["sampleproject"].simple_page()
     for entry in page["files"]:
         if entry["filename"] == WHEEL:
             entry["hashes"] = {"sha256": "0" * 64}
     fake.simple_answer = (200, orjson.dumps(page))
-    files = files_of(pypi_client())
+    client = pypi_client()
+    first = files_of(client)  # the upstream's own page, as it came
+    assert first[WHEEL]["hashes"] == {"sha256": "0" * 64}
+    assert first[WHEEL]["core-metadata"] == expected(fake, WHEEL)
+    assert "disagreed on sampleproject" in caplog.text
+    files = files_of(client)  # the stored copy, the JSON API's file
+    assert files[WHEEL]["hashes"] != {"sha256": "0" * 64}
     assert files[WHEEL]["core-metadata"] is False
     other = "sampleproject-1.0.0-py3-none-any.whl"
     assert files[other]["core-metadata"] == expected(fake, other) != False  # noqa: E712
@@ -224,7 +230,7 @@ def test_concurrent_pages_of_a_new_project_ask_for_each_document_once(
         assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
 
 
-def test_a_new_projects_page_asks_for_both_documents_at_once(
+def test_a_new_projects_page_asks_for_the_upstreams_page_alone_first(
     pypi_client: PyPIClient, fake: FakePyPI
 ) -> None:
     client = pypi_client()
@@ -232,13 +238,17 @@ def test_a_new_projects_page_asks_for_both_documents_at_once(
     with ThreadPoolExecutor(1) as pool:
         page = pool.submit(files_of, client)
         deadline = time.monotonic() + 10
-        while fake.count("/pypi/sampleproject/json") + fake.count(UPSTREAM_PAGE) < 2:
-            assert time.monotonic() < deadline, "the two requests were not in flight together"
+        while fake.count(UPSTREAM_PAGE) < 1:
+            assert time.monotonic() < deadline, "the upstream's page was not asked for"
             time.sleep(0.01)
+        time.sleep(0.1)
+        # Its JSON document follows the answer made from the page, not competing with it.
+        assert fake.count("/pypi/sampleproject/json") == 0
         fake.gate.set()
         files = page.result()
     assert files[WHEEL]["core-metadata"] == expected(fake, WHEEL)
     assert fake.count(UPSTREAM_PAGE) == 1
+    assert fake.count("/pypi/sampleproject/json") == 1
 
 
 def test_a_project_whose_files_are_all_known_is_not_asked_again(

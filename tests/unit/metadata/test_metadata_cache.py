@@ -7,6 +7,7 @@ import functools
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from hashlib import sha256
@@ -82,11 +83,13 @@ def test_new_projects_reach_the_name_index_after_the_answer(
 
 @contextmanager
 def _pulling_cache(
-    make_settings: SettingsFactory, engine: Engine, ttl: float
+    make_settings: SettingsFactory, engine: Engine, ttl: float, **overrides: Any
 ) -> Iterator[tuple[PyPICache, FakePyPI]]:
     """A cache pulling through from a fake pypi.org, its copies fresh for ``ttl`` seconds."""
     with FakePyPI() as fake:
-        settings = make_settings(offline=False, pypi_upstream=fake.url, metadata_ttl_seconds=ttl)
+        settings = make_settings(
+            offline=False, pypi_upstream=fake.url, metadata_ttl_seconds=ttl, **overrides
+        )
         upstream = Upstream.from_settings(settings)
         cache = PyPICache.create(settings, engine, upstream, SingleFlight())
         try:
@@ -353,6 +356,40 @@ def test_a_remembered_simple_page_reads_no_rows(
         monkeypatch.setattr(queries, "load_project", unreadable)
         again = answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
         assert isinstance(again, answers.Answer) and again.rendered is first.rendered
+
+
+def test_a_never_seen_projects_page_is_answered_before_its_document_is_asked_for(
+    pulling: tuple[PyPICache, FakePyPI], engine: Engine
+) -> None:
+    cache, fake = pulling
+    with collecting() as later:
+        first = answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
+        # From the upstream's page alone: the document would compete with the answer.
+        assert fake.count("/simple/sampleproject/") == 1
+        assert fake.count("/pypi/sampleproject/json") == 0
+    assert isinstance(first, answers.Answer) and first.fetched_at is not None
+    assert _stored_revision(engine, "sampleproject") is None
+    later.run()  # the answer has gone
+    assert fake.count("/pypi/sampleproject/json") == 1
+    assert fake.count("/simple/sampleproject/") == 1  # its core metadata: the same page
+    revision = _stored_revision(engine, "sampleproject")
+    assert revision is not None
+    # The stored project's page is the one answered: remembered as it, gzip and all.
+    remembered = cache.memory.get(("sampleproject", revision, "simple", negotiation.V1_JSON))
+    assert remembered is first.rendered
+
+
+def test_a_never_seen_projects_page_waits_for_no_upstream_that_did_not_answer(
+    make_settings: SettingsFactory, engine: Engine
+) -> None:
+    with _pulling_cache(make_settings, engine, 0, upstream_timeout_seconds=0.3) as (cache, fake):
+        fake.fault, fake.slow_seconds = "slow", 3.0
+        started = time.monotonic()
+        with pytest.raises(UpstreamError) as failed, collecting():
+            answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
+        assert failed.value.status == 504
+        assert time.monotonic() - started < 2  # the document was not asked for after it
+        assert fake.count("/pypi/sampleproject/json") == 0
 
 
 def test_a_stored_projects_core_metadata_is_answered_first_then_written(

@@ -1,0 +1,58 @@
+"""When the upstream's own page can be a never-seen project's first page
+(``metadata/firstpage.py``); the order of that answer and its miss is tested with the cache
+(``test_metadata_cache.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from pkgdex.metadata import firstpage
+from pkgdex.metadata.listing import read_page
+
+FILE = {
+    "core-metadata": False,
+    "data-dist-info-metadata": False,
+    "filename": "a-1.tar.gz",
+    "hashes": {"sha256": "1" * 64},
+    "requires-python": None,
+    "size": 10,
+    "upload-time": "2020-01-01T00:00:00.123456Z",
+    "url": "https://files.example.org/a-1.tar.gz",
+    "yanked": False,
+}
+
+
+def _page(**changes: Any) -> bytes:
+    page = {
+        "meta": {"api-version": "1.1", "_last-serial": 7},
+        "name": "a",
+        "files": [{**FILE, **changes}],
+        "versions": ["1"],
+    }
+    return orjson.dumps(page)
+
+
+def test_a_whole_page_of_the_project_is_answerable() -> None:
+    assert firstpage.answerable(read_page(_page(), "u"), "a") is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _page(url="https://files.example.org/a\x00"),  # the store refuses a NUL
+        _page(hashes={"sha256": "1" * 65}),  # past the column
+        _page(**{"upload-time": "2020-01-01T00:00:00+00:00"}),  # written back with a "Z"
+        _page(**{"upload-time": "2020-01-01T00:00:00.000000Z"}),  # written back without
+        _page(**{"upload-time": "2021-02-29T00:00:00Z"}),  # no such day
+        _page(size="10"),  # not whole
+    ],
+)
+def test_a_page_the_store_would_not_give_back_is_not_answerable(body: bytes) -> None:
+    assert firstpage.answerable(read_page(body, "u"), "a") is None
+
+
+def test_another_projects_page_is_not_answerable() -> None:
+    assert firstpage.answerable(read_page(_page(), "u"), "b") is None
