@@ -372,6 +372,12 @@ class FakePyPI:
         self.simple_answer: tuple[int, bytes] | None = None
         # How each JSON API document is written: a test's own writer gives it odd values.
         self.write: Callable[[dict[str, Any]], bytes] = sorted_json
+        # Each answer made once and then handed over as stored bytes, as a registry's CDN does:
+        # for benchmarks, where making a 500-release document anew (in this process, under
+        # one interpreter lock) would weigh more than the registry's real work. Tests change
+        # projects between requests, so they leave it off.
+        self.stored_answers = False
+        self._answers: dict[str, tuple[int, bytes]] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -417,6 +423,17 @@ class FakePyPI:
             self.requests[path] += 1
 
     def answer(self, path: str) -> tuple[int, bytes]:
+        if not self.stored_answers:
+            return self._answer(path)
+        with self._lock:
+            kept = self._answers.get(path)
+        if kept is None:
+            kept = self._answer(path)
+            with self._lock:
+                self._answers[path] = kept
+        return kept
+
+    def _answer(self, path: str) -> tuple[int, bytes]:
         simple = re.fullmatch(r"/simple/([^/]+)/", path)
         if simple:
             return self._simple_answer(unquote(simple[1]))
