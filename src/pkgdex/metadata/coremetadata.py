@@ -71,16 +71,17 @@ def ask_early(cache: PyPICache, name: str) -> Future[UpstreamPage] | None:
     answer itself (``firstpage``). None when it may not be needed."""
     if cache.offline or cache.upstream_resting() or cache.knows(name):
         return None
-    return _start(cache, name)
+    return _start(cache, name, whole=True)
 
 
 def done_early(cache: PyPICache, name: str, early: Future[UpstreamPage]) -> None:
     cache.early.forget(_early_key(name), early)
 
 
-def _start(cache: PyPICache, name: str) -> Future[UpstreamPage]:
-    """The upstream's page of ``name``, asked for now or shared with whoever just did."""
-    return cache.early.start(_early_key(name), lambda asked: _fetch(cache, name, asked))
+def _start(cache: PyPICache, name: str, *, whole: bool = False) -> Future[UpstreamPage]:
+    """The upstream's page of ``name``, asked for now or shared with whoever just did.
+    ``whole``: read whole too, to be answered as it is (``firstpage``)."""
+    return cache.early.start(_early_key(name), lambda asked: _fetch(cache, name, asked, whole))
 
 
 def _early_key(name: str) -> str:
@@ -248,14 +249,14 @@ def _awaited(
 
 
 def _fetch(
-    cache: PyPICache, name: str, asked: Callable[[], None] | None = None
+    cache: PyPICache, name: str, asked: Callable[[], None] | None = None, whole: bool = False
 ) -> Future[UpstreamPage]:
     """The upstream's page of ``name``, read as it comes in (on the transfer's thread)."""
     url = f"{cache.base_url}/simple/{quote(name)}/"
 
     def read(fetched: FetchedBytes) -> UpstreamPage:
         with collector_paused():  # a thousand files' values, no cycles among them
-            return read_page(fetched.body, url)
+            return read_page(fetched.body, url, whole=whole)
 
     return cache.upstream.start_bytes(url, read, headers=HEADERS, on_sent=asked)
 

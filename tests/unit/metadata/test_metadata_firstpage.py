@@ -36,7 +36,7 @@ def _page(**changes: Any) -> bytes:
 
 
 def test_a_whole_page_of_the_project_is_answerable() -> None:
-    assert firstpage.answerable(read_page(_page(), "u"), "a") is not None
+    assert firstpage.answerable(read_page(_page(), "u", whole=True), "a") is not None
 
 
 @pytest.mark.parametrize(
@@ -51,8 +51,8 @@ def test_a_whole_page_of_the_project_is_answerable() -> None:
     ],
 )
 def test_a_page_the_store_would_not_give_back_is_not_answerable(body: bytes) -> None:
-    assert firstpage.answerable(read_page(body, "u"), "a") is None
+    assert firstpage.answerable(read_page(body, "u", whole=True), "a") is None
 
 
 def test_another_projects_page_is_not_answerable() -> None:
-    assert firstpage.answerable(read_page(_page(), "u"), "b") is None
+    assert firstpage.answerable(read_page(_page(), "u", whole=True), "b") is None

@@ -78,7 +78,7 @@ def _whole(*files: dict[str, Any]) -> bytes:
 
 def test_a_page_with_every_field_is_read_whole() -> None:
     body = _whole(WHOLE_FILE)
-    read = read_page(body, URL)
+    read = read_page(body, URL, whole=True)
     assert read.body is body and read.listed == {"a-1.whl": ("1" * 64, HASH)}
     assert read.whole is not None
     assert (read.whole.name, read.whole.versions, read.whole.meta.last_serial) == ("a", ["1"], 7)
@@ -91,9 +91,14 @@ def test_a_page_with_every_field_is_read_whole() -> None:
     )
 
 
+def test_a_page_is_read_whole_only_when_asked() -> None:
+    read = read_page(_whole(WHOLE_FILE), URL)  # for core metadata alone
+    assert read.whole is None and read.listed == {"a-1.whl": ("1" * 64, HASH)}
+
+
 def test_nulls_keep_a_page_whole() -> None:
     nulls = {"size": None, "upload-time": None, "hashes": {}}  # written back as they are
-    assert read_page(_whole({**WHOLE_FILE, **nulls}), URL).whole is not None
+    assert read_page(_whole({**WHOLE_FILE, **nulls}), URL, whole=True).whole is not None
 
 
 @pytest.mark.parametrize(
@@ -109,7 +114,7 @@ def test_nulls_keep_a_page_whole() -> None:
     ],
 )
 def test_a_field_out_of_form_is_read_leniently(change: dict[str, Any]) -> None:
-    read = read_page(_whole({**WHOLE_FILE, **change}), URL)
+    read = read_page(_whole({**WHOLE_FILE, **change}), URL, whole=True)
     assert read.whole is None
     assert read.listed == {"a-1.whl": ("1" * 64, HASH)}
 
@@ -117,7 +122,7 @@ def test_a_field_out_of_form_is_read_leniently(change: dict[str, Any]) -> None:
 @pytest.mark.parametrize("missing", ["size", "upload-time", "url", "requires-python", "yanked"])
 def test_a_missing_field_reads_the_page_leniently(missing: str) -> None:
     entry = {k: v for k, v in WHOLE_FILE.items() if k != missing}
-    read = read_page(_whole(entry), URL)
+    read = read_page(_whole(entry), URL, whole=True)
     assert read.whole is None and read.listed == {"a-1.whl": ("1" * 64, HASH)}
 
 
@@ -125,10 +130,10 @@ def test_a_page_without_its_serial_name_or_versions_is_read_leniently() -> None:
     for drop in ("name", "versions"):
         doc = orjson.loads(_whole(WHOLE_FILE))
         del doc[drop]
-        assert read_page(orjson.dumps(doc), URL).whole is None
+        assert read_page(orjson.dumps(doc), URL, whole=True).whole is None
     doc = orjson.loads(_whole(WHOLE_FILE))
     del doc["meta"]["_last-serial"]
-    assert read_page(orjson.dumps(doc), URL).whole is None
+    assert read_page(orjson.dumps(doc), URL, whole=True).whole is None
 
 
 BAD = {
