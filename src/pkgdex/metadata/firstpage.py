@@ -92,23 +92,34 @@ def _miss(
     cache: PyPICache, name: str, early: Future[UpstreamPage], answered: Rendered, keep: Keep
 ) -> None:
     """The project's miss, once ``answered`` has gone: stored with the core metadata of the
-    upstream's page, then compared with what was answered. A failure only leaves the project
-    unstored: the next request misses again."""
+    upstream's page, and compared with what was answered just before its write, from the
+    document that write stores (the stored rows would cost a read, and a view kept in
+    memory). A failure only leaves the project unstored: the next request misses again."""
     with collecting() as after:  # the miss's write: after it, here, as after any answer
-        try:
-            state, stale = cache.project(name, page=True)
-            if state.name == name and not stale:
-                state = coremetadata.complete(cache, state, early)
-        except Exception as exc:
-            log.warning("%s, answered from the upstream's page, was not stored: %r", name, exc)
-            return
-        finally:
-            coremetadata.done_early(cache, name, early)
-            after.run()
+        state = _missed(cache, name, early)
+        if state is not None:
+            _compare(state, answered, keep)
+    after.run()
+
+
+def _missed(cache: PyPICache, name: str, early: Future[UpstreamPage]) -> ProjectState | None:
+    try:
+        state, stale = cache.project(name, page=True)
+        if state.name == name and not stale:
+            state = coremetadata.complete(cache, state, early)
+        return state
+    except Exception as exc:
+        log.warning("%s, answered from the upstream's page, was not stored: %r", name, exc)
+        return None
+    finally:
+        coremetadata.done_early(cache, name, early)
+
+
+def _compare(state: ProjectState, answered: Rendered, keep: Keep) -> None:
     try:
         kept = keep(state, answered)
     except Exception:
-        log.exception("could not render the stored page of %s", state.name)
+        log.exception("could not render the page of %s", state.name)
         return
     if not kept:
         log.warning(
