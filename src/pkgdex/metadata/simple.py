@@ -74,7 +74,7 @@ class _Entry(Struct, gc=False):
 
 
 class _Page(Struct, gc=False):
-    files: list[_Entry]
+    files: list[_Entry] | list[WholeFile]  # the latter only in pkgdex's form (``_as_entries``)
     meta: dict[str, Any]
     name: str
     versions: list[str]
@@ -232,7 +232,8 @@ def upstream_page(whole: WholePage, content_type: str) -> Rendered:
     and ``requires-python`` normalised as a stored file's are."""
     serial = whole.meta.last_serial
     if content_type == V1_JSON:
-        entries = [_whole_entry(f) for f in whole.files]
+        listed = whole.files
+        entries = listed if _as_entries(listed) else [_whole_entry(f) for f in listed]
         meta = {"_last-serial": serial, "api-version": API_VERSION}
         body = _sorted.encode(_Page(entries, meta, whole.name, whole.versions))
     else:
@@ -249,6 +250,25 @@ def upstream_page(whole: WholePage, content_type: str) -> Rendered:
         ]
         body = _fill_html(PreparedPage(content_type, whole.versions, files), whole.name, serial, {})
     return Rendered(body, make_etag(body), serial)
+
+
+def _as_entries(files: list[WholeFile]) -> bool:
+    """Whether the upstream's files encode as pkgdex's entries as they are (a page as
+    pypi.org writes it): each has the same field names, so only values that pkgdex writes
+    otherwise are looked for. Encoding the files as read takes half the time of making an
+    entry of each."""
+    for f in files:
+        metadata, hashes = f.core_metadata, f.hashes
+        if (
+            metadata is UNSET
+            or metadata != f.dist_info_metadata
+            or metadata == {}
+            or f.requires_python == ""
+            or f.yanked == ""
+            or (hashes and (len(hashes) > 1 or not hashes.get("sha256")))
+        ):
+            return False
+    return True
 
 
 def _whole_entry(f: WholeFile) -> _Entry:

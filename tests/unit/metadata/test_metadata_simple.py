@@ -200,18 +200,54 @@ def test_a_project_without_files_has_an_empty_page() -> None:
 def test_a_page_made_from_the_upstreams_is_the_same_page(values: dict[str, Any]) -> None:
     # pkgdex's own page as the upstream's: every form of every field comes back byte for byte.
     upstream = simple.project_page(VIEW, negotiation.V1_JSON, values).body
-    whole = read_page(upstream, "u").whole
+    whole = read_page(upstream, "u", whole=True).whole
     assert whole is not None
     for content_type in (negotiation.V1_JSON, negotiation.HTML):
         made = simple.upstream_page(whole, content_type)
         assert made == simple.project_page(VIEW, content_type, values), content_type
 
 
+NOT_PKGDEX_FORM = {
+    "an empty reason": {"yanked": ""},
+    "an empty requires-python": {"requires-python": ""},
+    "PEP 658's name alone": {"core-metadata": None},
+    "PEP 714's name alone": {"data-dist-info-metadata": None},
+    "empty core metadata": {"core-metadata": {}, "data-dist-info-metadata": {}},
+    "a hash pkgdex does not show": {"hashes": {"sha256": "ab" * 32, "md5": "00" * 16}},
+    "an empty digest": {"hashes": {"sha256": ""}},
+}
+
+
+@pytest.mark.parametrize("change", list(NOT_PKGDEX_FORM.values()), ids=list(NOT_PKGDEX_FORM))
+def test_a_page_from_the_upstreams_in_another_form_is_pkgdexs_page(change: dict[str, Any]) -> None:
+    values = {"tricky-2.0.tar.gz": HASHES}
+    page = orjson.loads(simple.project_page(VIEW, negotiation.V1_JSON, values).body)
+    for entry in page["files"]:
+        if entry["filename"] == "tricky-2.0.tar.gz":
+            entry.update(change)
+            for key in [k for k, v in change.items() if v is None]:
+                del entry[key]
+    whole = read_page(orjson.dumps(page), "u", whole=True).whole
+    assert whole is not None
+    made = orjson.loads(simple.upstream_page(whole, negotiation.V1_JSON).body)
+    entry = next(f for f in made["files"] if f["filename"] == "tricky-2.0.tar.gz")
+    expected = _entry(VIEW.releases[0].files[0], False, HASHES)
+    if change.get("yanked") == "":
+        expected["yanked"] = True
+    if "core-metadata" in change and change["core-metadata"] == {}:
+        expected["core-metadata"] = expected["data-dist-info-metadata"] = False
+    if change.get("hashes") == {"sha256": ""}:
+        expected["hashes"] = {}
+    elif "hashes" in change:
+        expected["hashes"] = {"sha256": "ab" * 32}
+    assert entry == expected
+
+
 def test_a_page_made_from_the_upstreams_normalises_as_a_stored_file() -> None:
     page = orjson.loads(simple.project_page(VIEW, negotiation.V1_JSON).body)
     for entry in page["files"]:
         entry.update({"yanked": "", "requires-python": ""})  # stored, each is written back so
-    whole = read_page(orjson.dumps(page), "u").whole
+    whole = read_page(orjson.dumps(page), "u", whole=True).whole
     assert whole is not None
     made = orjson.loads(simple.upstream_page(whole, negotiation.V1_JSON).body)
     assert {(f["yanked"], f["requires-python"]) for f in made["files"]} == {(True, None)}
