@@ -59,12 +59,17 @@ def main() -> None:
         for n in range(args.pages)
     ]
     url = "https://pypi.example.org/simple/page-bench/"
-    assert read_page(pages[0], url) == naive(pages[0])
+    assert read_page(pages[0], url).listed == naive(pages[0])
+    assert read_page(pages[0], url, whole=True).listed == naive(pages[0])
     print(f"| {len(pages[0]) // 1024} KiB page, p50 ms | back to back | after {IDLE:g} s idle |")
     print("|---|---:|---:|")
     for label, read in (
         ("naive baseline: orjson, a pattern per hash", naive),
-        ("pkgdex (`listing.read_page`)", lambda body: read_page(body, url)),
+        ("pkgdex (`listing.read_page`), for core metadata", lambda body: read_page(body, url)),
+        (
+            "pkgdex (`listing.read_page`), whole, for a first page",
+            lambda body: read_page(body, url, whole=True),
+        ),
     ):
         print(f"| {label} | {p50_ms(read, pages, 0):.3f} | {p50_ms(read, pages, IDLE):.3f} |")
 
