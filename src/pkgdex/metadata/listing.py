@@ -94,7 +94,7 @@ def read_page(body: bytes, url: str, *, whole: bool = False) -> UpstreamPage:
     it lists every field pkgdex's page shows (else only what core metadata needs is read: a
     third less to decode)."""
     page = _whole(body, url) if whole else None
-    return _listed(page or _lenient(body, url), body, url)
+    return _listed(page if page is not None else _lenient(body, url), body, url)
 
 
 def _whole(body: bytes, url: str) -> WholePage | None:
