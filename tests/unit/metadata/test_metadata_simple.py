@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pkgdex.metadata import exact, negotiation, simple
 from pkgdex.metadata.listing import read_page
@@ -254,3 +256,53 @@ def test_a_page_made_from_the_upstreams_normalises_as_a_stored_file() -> None:
     html = simple.upstream_page(whole, negotiation.HTML).body.decode()
     assert html.count('data-yanked=""') == len(page["files"])
     assert "data-requires-python" not in html
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+_SHORT = _TEXT.filter(lambda t: 0 < len(t) <= 64)
+_CORE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.builds(lambda d: {"sha256": d}, st.text("0123456789abcdef", min_size=64, max_size=64)),
+)
+
+
+@st.composite
+def _stored_file(draw: st.DrawFn) -> FileRow:
+    when = draw(st.none() | st.datetimes(datetime(1990, 1, 1), datetime(2100, 1, 1)))
+    return _file(
+        draw(_SHORT),
+        url=draw(_SHORT),
+        sha256=draw(st.none() | _TEXT.filter(lambda t: len(t) <= 64)),
+        requires_python=draw(st.none() | _TEXT),
+        upload_time=when,
+        yanked=draw(st.booleans()),
+        yanked_reason=draw(st.none() | _TEXT),
+        core_metadata=draw(_CORE),
+    )
+
+
+@st.composite
+def _stored_view(draw: st.DrawFn) -> ProjectView:
+    versions = draw(st.lists(_SHORT, min_size=1, max_size=5, unique=True))
+    releases = [
+        _release(
+            version,
+            *draw(st.lists(_stored_file(), max_size=3)),
+            yanked=draw(st.booleans()),
+            reason=draw(st.none() | _TEXT),
+        )
+        for version in versions
+    ]
+    return ProjectView(STATE, tuple(releases))
+
+
+@given(view=_stored_view())
+@settings(max_examples=150, deadline=None)
+def test_any_stored_page_comes_back_the_same_from_the_upstreams(view: ProjectView) -> None:
+    # Whatever a stored project holds, its page read as an upstream's gives the same page.
+    page = simple.project_page(view, negotiation.V1_JSON)
+    whole = read_page(page.body, "u", whole=True).whole
+    assert whole is not None
+    for content_type in (negotiation.V1_JSON, negotiation.HTML):
+        assert simple.upstream_page(whole, content_type) == simple.project_page(view, content_type)
