@@ -54,7 +54,25 @@ def answer(
     that did not answer in time, or could not be reached, is this request's error: the
     document would take as long, to fail the same way."""
     try:
-        page = early.result(cache.upstream.timeout + coremetadata.EARLY_SLACK_SECONDS)
+        page = _page(cache, name, early)
+    except UpstreamError:
+        coremetadata.done_early(cache, name, early)  # the next request asks again
+        raise
+    if page is None:
+        return None
+    whole = answerable(page, name)
+    if whole is None:
+        return None
+    with collector_paused():  # an entry per file, no cycles among them
+        rendered = simple.upstream_page(whole, content_type)
+    cache.miss_later(lambda: _miss(cache, name, early, rendered, keep))
+    return rendered
+
+
+def _page(cache: PyPICache, name: str, early: Future[UpstreamPage]) -> UpstreamPage | None:
+    """The upstream's page; None when it failed in a way the document may not."""
+    try:
+        return early.result(cache.upstream.timeout + coremetadata.EARLY_SLACK_SECONDS)
     except UpstreamError as exc:
         if exc.code in _NO_ANSWER:
             raise
@@ -64,13 +82,6 @@ def answer(
         raise UpstreamError(504, "upstream_timeout", message) from exc
     except (UpstreamNotFound, CancelledError):
         return None
-    whole = answerable(page, name)
-    if whole is None:
-        return None
-    with collector_paused():  # an entry per file, no cycles among them
-        rendered = simple.upstream_page(whole, content_type)
-    cache.miss_later(lambda: _miss(cache, name, early, rendered, keep))
-    return rendered
 
 
 def answerable(page: UpstreamPage, name: str) -> WholePage | None:

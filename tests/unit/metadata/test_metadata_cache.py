@@ -390,6 +390,12 @@ def test_a_never_seen_projects_page_waits_for_no_upstream_that_did_not_answer(
         assert failed.value.status == 504
         assert time.monotonic() - started < 2  # the document was not asked for after it
         assert fake.count("/pypi/sampleproject/json") == 0
+        fake.fault = None  # the upstream is back: the next request asks it again
+        with collecting() as later:
+            again = answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
+        later.run()
+        assert isinstance(again, answers.Answer)
+        assert fake.count("/simple/sampleproject/") == 2
 
 
 def test_a_stored_projects_core_metadata_is_answered_first_then_written(
