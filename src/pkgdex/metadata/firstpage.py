@@ -55,16 +55,14 @@ def answer(
     document would take as long, to fail the same way."""
     try:
         page = _page(cache, name, early)
-    except UpstreamError:
+        whole = None if page is None else answerable(page, name)
+        if whole is None:
+            return None  # the request's miss is done with ``early``
+        with collector_paused():  # an entry per file, no cycles among them
+            rendered = simple.upstream_page(whole, content_type)
+    except BaseException:
         coremetadata.done_early(cache, name, early)  # the next request asks again
         raise
-    if page is None:
-        return None
-    whole = answerable(page, name)
-    if whole is None:
-        return None
-    with collector_paused():  # an entry per file, no cycles among them
-        rendered = simple.upstream_page(whole, content_type)
     cache.miss_later(lambda: _miss(cache, name, early, rendered, keep))
     return rendered
 
