@@ -125,8 +125,7 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
         source, values = cache.page_source(state)
         return prepared.page(source, state, values)
 
-    key = (state.name, state.revision, "simple", content_type)
-    rendered = cache.memory.get_or_make(key, make, _size)
+    rendered = cache.memory.get_or_make(_page_key(state, content_type), make, _size)
     return Answer(rendered, stale, state.fetched_at)
 
 
@@ -138,11 +137,15 @@ def _first_page_kept(cache: PyPICache, content_type: str) -> firstpage.Keep:
         source, values = cache.page_source(state)
         stored = _Prepared(content_type).page(source, state, values)
         same = stored.etag == answered.etag
-        key = (state.name, state.revision, "simple", content_type)
-        cache.memory.put(key, answered if same else stored, _size)
+        cache.memory.put(_page_key(state, content_type), answered if same else stored, _size)
         return same
 
     return keep
+
+
+def _page_key(state: ProjectState, content_type: str) -> tuple[str, ...]:
+    """Where memory keeps a revision's Simple page (``from_memory`` reads it there too)."""
+    return (state.name, state.revision, "simple", content_type)
 
 
 def simple_index(cache: PyPICache, conn: Connection, content_type: str) -> Answer:

@@ -391,8 +391,8 @@ def _html_file(
 def _fill_html(page: PreparedPage, name: str, serial: int, values: Mapping[str, Any]) -> bytes:
     parts = [_DETAIL_HEAD.format(version=API_VERSION, name=escape(name)).encode()]
     add = parts.extend  # joined once into the body, as ``_fill_json``
-    for name, own, before, after in page.files:
-        add((before, _html_metadata(values.get(name, own)), after))
+    for filename, own, before, after in page.files:
+        add((before, _html_metadata(values.get(filename, own)), after))
     parts.append(_DETAIL_TAIL.format(serial=serial).encode())
     return b"".join(parts)
 
