@@ -24,6 +24,8 @@ PyPIClient = Callable[..., TestClient]
 
 PROJECT = "/pypi/sampleproject/json"
 UPSTREAM = "/pypi/sampleproject/json"
+# Each kind of answer made from a stored project: the JSON API's two, and the Simple API's.
+STORED_ANSWERS = [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
 STALE = '110 - "Response is Stale"'
 
 
@@ -187,9 +189,7 @@ def _nested_in_info(depth: int) -> Writer:
 
 
 @pytest.mark.parametrize("depth", [300, 1100], ids=["deeper than written", "deeper than read"])
-@pytest.mark.parametrize(
-    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
-)
+@pytest.mark.parametrize("path", STORED_ANSWERS)
 def test_info_nested_too_deep_is_refused(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str, depth: int
 ) -> None:
@@ -241,9 +241,7 @@ def _too_long(place: str) -> Writer:
 
 
 @pytest.mark.parametrize("place", ["md5", "sha256", "blake2b_256", "md5_digest"])
-@pytest.mark.parametrize(
-    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
-)
+@pytest.mark.parametrize("path", STORED_ANSWERS)
 def test_a_digest_longer_than_its_column_is_refused(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str, place: str
 ) -> None:
@@ -268,9 +266,7 @@ NUL_PLACES = [
 
 
 @pytest.mark.parametrize("place", NUL_PLACES)
-@pytest.mark.parametrize(
-    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
-)
+@pytest.mark.parametrize("path", STORED_ANSWERS)
 def test_a_nul_character_in_a_stored_value_is_refused(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str, place: str
 ) -> None:
@@ -280,9 +276,7 @@ def test_a_nul_character_in_a_stored_value_is_refused(
     refused_then_served_stale(client, fake, engine, path, bad=_nul_in(place))
 
 
-@pytest.mark.parametrize(
-    "path", [PROJECT, "/pypi/sampleproject/2.0.0/json", "/simple/sampleproject/"]
-)
+@pytest.mark.parametrize("path", STORED_ANSWERS)
 def test_every_answer_says_how_old_its_copy_is(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, path: str
 ) -> None:

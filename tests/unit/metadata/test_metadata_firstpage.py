@@ -6,33 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 
 from pkgdex.metadata import firstpage
 from pkgdex.metadata.listing import read_page
-
-FILE = {
-    "core-metadata": False,
-    "data-dist-info-metadata": False,
-    "filename": "a-1.tar.gz",
-    "hashes": {"sha256": "1" * 64},
-    "requires-python": None,
-    "size": 10,
-    "upload-time": "2020-01-01T00:00:00.123456Z",
-    "url": "https://files.example.org/a-1.tar.gz",
-    "yanked": False,
-}
+from support.pep691 import WHOLE_FILE, whole_page
 
 
 def _page(**changes: Any) -> bytes:
-    page = {
-        "meta": {"api-version": "1.1", "_last-serial": 7},
-        "name": "a",
-        "files": [{**FILE, **changes}],
-        "versions": ["1"],
-    }
-    return orjson.dumps(page)
+    return whole_page({**WHOLE_FILE, **changes})
 
 
 def test_a_whole_page_of_the_project_is_answerable() -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from pkgdex.metadata.listing import read_page, values_for
 from pkgdex.metadata.upstream import UpstreamError
+from support.pep691 import CORE_METADATA as HASH
+from support.pep691 import WHOLE_FILE, whole_page
 
 URL = "https://pypi.example.org/simple/a/"
-HASH = {"sha256": "ab" * 32}
 
 
 def _page(*files: dict[str, Any], version: str = "1.1") -> bytes:
@@ -58,26 +59,8 @@ def test_pep_714s_name_wins_over_pep_658s() -> None:
     assert read_page(_page(entry), URL).listed["a-1.whl"] == (None, HASH)
 
 
-WHOLE_FILE = {
-    "core-metadata": HASH,
-    "data-dist-info-metadata": HASH,
-    "filename": "a-1.whl",
-    "hashes": {"sha256": "1" * 64},
-    "requires-python": None,
-    "size": 10,
-    "upload-time": "2020-01-01T00:00:00Z",
-    "url": "https://files.example.org/a-1.whl",
-    "yanked": False,
-}
-
-
-def _whole(*files: dict[str, Any]) -> bytes:
-    meta = {"api-version": "1.1", "_last-serial": 7}
-    return orjson.dumps({"meta": meta, "name": "a", "files": list(files), "versions": ["1"]})
-
-
 def test_a_page_with_every_field_is_read_whole() -> None:
-    body = _whole(WHOLE_FILE)
+    body = whole_page(WHOLE_FILE)
     read = read_page(body, URL, whole=True)
     assert read.body is body and read.listed == {"a-1.whl": ("1" * 64, HASH)}
     assert read.whole is not None
@@ -92,13 +75,13 @@ def test_a_page_with_every_field_is_read_whole() -> None:
 
 
 def test_a_page_is_read_whole_only_when_asked() -> None:
-    read = read_page(_whole(WHOLE_FILE), URL)  # for core metadata alone
+    read = read_page(whole_page(WHOLE_FILE), URL)  # for core metadata alone
     assert read.whole is None and read.listed == {"a-1.whl": ("1" * 64, HASH)}
 
 
 def test_nulls_keep_a_page_whole() -> None:
     nulls = {"size": None, "upload-time": None, "hashes": {}}  # written back as they are
-    assert read_page(_whole({**WHOLE_FILE, **nulls}), URL, whole=True).whole is not None
+    assert read_page(whole_page({**WHOLE_FILE, **nulls}), URL, whole=True).whole is not None
 
 
 @pytest.mark.parametrize(
@@ -114,7 +97,7 @@ def test_nulls_keep_a_page_whole() -> None:
     ],
 )
 def test_a_field_out_of_form_is_read_leniently(change: dict[str, Any]) -> None:
-    read = read_page(_whole({**WHOLE_FILE, **change}), URL, whole=True)
+    read = read_page(whole_page({**WHOLE_FILE, **change}), URL, whole=True)
     assert read.whole is None
     assert read.listed == {"a-1.whl": ("1" * 64, HASH)}
 
@@ -122,16 +105,16 @@ def test_a_field_out_of_form_is_read_leniently(change: dict[str, Any]) -> None:
 @pytest.mark.parametrize("missing", ["size", "upload-time", "url", "requires-python", "yanked"])
 def test_a_missing_field_reads_the_page_leniently(missing: str) -> None:
     entry = {k: v for k, v in WHOLE_FILE.items() if k != missing}
-    read = read_page(_whole(entry), URL, whole=True)
+    read = read_page(whole_page(entry), URL, whole=True)
     assert read.whole is None and read.listed == {"a-1.whl": ("1" * 64, HASH)}
 
 
 def test_a_page_without_its_serial_name_or_versions_is_read_leniently() -> None:
     for drop in ("name", "versions"):
-        doc = orjson.loads(_whole(WHOLE_FILE))
+        doc = orjson.loads(whole_page(WHOLE_FILE))
         del doc[drop]
         assert read_page(orjson.dumps(doc), URL, whole=True).whole is None
-    doc = orjson.loads(_whole(WHOLE_FILE))
+    doc = orjson.loads(whole_page(WHOLE_FILE))
     del doc["meta"]["_last-serial"]
     assert read_page(orjson.dumps(doc), URL, whole=True).whole is None
 
