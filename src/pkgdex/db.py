@@ -56,6 +56,15 @@ class DriverStatement:
         sql, order = self._sql(conn)
         return conn.exec_driver_sql(sql, _bound(order, params))
 
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row as the driver's own tuple: for reads of thousands of rows, where
+        building SQLAlchemy's row of each cost a fifth of the read."""
+        result = self.execute(conn, params)
+        try:
+            return cast(list[tuple[Any, ...]], result.cursor.fetchall())
+        finally:
+            result.close()
+
     def execute_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         sql, order = self._sql(conn)
         conn.exec_driver_sql(sql, [_bound(order, row) for row in rows])

@@ -1,5 +1,6 @@
-"""PostgreSQL pool: a connection dropped while idle in the pool is replaced before use, and one
-returned a moment ago is used without a ping round trip."""
+"""The database layer: the PostgreSQL pool (a connection dropped while idle in the pool is
+replaced before use, and one returned a moment ago is used without a ping round trip) and
+statements run as the driver's own SQL."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, select, text
 
 from pkgdex import db
+from pkgdex.metadata.models import metadata_projects
 
 
 @pytest.fixture
@@ -56,3 +58,27 @@ def test_a_connection_dropped_while_idle_is_replaced(
     replacement = _backend_pid(pg_engine)  # no error: the ping found the dead connection
     assert replacement != dropped
     assert len(pings) == 1
+
+
+def test_a_driver_statement_reads_the_drivers_own_rows_with_bound_parameters(
+    engine: Engine,
+) -> None:
+    statement = db.DriverStatement(
+        lambda: (
+            select(metadata_projects.c.name, metadata_projects.c.last_serial)
+            .where(metadata_projects.c.name != bindparam("skip"))
+            .order_by(metadata_projects.c.name)
+        )
+    )
+    rows = [
+        {"name": name, "display_name": name, "status": 200, "last_serial": serial}
+        for name, serial in (("a", 1), ("b'; --", 2), ("c", 3))
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            metadata_projects.insert(),
+            [{**row, "fetched_at": 0.0, "revision": "r"} for row in rows],
+        )
+        read = statement.rows(conn, {"skip": "c"})
+    assert read == [("a", 1), ("b'; --", 2)]
+    assert all(type(row) is tuple for row in read)  # not SQLAlchemy's rows

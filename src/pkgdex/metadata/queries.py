@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -96,41 +97,95 @@ _STATE = DriverStatement(
 
 
 def load_project(conn: Connection, state: ProjectState) -> ProjectView:
-    """Every release and file of a stored project (two queries)."""
+    """Every release and file of a stored project (three queries).
+
+    A large project's first page reads thousands of files: the rows are read as the driver
+    returns them, and each file built at once from its tuple (SQLAlchemy's rows and their
+    processors cost more than the database's read). Only the file columns that SQLite keeps
+    in another form (times as text, booleans as integers) are converted here."""
+    as_time = _time_reader(conn)
     files: dict[int, list[FileRow]] = {}
-    file_rows = conn.execute(
-        select(metadata_files.c.release_id, *_FILE_COLUMNS).where(
-            metadata_files.c.project_id == state.id
-        )
-    )
-    for row in file_rows:
-        values = (*row[1:-1], _loads(row[-1]))  # the last column is core_metadata, as JSON
-        files.setdefault(row[0], []).append(FileRow(*values))
+    for row in _FILES.rows(conn, {"project_id": state.id}):
+        file = _file_row(row, as_time)
+        got = files.get(row[0])
+        if got is None:
+            files[row[0]] = [file]
+        else:
+            got.append(file)
     for release_files in files.values():
         # By code point, as pypi.org lists them (database collations disagree on "-" and ".").
-        release_files.sort(key=lambda f: f.filename)
-    release_rows = conn.execute(
-        select(
-            metadata_releases.c.id,
-            metadata_releases.c.version,
-            metadata_releases.c.yanked,
-            metadata_releases.c.yanked_reason,
-            metadata_releases.c.requires_python,
-            metadata_releases.c.info,
-        ).where(metadata_releases.c.project_id == state.id)
-    )
+        release_files.sort(key=_filename)
     releases = [
-        ReleaseRow(*row[:-1], _loads(row.info), files=tuple(files.get(row.id, ())))
-        for row in release_rows
+        ReleaseRow(
+            release_id,
+            version,
+            bool(yanked),
+            reason,
+            requires_python,
+            None if info is None else orjson.loads(info),
+            tuple(files.get(release_id, ())),
+        )
+        for release_id, version, yanked, reason, requires_python, info in _RELEASES.rows(
+            conn, {"project_id": state.id}
+        )
     ]
-    described = conn.execute(
-        select(metadata_projects.c.described_version).where(metadata_projects.c.id == state.id)
-    ).scalar_one_or_none()
+    described = _DESCRIBED.execute(conn, {"id": state.id}).scalar_one_or_none()
     return ProjectView(state, tuple(newest_first(releases)), described)
 
 
-def _loads(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
+def _file_row(row: tuple[Any, ...], as_time: Callable[[Any], datetime | None]) -> FileRow:
+    """A file from its row in ``_FILES``, after the release's id."""
+    (
+        _,
+        filename,
+        packagetype,
+        python_version,
+        requires_python,
+        size,
+        upload_time,
+        md5,
+        sha256,
+        blake2b_256,
+        url,
+        yanked,
+        yanked_reason,
+        comment_text,
+        core_metadata,
+    ) = row
+    return FileRow(
+        filename,
+        packagetype,
+        python_version,
+        requires_python,
+        size,
+        as_time(upload_time),
+        md5,
+        sha256,
+        blake2b_256,
+        url,
+        bool(yanked),
+        yanked_reason,
+        comment_text,
+        None if core_metadata is None else orjson.loads(core_metadata),
+    )
+
+
+def _filename(file: FileRow) -> str:
+    return file.filename
+
+
+def _time_reader(conn: Connection) -> Callable[[Any], datetime | None]:
+    """How an upload time comes back from the driver: SQLite's as the text SQLAlchemy wrote
+    (ISO 8601, space-separated), PostgreSQL's as a naive datetime."""
+    return _text_time if conn.dialect.name == "sqlite" else _same_time
+
+
+def _text_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _same_time(value: datetime | None) -> datetime | None:
+    return value
 
 
 def any_core_metadata_unknown(conn: Connection, project_id: int) -> bool:
@@ -169,4 +224,25 @@ _FILE_COLUMNS = (
     metadata_files.c.yanked_reason,
     metadata_files.c.comment_text,
     metadata_files.c.core_metadata,
+)
+
+_FILES = DriverStatement(
+    lambda: select(metadata_files.c.release_id, *_FILE_COLUMNS).where(
+        metadata_files.c.project_id == bindparam("project_id")
+    )
+)
+_RELEASES = DriverStatement(
+    lambda: select(
+        metadata_releases.c.id,
+        metadata_releases.c.version,
+        metadata_releases.c.yanked,
+        metadata_releases.c.yanked_reason,
+        metadata_releases.c.requires_python,
+        metadata_releases.c.info,
+    ).where(metadata_releases.c.project_id == bindparam("project_id"))
+)
+_DESCRIBED = DriverStatement(
+    lambda: select(metadata_projects.c.described_version).where(
+        metadata_projects.c.id == bindparam("id")
+    )
 )
