@@ -100,13 +100,14 @@ def release_json(cache: PyPICache, raw_name: str, version: str, suffix: str) -> 
 
 def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer | Redirect:
     """``/simple/<project>/`` in the negotiated format, with the core metadata of its files
-    (``coremetadata``). A project never seen is answered from the upstream's own page when it
-    can be, and stored behind that answer (``firstpage``)."""
+    (``coremetadata``). A project never seen, or stored without some of that metadata, is
+    answered from the upstream's own page when it can be, and stored (or completed) behind
+    that answer (``firstpage``)."""
     early = None
     if _valid(raw_name) and canonicalize_name(raw_name) == raw_name:
         early = coremetadata.ask_early(cache, raw_name)
+    kept = _first_page_kept(cache, content_type)
     if early is not None:
-        kept = _first_page_kept(cache, content_type)
         first = firstpage.answer(cache, raw_name, content_type, early, kept)
         if first is not None:  # the miss behind it is done with ``early``
             return Answer(first, fetched_at=time.time())
@@ -115,6 +116,13 @@ def simple_project(cache: PyPICache, raw_name: str, content_type: str) -> Answer
         state, stale = _project(cache, raw_name, page=True)
         if state.name != raw_name:
             return Redirect(f"/simple/{state.name}/", 301)
+        if not stale and early is None:  # a stored project lacking core metadata
+            early = coremetadata.ask_stored(cache, state)
+            if early is not None:
+                first = firstpage.answer(cache, raw_name, content_type, early, kept, stored=state)
+                if first is not None:
+                    early = None  # its miss owns it now
+                    return Answer(first, fetched_at=time.time())
         if not stale:  # the page is prepared while the upstream's says what it lacks
             state = coremetadata.complete(cache, state, early, prepared.prepare)
     finally:

@@ -15,8 +15,11 @@ project's Simple page carries it:
   for its Simple page, the page is asked for first (``ask_early``), the page answered from it
   and the project's document asked for behind that answer (``firstpage``); behind a JSON API
   answer, once that answer has gone (``learn_behind``), so the project's first Simple page
-  asks nothing more. ``sync`` learns it too. A stored project's page (an import, or a
-  learning that failed) is asked for while its files are read;
+  asks nothing more. ``sync`` learns it too;
+- a stored project's (an import, or a learning that failed) is asked for first too
+  (``ask_stored``): when it is the page of the stored serial, the page is answered from it and
+  the values stored behind that answer (``firstpage``); otherwise its files are read once it
+  is in, and the page made from them;
 - a refresh carries the known values over to the same files (``services``), so the upstream's
   page is asked for again only when a refresh brings new files;
 - when the page cannot be had (offline, the upstream failing, or a body that is not a PEP 691
@@ -55,6 +58,7 @@ from pkgdex.metadata.views import (
 log = logging.getLogger(__name__)
 
 _ASKED = "core-metadata-asked"  # memory key: this revision's unknowns were asked about
+_ALL_KNOWN = "core-metadata-known"  # memory key: no file of this revision's is unknown
 HEADERS = {"Accept": V1_JSON}
 EARLY_SLACK_SECONDS = 1.0  # an early call may have waited for a worker before it began
 # How long a stored project's files wait to be read until its page has been asked for: each
@@ -72,6 +76,18 @@ def ask_early(cache: PyPICache, name: str) -> Future[UpstreamPage] | None:
     if cache.offline or cache.upstream_resting() or cache.knows(name):
         return None
     return _start(cache, name, whole=True)
+
+
+def ask_stored(cache: PyPICache, state: ProjectState) -> Future[UpstreamPage] | None:
+    """Start asking for the upstream's page of ``state``, a fresh stored project, when some
+    of its files' core metadata is unknown and was not asked about: the page is then needed,
+    and may be the answer itself (``firstpage``). None otherwise, or while a miss's write is
+    pending (``complete`` learns before that write)."""
+    if cache.offline or cache.upstream_resting() or not state.id or cache.pending(state):
+        return None
+    if _was_asked(cache, state) or not _any_unknown(cache, state):
+        return None
+    return _start(cache, state.name, whole=True)
 
 
 def done_early(cache: PyPICache, name: str, early: Future[UpstreamPage]) -> None:
@@ -97,8 +113,8 @@ def complete(
     """``state``, or the project's new state once the core metadata its files lacked was asked
     of the upstream and stored. Never raises for the upstream: without an answer from it, the
     project stays as stored. ``early``: the upstream's page, already asked for; ``prepare``:
-    work on the view its page is rendered over (``PyPICache.page_source``), done while that
-    page is awaited.
+    work on a miss's view its page is rendered over (``PyPICache.page_source``), done while
+    that page is awaited (a stored project's page awaits it first: ``ask_stored``).
 
     A project answered a moment ago and not yet stored (a miss) learns it before its write,
     which stores it with everything else; a stored one, as a new revision."""
@@ -113,7 +129,7 @@ def complete(
     stored = cache.stored_now(state)  # a write begun meanwhile: the rows are needed
     if stored is None or _was_asked(cache, stored):
         return stored or state
-    return _complete_stored(cache, stored, upstream_page, early, prepare)
+    return _complete_stored(cache, stored, upstream_page, early)
 
 
 def learn_behind(cache: PyPICache, write: PendingWrite) -> None:
@@ -156,13 +172,11 @@ def _complete_stored(
     stored: ProjectState,
     upstream_page: UpstreamPage | None,
     early: Future[UpstreamPage] | None,
-    prepare: Prepare | None,
 ) -> ProjectState:
     """``complete`` for a stored project: its files' unknown core metadata as a new revision."""
     started = None
     if upstream_page is None and early is None:
-        # The page is asked for first, if it is needed: reading the view reads every file,
-        # and the page is prepared over it (``prepare``) meanwhile.
+        # The page is asked for first, if it is needed: its files are read meanwhile.
         if not _any_unknown(cache, stored):
             return stored
         early = started = _start(cache, stored.name)
@@ -171,8 +185,6 @@ def _complete_stored(
         view = cache.view(stored)
         if not has_unknown_core_metadata(view):
             return stored
-        if prepare is not None:
-            prepare(view)
         if upstream_page is None:
             assert early is not None  # begun above when neither was given
             upstream_page = _awaited(cache, stored, early)
@@ -181,7 +193,7 @@ def _complete_stored(
         page = upstream_page
         return cache.flight.do(_flight_key(stored.name), lambda: _ask(cache, stored, page))
     except (UpstreamError, UpstreamNotFound) as exc:
-        _not_had(cache, stored, exc)
+        not_had(cache, stored, exc)
         return stored
     finally:
         if started is not None:
@@ -189,11 +201,18 @@ def _complete_stored(
 
 
 def _any_unknown(cache: PyPICache, stored: ProjectState) -> bool:
-    """Whether some file of ``stored`` has unknown core metadata, without reading its view."""
+    """Whether some file of ``stored`` has unknown core metadata, without reading its view;
+    a revision found to have none is remembered (it is asked once per request path)."""
+    if cache.memory.get((stored.name, stored.revision, _ALL_KNOWN)) is not None:
+        return False
     if cache.has_view(stored):
-        return has_unknown_core_metadata(cache.view(stored))
-    with cache.engine.connect() as conn:
-        return queries.any_core_metadata_unknown(conn, stored.id)
+        unknown = has_unknown_core_metadata(cache.view(stored))
+    else:
+        with cache.engine.connect() as conn:
+            unknown = queries.any_core_metadata_unknown(conn, stored.id)
+    if not unknown:
+        cache.memory.put((stored.name, stored.revision, _ALL_KNOWN), True, _size)
+    return unknown
 
 
 def _unknown_after_refresh(
@@ -218,7 +237,9 @@ def _was_asked(cache: PyPICache, state: ProjectState) -> bool:
     return cache.memory.get((state.name, state.revision, _ASKED)) is not None
 
 
-def _not_had(cache: PyPICache, state: ProjectState, exc: Exception) -> None:
+def not_had(cache: PyPICache, state: ProjectState, exc: Exception) -> None:
+    """The upstream's page of ``state`` could not be had: that revision is answered as stored
+    and not asked about again."""
     log.warning("no core metadata for %s from the upstream: %s", state.name, exc)
     cache.memory.put((state.name, state.revision, _ASKED), True, _size)
 
@@ -244,7 +265,7 @@ def _awaited(
     try:
         return early.result(timeout=cache.upstream.timeout + EARLY_SLACK_SECONDS)
     except (UpstreamError, UpstreamNotFound, FutureTimeout, CancelledError) as exc:
-        _not_had(cache, state, exc)
+        not_had(cache, state, exc)
         return None
 
 

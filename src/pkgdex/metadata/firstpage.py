@@ -1,4 +1,5 @@
-"""A never-seen project's first Simple page, answered from the upstream's own PEP 691 page.
+"""A project's first Simple page, answered from the upstream's own PEP 691 page: a project
+never seen, or one stored without its files' core metadata (an import).
 
 That page needs two upstream documents: the project's JSON document, which pkgdex stores, and
 its PEP 691 page, the only one that says which files have their core metadata beside them
@@ -13,11 +14,18 @@ the answer, the page the stored project gives is compared with the one answered:
 is remembered as that project's page; else the difference is logged, and from then on the
 stored copy answers, refreshed by its TTL like any other.
 
+A stored project lacking its files' core metadata asks for the same page (``coremetadata``).
+When the page has the stored serial (the project has not changed upstream since), it is
+answered as it is, and the values are stored behind it the same way, compared as above;
+otherwise (or when the upstream failed) the page is made from the stored files, with what the
+upstream's page says of them. Its stored copy answers whatever the upstream did.
+
 A page answered stands even when the document behind it fails (logged; nothing is stored, and
 the next request misses again). When the page cannot be answered as it is (the upstream
 failed it or has no such page, it lacks a field, holds what the store would refuse, names
 another project), the request misses as for any project, with the page already in for its
-core metadata; when the upstream did not answer at all, the request fails at once.
+core metadata; when the upstream did not answer at all, a never-seen project's request
+fails at once.
 """
 
 from __future__ import annotations
@@ -46,16 +54,24 @@ Keep = Callable[[ProjectState, Rendered], bool]
 
 
 def answer(
-    cache: PyPICache, name: str, content_type: str, early: Future[UpstreamPage], keep: Keep
+    cache: PyPICache,
+    name: str,
+    content_type: str,
+    early: Future[UpstreamPage],
+    keep: Keep,
+    *,
+    stored: ProjectState | None = None,
 ) -> Rendered | None:
-    """The page of never-seen project ``name`` (PEP 503 form) made from its upstream page
-    ``early``, its miss left for after the answer (and then ``keep``); None when that page
-    cannot be answered as it is: the request then misses as for any project. An upstream
-    that did not answer in time, or could not be reached, is this request's error: the
-    document would take as long, to fail the same way."""
+    """The page of project ``name`` (PEP 503 form) made from its upstream page ``early``,
+    its miss left for after the answer (and then ``keep``); None when that page cannot be
+    answered as it is: the request then misses as for any project. An upstream that did not
+    answer in time, or could not be reached, is this request's error: the document would take
+    as long, to fail the same way. ``stored``: the project as stored (whose serial the page
+    must have), which answers whatever the upstream did: its page, without the upstream's."""
     try:
-        page = _page(cache, name, early)
-        whole = None if page is None else answerable(page, name)
+        page = _page(cache, name, early) if stored is None else _stored_page(cache, stored, early)
+        serial = None if stored is None else stored.last_serial
+        whole = None if page is None else answerable(page, name, serial)
         if whole is None:
             return None  # the request's miss is done with ``early``
         with collector_paused():  # an entry per file, no cycles among them
@@ -82,12 +98,28 @@ def _page(cache: PyPICache, name: str, early: Future[UpstreamPage]) -> UpstreamP
         return None
 
 
-def answerable(page: UpstreamPage, name: str) -> WholePage | None:
+def _stored_page(
+    cache: PyPICache, stored: ProjectState, early: Future[UpstreamPage]
+) -> UpstreamPage | None:
+    """The upstream's page for a stored project; None, and the project answered as stored,
+    when it failed (a page that did not come in time is not waited for again)."""
+    try:
+        return _page(cache, stored.name, early)
+    except UpstreamError as exc:
+        if exc.code == "upstream_timeout":
+            coremetadata.not_had(cache, stored, exc)
+        return None
+
+
+def answerable(page: UpstreamPage, name: str, serial: int | None = None) -> WholePage | None:
     """The upstream's page of ``name`` when it can be answered as it is: whole, naming that
-    project, and holding only what the store keeps of the same files (a NUL, a digest past its
-    column, or an upload time in another form would not be rendered back the same)."""
+    project, of the stored ``serial`` when one is given (the project has not changed since it
+    was stored), and holding only what the store keeps of the same files (a NUL, a digest past
+    its column, or an upload time in another form would not be rendered back the same)."""
     whole = page.whole
     if whole is None or whole.name != name or may_hold_nul(page.body):
+        return None
+    if serial is not None and whole.meta.last_serial != serial:
         return None
     sha256_max = DIGEST_MAX_LENGTHS["sha256"]
     if any(len(f.hashes.get("sha256") or "") > sha256_max for f in whole.files):

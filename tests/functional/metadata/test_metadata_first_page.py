@@ -1,11 +1,14 @@
-"""A never-seen project's first Simple page, answered from the upstream's own PEP 691 page
-while its JSON document is stored behind the answer (``metadata/firstpage.py``): the same
-bytes as the stored copy gives, and, whenever that page cannot be answered as it is, the
-stored copy's page instead."""
+"""A project's first Simple page, answered from the upstream's own PEP 691 page
+(``metadata/firstpage.py``): a never-seen project's, while its JSON document is stored behind
+the answer, and an imported project's (its files' core metadata unknown) while the upstream
+has not changed it since: the same bytes as the stored copy gives, and, whenever that page
+cannot be answered as it is, the stored copy's page instead."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,6 +17,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, func, select
 
+from pkgdex.metadata.jobs import import_documents
 from pkgdex.metadata.models import metadata_files, metadata_projects
 from support.fake_pypi import FakePyPI, sorted_json
 
@@ -127,3 +131,71 @@ def test_a_document_that_cannot_be_stored_leaves_the_page_answered(
     again = get_page(client, "sampleproject")  # never stored: a miss again, the same page
     assert again.content == first.content
     assert fake.count("/pypi/sampleproject/json") == 2
+
+
+def _imported(engine: Engine, fake: FakePyPI, tmp_path: Path) -> None:
+    """sampleproject as ``pkgdex metadata import`` stores it: its files' core metadata unknown."""
+    path = tmp_path / "sampleproject.json"
+    path.write_bytes(orjson.dumps(fake.projects["sampleproject"].doc()))
+    import_documents(engine, path)
+
+
+def _with_extra_file(page: dict[str, Any]) -> None:
+    """A file the stored copy does not have: shows which of the two a page was made from."""
+    extra = dict(page["files"][0], filename="sampleproject-9.9-py3-none-any.whl")
+    page["files"].append(extra)
+
+
+def _names(response: Response) -> set[str]:
+    return {f["filename"] for f in response.json()["files"]}
+
+
+def test_an_imported_projects_first_page_is_the_upstreams_when_it_has_the_stored_serial(
+    pypi_client: PyPIClient,
+    fake: FakePyPI,
+    engine: Engine,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _imported(engine, fake, tmp_path)
+    _edit_page(fake, _with_extra_file)  # pypi.org's two APIs apart, at the same serial
+    first = get_page(pypi_client(), "sampleproject")
+    assert "sampleproject-9.9-py3-none-any.whl" in _names(first)  # the upstream's page
+    assert "disagreed on sampleproject" in caplog.text
+    again = get_page(pypi_client(), "sampleproject")  # another process: the stored copy
+    assert "sampleproject-9.9-py3-none-any.whl" not in _names(again)
+    assert any(f["core-metadata"] for f in again.json()["files"])  # learnt from that page
+    assert fake.count("/simple/sampleproject/") == 1
+    assert fake.count("/pypi/sampleproject/json") == 0  # fresh: its document is not asked for
+
+
+def test_an_imported_project_changed_upstream_since_gets_the_stored_copys_page(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
+) -> None:
+    _imported(engine, fake, tmp_path)
+
+    def newer(page: dict[str, Any]) -> None:
+        _with_extra_file(page)
+        page["meta"]["_last-serial"] += 1
+
+    _edit_page(fake, newer)
+    first = get_page(pypi_client(), "sampleproject")
+    assert "sampleproject-9.9-py3-none-any.whl" not in _names(first)
+    assert any(f["core-metadata"] for f in first.json()["files"])
+    again = get_page(pypi_client(), "sampleproject")
+    assert again.content == first.content
+    assert fake.count("/simple/sampleproject/") == 1
+
+
+def test_an_imported_projects_page_waits_for_a_slow_upstream_once(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
+) -> None:
+    _imported(engine, fake, tmp_path)
+    client = pypi_client(upstream_timeout_seconds=0.5)
+    fake.fault, fake.slow_seconds = "slow", 3.0
+    started = time.monotonic()
+    page = get_page(client, "sampleproject")
+    # The timeout once, and then the stored copy: not a second wait for the same page.
+    assert time.monotonic() - started < 2.5
+    assert {f["core-metadata"] for f in page.json()["files"]} == {False}
+    assert fake.count("/simple/sampleproject/") == 1

@@ -29,7 +29,6 @@ from pkgdex.metadata import (
     queries,
     render,
     services,
-    simple,
 )
 from pkgdex.metadata import cache as cache_module
 from pkgdex.metadata.cache import PyPICache
@@ -424,44 +423,6 @@ def test_a_stored_projects_core_metadata_is_answered_first_then_written(
     assert read.releases == view.releases  # what was answered is what was written
     assert fake.count("/simple/sampleproject/") == 1
     assert cache.flight.do(key, lambda: "released") == "released"
-
-
-def test_a_stored_projects_page_is_prepared_while_the_upstreams_page_is_awaited(
-    make_settings: SettingsFactory, engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with _pulling_cache(make_settings, engine, 60) as (cache, fake):
-        cache.refresh("sampleproject")  # stored, its files' core metadata unknown
-        _answer_once_prepared(cache, fake, monkeypatch)
-
-
-def _answer_once_prepared(
-    cache: PyPICache, fake: FakePyPI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The upstream's page waits until the page is prepared: prepared later, it would come
-    # only at the upstream's timeout, as a failure, without the core metadata.
-    fake.gate = threading.Event()
-    prepared: list[simple.PreparedPage] = []
-    filled: list[simple.PreparedPage] = []
-    real_prepare, real_fill = simple.prepare, simple.fill
-
-    def prepare(view: queries.ProjectView, content_type: str) -> simple.PreparedPage:
-        prepared.append(real_prepare(view, content_type))
-        fake.gate.set()
-        return prepared[-1]
-
-    def fill(page: simple.PreparedPage, *args: Any) -> render.Rendered:
-        filled.append(page)
-        return real_fill(page, *args)
-
-    monkeypatch.setattr(simple, "prepare", prepare)
-    monkeypatch.setattr(simple, "fill", fill)
-    with collecting() as later:
-        answer = answers.simple_project(cache, "sampleproject", negotiation.V1_JSON)
-    later.run()
-    assert isinstance(answer, answers.Answer)
-    assert len(prepared) == 1 and filled == prepared  # prepared once, before the page came
-    files = orjson.loads(answer.rendered.body)["files"]
-    assert any(f["core-metadata"] for f in files)  # filled with what the page said
 
 
 def test_a_json_miss_learns_its_core_metadata_after_the_answer_and_before_its_write(

@@ -1,4 +1,4 @@
-"""When the upstream's own page can be a never-seen project's first page
+"""When the upstream's own page can be a project's first page
 (``metadata/firstpage.py``); the order of that answer and its miss is tested with the cache
 (``test_metadata_cache.py``)."""
 
@@ -38,3 +38,11 @@ def test_a_page_the_store_would_not_give_back_is_not_answerable(body: bytes) -> 
 
 def test_another_projects_page_is_not_answerable() -> None:
     assert firstpage.answerable(read_page(_page(), "u", whole=True), "b") is None
+
+
+def test_a_stored_projects_page_is_answerable_at_its_stored_serial_only() -> None:
+    page = read_page(_page(), "u", whole=True)
+    assert page.whole is not None
+    serial = page.whole.meta.last_serial
+    assert firstpage.answerable(page, "a", serial) is not None
+    assert firstpage.answerable(page, "a", serial - 1) is None  # changed upstream since
