@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -102,4 +103,13 @@ metadata_files = Table(
     Column("yanked_reason", Text, nullable=True),
     Column("comment_text", Text, nullable=True),
     Column("core_metadata", Text, nullable=True, comment="PEP 714 (JSON): hashes or true"),
+)
+# Whether a project has files of unknown core metadata, asked before its Simple page is made,
+# in one lookup: through ``project_id``'s index it read every file of the project.
+_UNKNOWN = metadata_files.c.core_metadata.is_(None)
+Index(
+    "ix_metadata_files_unknown_core_metadata",
+    metadata_files.c.project_id,
+    sqlite_where=_UNKNOWN,
+    postgresql_where=_UNKNOWN,
 )

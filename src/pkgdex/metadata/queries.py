@@ -189,11 +189,21 @@ def _same_time(value: datetime | None) -> datetime | None:
 
 
 def any_core_metadata_unknown(conn: Connection, project_id: int) -> bool:
-    """Whether some file of the project has core metadata not yet asked about."""
-    unknown = select(metadata_files.c.id).where(
-        metadata_files.c.project_id == project_id, metadata_files.c.core_metadata.is_(None)
+    """Whether some file of the project has core metadata not yet asked about (a lookup in
+    the partial index of such files, asked before each Simple page is made)."""
+    return bool(_ANY_UNKNOWN.execute(conn, {"project_id": project_id}).scalar())
+
+
+_ANY_UNKNOWN = DriverStatement(
+    lambda: select(
+        select(metadata_files.c.id)
+        .where(
+            metadata_files.c.project_id == bindparam("project_id"),
+            metadata_files.c.core_metadata.is_(None),
+        )
+        .exists()
     )
-    return bool(conn.execute(select(unknown.exists())).scalar())
+)
 
 
 def list_projects(conn: Connection) -> list[tuple[str, str, int]]:
