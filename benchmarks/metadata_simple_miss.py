@@ -10,7 +10,8 @@ differences against the upstream's own answers for the same project just before:
   baseline now, and, for comparison with earlier rounds, against the two documents one after
   the other and the two asked at once;
 - the first page of a project stored without its core metadata (``pkgdex metadata import``
-  here): the PEP 691 page only.
+  here): the PEP 691 page only, which pkgdex answers as it is when it has the stored serial
+  (earlier code read the stored files while it came, and filled them in).
 For scale: the first page of a project pulled through the JSON API earlier (which learnt the
 core metadata behind its answer: no upstream request), and a page once known (from memory).
 Run it with ``PYTHONPATH=<older src>`` for the code before a change, in the same hour.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,19 @@ def test_an_imported_projects_page_waits_for_a_slow_upstream_once(
     assert time.monotonic() - started < 2.5
     assert {f["core-metadata"] for f in page.json()["files"]} == {False}
     assert fake.count("/simple/sampleproject/") == 1
+
+
+def test_concurrent_first_pages_of_an_imported_project_ask_for_its_page_once(
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
+) -> None:
+    _imported(engine, fake, tmp_path)
+    client = pypi_client()
+    fake.delay = 0.2  # every request arrives while the first is still asking
+    with ThreadPoolExecutor(20) as pool:
+        pages = list(pool.map(lambda _: get_page(client, "sampleproject"), range(20)))
+    assert len({page.content for page in pages}) == 1
+    assert any(f["core-metadata"] for f in pages[0].json()["files"])
+    again = get_page(pypi_client(), "sampleproject")  # another process: from the store
+    assert again.content == pages[0].content
+    assert fake.count("/simple/sampleproject/") == 1
+    assert fake.count("/pypi/sampleproject/json") == 0
