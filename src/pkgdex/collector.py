@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pkgdex.afteranswer import later
+
 MAX_PAUSE_SECONDS = 1.0
 
 _lock = threading.Lock()
@@ -63,9 +65,11 @@ class Pause:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause the collector for the block (nested and concurrent pauses share one pause)."""
+    """Pause the collector for the block (nested and concurrent pauses share one pause) and,
+    in a request, until its answer has gone (``afteranswer``): the block's objects set off a
+    collection at the first allocation after the pause, which walks the whole heap."""
     pause = Pause()
     try:
         yield
     finally:
-        pause.end()
+        later(pause.end)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from pkgdex import collector
+from pkgdex.afteranswer import collecting
 from pkgdex.collector import collector_paused
 
 
@@ -73,4 +74,22 @@ def test_a_pause_ends_once_and_when_dropped() -> None:
     pause.end()  # a second end does not end another's pause
     assert not gc.isenabled()
     del other  # dropped without ending
+    assert gc.isenabled()
+
+
+def test_in_a_request_the_pause_lasts_until_its_answer_has_gone() -> None:
+    gc.enable()
+    with collecting() as after:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # the answer is still being made
+    after.run()  # the response has gone
+    assert gc.isenabled()
+
+
+def test_a_requests_pause_whose_work_never_runs_still_ends() -> None:
+    gc.enable()
+    with collecting(), collector_paused():  # a response never sent: its work is dropped
+        pass
+    gc.collect()  # the dropped work let go of the pause
     assert gc.isenabled()
