@@ -164,11 +164,16 @@ def elapsed_ms(client: RawClient, path: str, headers: dict[str, str]) -> float:
 
 
 def paired_overhead(
-    client: httpx.Client, upstream: str, server: str, path: str, encoding: str = "identity"
+    client: httpx.Client,
+    upstream: str,
+    server: str,
+    path: str,
+    encoding: str = "identity",
+    accept: str | None = None,
 ) -> float:
     """``path``'s time through ``server`` minus the upstream's own for it just before, in ms:
     a pair shares the machine's state of the moment, so its drift cancels out."""
-    headers = {"Accept-Encoding": encoding}
+    headers = {"Accept-Encoding": encoding, **({"Accept": accept} if accept else {})}
     started = time.perf_counter()
     client.get(upstream + path, headers=headers).raise_for_status()
     alone = time.perf_counter() - started
