@@ -8,8 +8,9 @@ SQLAlchemy's rows (their type processors, then each row's values made into a fil
 unknown files found through the project's index, by SQLAlchemy's execution, as a plain
 ``EXISTS`` does. Each timing is the p50 back to back, with the cyclic garbage collector
 paused as pkgdex pauses it (``collector.py``). SQLite by default; ``--database-url`` for
-PostgreSQL (its PyPI projects are emptied first). There the planner picks the index for the
-naive check too: only SQLite takes the hint that keeps it to the project's index.
+PostgreSQL, in a schema of its own made for the run and dropped after it. There the planner
+picks the index for the naive check too: only SQLite takes the hint that keeps it to the
+project's index.
 
     .venv/bin/python benchmarks/metadata_stored_read.py [--projects 20] [--releases 500]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
@@ -20,6 +21,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,14 +109,32 @@ def p50(fn: Any, count: int) -> float:
     return percentiles(timed_paused(fn, count))[0]
 
 
+@contextmanager
+def own_schema(url: str) -> Iterator[str]:
+    """``url`` with a PostgreSQL schema of its own first on its search path, dropped after:
+    the database's own tables are never touched."""
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = db.make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in url else "?"
+        yield f"{url}{sep}options=-csearch_path%3D{schema},public"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def run(url: str | None, projects: int, releases: int) -> list[Row]:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = url or f"sqlite:///{Path(tmp) / 'read.db'}"
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        if url is None:
+            url = f"sqlite:///{Path(tmp) / 'read.db'}"
+        elif url.startswith("postgresql"):
+            url = stack.enter_context(own_schema(url))
         db.upgrade(url)
         engine = db.make_engine(url)
         try:
-            with engine.begin() as conn:
-                conn.execute(metadata_projects.delete())
             states = stored(engine, projects, releases, Path(tmp))
             known, unknown = states[: projects // 2], states[projects // 2 :]
             with engine.connect() as conn:
