@@ -293,12 +293,13 @@ def test_a_new_projects_first_page_is_what_its_write_stores(
     assert fake.count(UPSTREAM_PAGE) == 1
 
 
+@pytest.mark.parametrize("accept", [V1_JSON, "text/html"])
 def test_a_stored_projects_first_page_is_what_its_write_stores(
-    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
+    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path, accept: str
 ) -> None:
     imported(engine, fake, tmp_path)
-    first = pypi_client().get(PAGE, headers={"Accept": V1_JSON})  # answered, then written
-    again = pypi_client().get(PAGE, headers={"Accept": V1_JSON})  # read back from the store
+    first = pypi_client().get(PAGE, headers={"Accept": accept})  # answered, then written
+    again = pypi_client().get(PAGE, headers={"Accept": accept})  # read back from the store
     assert first.status_code == again.status_code == 200
     assert first.content == again.content
     assert first.headers["etag"] == again.headers["etag"]
