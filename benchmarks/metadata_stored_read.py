@@ -151,7 +151,7 @@ def run(url: str | None, projects: int, releases: int) -> list[Row]:
                     return one
 
                 def any_unknown(c: Connection, state: ProjectState) -> bool:
-                    return queries.any_core_metadata_unknown(c, state.id)
+                    return queries.any_core_metadata_unknown(c, state)
 
                 def naive_unknown(c: Connection, state: ProjectState) -> bool:
                     return naive_any_unknown(c, state.id)

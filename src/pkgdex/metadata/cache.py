@@ -459,18 +459,30 @@ class PyPICache:
         return self._state(name) is not None or name in self._pending
 
     def view(self, state: ProjectState) -> ProjectView:
+        """``state``'s releases and files; when a write has replaced that revision since
+        ``state`` was read, the view of the revision stored now (its ``state`` says which):
+        a view is only ever remembered under the revision its rows are."""
         unstored = self._unstored(state)
         if unstored is not None:
             return unstored.view()  # its write follows the answer: not in the store yet
         if state.id == 0:  # answered before its project had a row; its write has ended since
             state = self._stored_as(state)
+        try:
+            return self.memory.get_or_make(_view_key(state), self._loader(state), _view_size)
+        except queries.RevisionChanged:
+            current = self.read_state(state.name)
+            if current is None or current.id != state.id:
+                raise NotFound(state.name) from None
+            self._states.remember(current)
+            return self.view(current)
 
+    def _loader(self, state: ProjectState) -> Callable[[], ProjectView]:
         def load() -> ProjectView:
             # Thousands of rows' values, no cycles among them (collector.py)
             with collector_paused(), self.engine.connect() as conn:
                 return queries.load_project(conn, state)
 
-        return self.memory.get_or_make(_view_key(state), load, _view_size)
+        return load
 
     def page_source(self, state: ProjectState) -> tuple[simple.Source, dict[str, Any] | None]:
         """What ``state``'s Simple page is rendered from: its view and None, or, for a revision

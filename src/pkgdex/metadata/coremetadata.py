@@ -182,9 +182,9 @@ def _complete_stored(
         early = started = _start(cache, stored.name)
         cache.early.wait_asked(_early_key(stored.name), started, ASK_WAIT_SECONDS)
     try:
-        view = cache.view(stored)
+        view = cache.view(stored)  # of the revision stored now, if a write replaced it
         if not has_unknown_core_metadata(view):
-            return stored
+            return view.state
         if upstream_page is None:
             assert early is not None  # begun above when neither was given
             upstream_page = _awaited(cache, stored, early)
@@ -209,7 +209,7 @@ def _any_unknown(cache: PyPICache, stored: ProjectState) -> bool:
         unknown = has_unknown_core_metadata(cache.view(stored))
     else:
         with cache.engine.connect() as conn:
-            unknown = queries.any_core_metadata_unknown(conn, stored.id)
+            unknown = queries.any_core_metadata_unknown(conn, stored)
     if not unknown:
         cache.memory.put((stored.name, stored.revision, _ALL_KNOWN), True, _size)
     return unknown

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from pkgdex.db import DriverStatement
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
@@ -129,8 +129,17 @@ def load_project(conn: Connection, state: ProjectState) -> ProjectView:
             conn, {"project_id": state.id}
         )
     ]
-    described = _DESCRIBED.execute(conn, {"id": state.id}).scalar_one_or_none()
+    # Read last: a write replaces the rows and the revision at once, and never brings a
+    # revision back, so the rows read before are ``state``'s while the revision still is.
+    described, revision = _DESCRIBED.execute(conn, {"id": state.id}).one_or_none() or (None, None)
+    if revision != state.revision:
+        raise RevisionChanged(state.name)
     return ProjectView(state, tuple(newest_first(releases)), described)
+
+
+class RevisionChanged(Exception):  # noqa: N818 (a condition, not a failure)
+    """The project is no longer the revision asked for: a write replaced it meanwhile, so the
+    rows read may be the new revision's."""
 
 
 def _file_row(row: tuple[Any, ...], as_time: Callable[[Any], datetime | None]) -> FileRow:
@@ -188,20 +197,29 @@ def _same_time(value: datetime | None) -> datetime | None:
     return value
 
 
-def any_core_metadata_unknown(conn: Connection, project_id: int) -> bool:
+def any_core_metadata_unknown(conn: Connection, state: ProjectState) -> bool:
     """Whether some file of the project has core metadata not yet asked about (a lookup in
-    the partial index of such files, asked before each Simple page is made)."""
-    return bool(_ANY_UNKNOWN.execute(conn, {"project_id": project_id}).scalar())
+    the partial index of such files, asked before each Simple page is made); true too when
+    the project is no longer ``state``'s revision, whose files the store no longer holds."""
+    return bool(_ANY_UNKNOWN.execute(conn, {"id": state.id, "revision": state.revision}).scalar())
 
 
 _ANY_UNKNOWN = DriverStatement(
     lambda: select(
-        select(metadata_files.c.id)
-        .where(
-            metadata_files.c.project_id == bindparam("project_id"),
-            metadata_files.c.core_metadata.is_(None),
+        or_(
+            select(metadata_files.c.id)
+            .where(
+                metadata_files.c.project_id == bindparam("id"),
+                metadata_files.c.core_metadata.is_(None),
+            )
+            .exists(),
+            ~select(metadata_projects.c.id)
+            .where(
+                metadata_projects.c.id == bindparam("id"),
+                metadata_projects.c.revision == bindparam("revision"),
+            )
+            .exists(),
         )
-        .exists()
     )
 )
 
@@ -252,7 +270,7 @@ _RELEASES = DriverStatement(
     ).where(metadata_releases.c.project_id == bindparam("project_id"))
 )
 _DESCRIBED = DriverStatement(
-    lambda: select(metadata_projects.c.described_version).where(
+    lambda: select(metadata_projects.c.described_version, metadata_projects.c.revision).where(
         metadata_projects.c.id == bindparam("id")
     )
 )

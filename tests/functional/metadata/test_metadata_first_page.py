@@ -216,3 +216,24 @@ def test_concurrent_first_pages_of_an_imported_project_ask_for_its_page_once(
     assert again.content == pages[0].content
     assert fake.count("/simple/sampleproject/") == 1
     assert fake.count("/pypi/sampleproject/json") == 0
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.02])
+def test_first_pages_of_an_imported_project_around_its_write_are_one_page(
+    pypi_client: PyPIClient,
+    fake: FakePyPI,
+    engine: Engine,
+    tmp_path: Path,
+    delay: float,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Requests that read the project before its core metadata was written, and read its
+    # files after: those rows are the next revision's, and must not pass for the one read.
+    _imported(engine, fake, tmp_path)
+    client = pypi_client()
+    fake.delay = delay
+    with ThreadPoolExecutor(40) as pool:
+        pages = list(pool.map(lambda _: get_page(client, "sampleproject"), range(40)))
+    assert len({page.content for page in pages}) == 1
+    assert any(f["core-metadata"] for f in pages[0].json()["files"])
+    assert "disagreed" not in caplog.text

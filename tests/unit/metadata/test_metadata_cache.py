@@ -503,3 +503,21 @@ def test_a_core_metadata_write_its_answer_never_ran_is_run_by_the_next_request(
         assert _stored_revision(engine, "sampleproject") == answered.revision
         key = "pypi-core-metadata:sampleproject"
         assert cache.flight.do(key, lambda: "released") == "released"
+
+
+def test_a_revision_replaced_before_its_rows_were_read_is_not_passed_off_as_read(
+    make_settings: SettingsFactory, engine: Engine
+) -> None:
+    with _pulling_cache(make_settings, engine, 60) as (cache, _):
+        cache.refresh("sampleproject")
+        seen = cache.read_state("sampleproject")
+        assert seen is not None
+        with engine.begin() as conn:  # another process completes it meanwhile
+            services.add_core_metadata(conn, seen.id, {})
+        with engine.connect() as conn, pytest.raises(queries.RevisionChanged):
+            queries.load_project(conn, seen)
+        cache.memory = MemoryCache(max_entries=64, max_bytes=64 * 1024 * 1024)  # nothing kept
+        view = cache.view(seen)  # the revision stored now, labelled as such
+        assert view.state.revision != seen.revision
+        assert view.state == cache.read_state("sampleproject")
+        assert cache.memory.get((seen.name, seen.revision, "view")) is None
