@@ -6,7 +6,6 @@ cannot be answered as it is, the stored copy's page instead."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,9 +17,9 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import Engine, func, select
 
-from pkgdex.metadata.jobs import import_documents
 from pkgdex.metadata.models import metadata_files, metadata_projects
 from support.fake_pypi import FakePyPI, sorted_json
+from support.imports import import_project
 
 PyPIClient = Callable[..., TestClient]
 V1_JSON = "application/vnd.pypi.simple.v1+json"
@@ -134,13 +133,6 @@ def test_a_document_that_cannot_be_stored_leaves_the_page_answered(
     assert fake.count("/pypi/sampleproject/json") == 2
 
 
-def _imported(engine: Engine, fake: FakePyPI, tmp_path: Path) -> None:
-    """sampleproject as ``pkgdex metadata import`` stores it: its files' core metadata unknown."""
-    path = tmp_path / "sampleproject.json"
-    path.write_bytes(orjson.dumps(fake.projects["sampleproject"].doc()))
-    import_documents(engine, path)
-
-
 def _with_extra_file(page: dict[str, Any]) -> None:
     """A file the stored copy does not have: shows which of the two a page was made from."""
     extra = dict(page["files"][0], filename="sampleproject-9.9-py3-none-any.whl")
@@ -158,7 +150,7 @@ def test_an_imported_projects_first_page_is_the_upstreams_when_it_has_the_stored
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _imported(engine, fake, tmp_path)
+    import_project(engine, fake.projects["sampleproject"], tmp_path)
     _edit_page(fake, _with_extra_file)  # pypi.org's two APIs apart, at the same serial
     first = get_page(pypi_client(), "sampleproject")
     assert "sampleproject-9.9-py3-none-any.whl" in _names(first)  # the upstream's page
@@ -173,7 +165,7 @@ def test_an_imported_projects_first_page_is_the_upstreams_when_it_has_the_stored
 def test_an_imported_project_changed_upstream_since_gets_the_stored_copys_page(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
 ) -> None:
-    _imported(engine, fake, tmp_path)
+    import_project(engine, fake.projects["sampleproject"], tmp_path)
 
     def newer(page: dict[str, Any]) -> None:
         _with_extra_file(page)
@@ -188,24 +180,10 @@ def test_an_imported_project_changed_upstream_since_gets_the_stored_copys_page(
     assert fake.count("/simple/sampleproject/") == 1
 
 
-def test_an_imported_projects_page_waits_for_a_slow_upstream_once(
-    pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
-) -> None:
-    _imported(engine, fake, tmp_path)
-    client = pypi_client(upstream_timeout_seconds=0.5)
-    fake.fault, fake.slow_seconds = "slow", 3.0
-    started = time.monotonic()
-    page = get_page(client, "sampleproject")
-    # The timeout once, and then the stored copy: not a second wait for the same page.
-    assert time.monotonic() - started < 2.5
-    assert {f["core-metadata"] for f in page.json()["files"]} == {False}
-    assert fake.count("/simple/sampleproject/") == 1
-
-
 def test_concurrent_first_pages_of_an_imported_project_ask_for_its_page_once(
     pypi_client: PyPIClient, fake: FakePyPI, engine: Engine, tmp_path: Path
 ) -> None:
-    _imported(engine, fake, tmp_path)
+    import_project(engine, fake.projects["sampleproject"], tmp_path)
     client = pypi_client()
     fake.delay = 0.2  # every request arrives while the first is still asking
     with ThreadPoolExecutor(20) as pool:
@@ -229,7 +207,7 @@ def test_first_pages_of_an_imported_project_around_its_write_are_one_page(
 ) -> None:
     # Requests that read the project before its core metadata was written, and read its
     # files after: those rows are the next revision's, and must not pass for the one read.
-    _imported(engine, fake, tmp_path)
+    import_project(engine, fake.projects["sampleproject"], tmp_path)
     client = pypi_client()
     fake.delay = delay
     with ThreadPoolExecutor(40) as pool:
