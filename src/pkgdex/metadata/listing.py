@@ -1,8 +1,8 @@
 """The upstream's PEP 691 page of a project, read for what pkgdex learns from it: each file's
 core metadata (PEP 658/714), matched to the stored files by name and sha256
 (``coremetadata.py`` decides when it is asked for and where the values go), and, when it
-lists every field pkgdex's page shows, that whole page: a never-seen project's first page is
-answered from it (``firstpage.py``)."""
+lists every field pkgdex's page shows, that whole page: a project's first page (never seen,
+or imported) is answered from it (``firstpage.py``)."""
 
 from __future__ import annotations
 

@@ -131,7 +131,8 @@ def load_project(conn: Connection, state: ProjectState) -> ProjectView:
     ]
     # Read last: a write replaces the rows and the revision at once, and never brings a
     # revision back, so the rows read before are ``state``'s while the revision still is.
-    described, revision = _DESCRIBED.execute(conn, {"id": state.id}).one_or_none() or (None, None)
+    project = _DESCRIBED_AND_REVISION.execute(conn, {"id": state.id}).one_or_none()
+    described, revision = project or (None, None)
     if revision != state.revision:
         raise RevisionChanged(state.name)
     return ProjectView(state, tuple(newest_first(releases)), described)
@@ -269,7 +270,7 @@ _RELEASES = DriverStatement(
         metadata_releases.c.info,
     ).where(metadata_releases.c.project_id == bindparam("project_id"))
 )
-_DESCRIBED = DriverStatement(
+_DESCRIBED_AND_REVISION = DriverStatement(
     lambda: select(metadata_projects.c.described_version, metadata_projects.c.revision).where(
         metadata_projects.c.id == bindparam("id")
     )
