@@ -17,13 +17,15 @@ core metadata behind its answer: no upstream request), and a page once known (fr
 Run it with ``PYTHONPATH=<older src>`` for the code before a change, in the same hour.
 
     .venv/bin/python benchmarks/metadata_simple_miss.py [--misses 40] [--releases 500]
-        [--latency 0]
+        [--latency 0] [--idle 0.2]
 
 The fake upstream hands over each document as stored bytes, made once before the timings
 (as a registry's CDN does): made anew for each request, in the benchmark's own process, a
 500-release document cost the fake more than pkgdex's whole miss, and two at once slowed each
 other under its one interpreter lock. ``--latency`` has it wait that long before each answer,
-as a registry across a network does.
+as a registry across a network does. ``--idle`` is the pause after each miss (0.2 s, so each
+miss finds the store behind the one before done); at 0 the misses come back to back, as an
+installer resolving a fresh environment asks, and each finds the one before still storing.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from support.fake_pypi import FakePyPI, Project, big_project, fresh_major
 from support.server import running_server
 
 V1_JSON = {"Accept": "application/vnd.pypi.simple.v1+json", "Accept-Encoding": "identity"}
-IDLE = 0.2  # between misses, for the store behind each, as metadata_pypi.py leaves
+IDLE = 0.2  # between misses by default, for the store behind each, as metadata_pypi.py leaves
 Row = tuple[str, str, str]
 
 
@@ -63,20 +65,23 @@ def get_ms(client: httpx.Client, url: str, headers: dict[str, str] | None = None
 
 
 def paired(
-    misses: int, upstream: Callable[[int], float], pkgdex: Callable[[int], float]
+    misses: int, upstream: Callable[[int], float], pkgdex: Callable[[int], float], idle: float
 ) -> tuple[float, float, float]:
     """p50 of the upstream alone, of pkgdex, and of their paired differences."""
     ups, ours = [], []
     for i in range(misses):
         ups.append(upstream(i))
         ours.append(pkgdex(i))
-        time.sleep(IDLE)
+        time.sleep(idle)
     diffs = [o - u for u, o in zip(ups, ours, strict=True)]
     return percentiles(ups)[0], percentiles(ours)[0], percentiles(diffs)[0]
 
 
 def paired_against(
-    misses: int, baselines: list[Callable[[int], float]], pkgdex: Callable[[int], float]
+    misses: int,
+    baselines: list[Callable[[int], float]],
+    pkgdex: Callable[[int], float],
+    idle: float,
 ) -> tuple[list[float], float, list[float]]:
     """p50 of each baseline, of pkgdex, and of pkgdex's paired differences against each."""
     timed: list[list[float]] = [[] for _ in baselines]
@@ -85,7 +90,7 @@ def paired_against(
         for times, baseline in zip(timed, baselines, strict=True):
             times.append(baseline(i))
         ours.append(pkgdex(i))
-        time.sleep(IDLE)
+        time.sleep(idle)
     overs = [percentiles([o - u for u, o in zip(times, ours, strict=True)])[0] for times in timed]
     return [percentiles(times)[0] for times in timed], percentiles(ours)[0], overs
 
@@ -101,7 +106,7 @@ def imported(database: Path, projects: list[Project]) -> None:
         engine.dispose()
 
 
-def run(misses: int, releases: int, latency: float) -> list[Row]:
+def run(misses: int, releases: int, latency: float, idle: float = IDLE) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp, FakePyPI([]) as fake:
         fake.delay = latency / 1000
         made: dict[str, list[Project]] = {}
@@ -154,8 +159,8 @@ def run(misses: int, releases: int, latency: float) -> list[Row]:
                 both_upstream("never-seen"),
                 both_at_once("never-seen"),
             ]
-            ups, ours, overs = paired_against(misses, baselines, page("never-seen"))
-            stored = paired(misses, simple_only("imported"), page("imported"))
+            ups, ours, overs = paired_against(misses, baselines, page("never-seen"), idle)
+            stored = paired(misses, simple_only("imported"), page("imported"), idle)
             for i in range(misses):
                 get_ms(client, f"{base}/pypi/json-first-{i}/json")
             time.sleep(1.0)
@@ -194,10 +199,16 @@ def main() -> None:
     parser.add_argument(
         "--latency", type=float, default=0.0, help="ms the upstream waits before each answer"
     )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=IDLE,
+        help="seconds between misses (0: back to back, each miss's store behind the next)",
+    )
     args = parser.parse_args()
     print("| case | p50 ms | overhead ms |")
     print("|---|---:|---:|")
-    for row in run(args.misses, args.releases, args.latency):
+    for row in run(args.misses, args.releases, args.latency, args.idle):
         print("| " + " | ".join(row) + " |")
 
 
