@@ -104,12 +104,14 @@ metadata_files = Table(
     Column("comment_text", Text, nullable=True),
     Column("core_metadata", Text, nullable=True, comment="PEP 714 (JSON): hashes or true"),
 )
-# Whether a project has files of unknown core metadata, asked before its Simple page is made,
-# in one lookup: through ``project_id``'s index it read every file of the project.
-_UNKNOWN = metadata_files.c.core_metadata.is_(None)
+# A file whose core metadata is not known yet. Whether a project has such files is asked
+# before its Simple page is made, in one lookup: through ``project_id``'s index it read every
+# file of the project. Queries filter by this same expression, which the index's predicate
+# must match for the database to use it.
+CORE_METADATA_UNKNOWN = metadata_files.c.core_metadata.is_(None)
 Index(
     "ix_metadata_files_unknown_core_metadata",
     metadata_files.c.project_id,
-    sqlite_where=_UNKNOWN,
-    postgresql_where=_UNKNOWN,
+    sqlite_where=CORE_METADATA_UNKNOWN,
+    postgresql_where=CORE_METADATA_UNKNOWN,
 )

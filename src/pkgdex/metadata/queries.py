@@ -11,7 +11,12 @@ import orjson
 from sqlalchemy import Connection, bindparam, or_, select
 
 from pkgdex.db import DriverStatement
-from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
+from pkgdex.metadata.models import (
+    CORE_METADATA_UNKNOWN,
+    metadata_files,
+    metadata_projects,
+    metadata_releases,
+)
 from pkgdex.metadata.versions import newest_first
 
 FOUND, MISSING = 200, 404
@@ -209,10 +214,7 @@ _ANY_UNKNOWN = DriverStatement(
     lambda: select(
         or_(
             select(metadata_files.c.id)
-            .where(
-                metadata_files.c.project_id == bindparam("id"),
-                metadata_files.c.core_metadata.is_(None),
-            )
+            .where(metadata_files.c.project_id == bindparam("id"), CORE_METADATA_UNKNOWN)
             .exists(),
             ~select(metadata_projects.c.id)
             .where(

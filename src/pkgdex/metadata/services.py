@@ -16,7 +16,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pkgdex.db import DriverStatement
 from pkgdex.metadata import views
 from pkgdex.metadata.documents import FileDoc, PyPIDocument
-from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
+from pkgdex.metadata.models import (
+    CORE_METADATA_UNKNOWN,
+    metadata_files,
+    metadata_projects,
+    metadata_releases,
+)
 from pkgdex.metadata.queries import FOUND, MISSING, ProjectView
 
 
@@ -91,7 +96,7 @@ def add_core_metadata(
     files = metadata_files.c
     unknown = conn.execute(
         select(files.id, files.filename).where(
-            files.project_id == project_id, files.core_metadata.is_(None)
+            files.project_id == project_id, CORE_METADATA_UNKNOWN
         )
     ).all()
     # By primary key: filenames are not indexed, and matching each by name scanned every file
