@@ -39,15 +39,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import orjson
 
 from measure import percentiles, pull_through_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pkgdex.db import make_engine
-from pkgdex.metadata.jobs import import_documents
 from support.fake_pypi import FakePyPI, Project, big_project, fresh_major
+from support.imports import import_projects
 from support.server import running_server
 
 V1_JSON = {"Accept": "application/vnd.pypi.simple.v1+json", "Accept-Encoding": "identity"}
@@ -97,11 +96,9 @@ def paired_against(
 
 def imported(database: Path, projects: list[Project]) -> None:
     """Store ``projects`` as ``pkgdex metadata import`` does: core metadata unknown."""
-    path = database.with_name("imported.jsonl")
-    path.write_bytes(b"\n".join(orjson.dumps(p.doc()) for p in projects))
     engine = make_engine(f"sqlite:///{database}")
     try:
-        import_documents(engine, path)
+        import_projects(engine, projects, database.parent)
     finally:
         engine.dispose()
 

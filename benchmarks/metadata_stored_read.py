@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from pkgdex import db
 from pkgdex.metadata import queries, services
-from pkgdex.metadata.jobs import import_documents
 from pkgdex.metadata.models import metadata_files, metadata_projects, metadata_releases
 from pkgdex.metadata.queries import FileRow, ProjectState, ProjectView, ReleaseRow
 from pkgdex.metadata.versions import newest_first
 from support.fake_pypi import big_project, fresh_major
+from support.imports import import_projects
 
 Row = tuple[str, str]
 _FILE_COLUMNS = [c for c in metadata_files.c if c.name not in ("id", "project_id")]
@@ -90,10 +90,8 @@ def naive_any_unknown(conn: Connection, project_id: int) -> bool:
 def stored(engine: Engine, projects: int, releases: int, scratch: Path) -> list[ProjectState]:
     """``projects`` big projects imported, the first half with every file's core metadata
     known (as after their first Simple page), the rest unknown (as imported)."""
-    path = scratch / "projects.jsonl"
     made = [big_project(f"read-{i}", releases, first_major=fresh_major(i)) for i in range(projects)]
-    path.write_bytes(b"\n".join(orjson.dumps(p.doc()) for p in made))
-    import_documents(engine, path)
+    import_projects(engine, made, scratch)
     with engine.begin() as conn:
         states = [queries.project_state(conn, p.name) for p in made]
         for state in states[: projects // 2]:
